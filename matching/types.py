@@ -1,0 +1,63 @@
+"""Plain data the engine works on. Services build these from rows; nothing here touches a database."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from .slots import WeeklySlot
+
+
+@dataclass(frozen=True)
+class NeedView:
+    id: int
+    ref: str
+    text: str
+    grid: str  # grid code
+    service: str  # one of taxonomy.SERVICES
+    urgency: str = "normal"  # one of taxonomy.URGENCIES
+    window: tuple[datetime, datetime] | None = None  # None: flexible
+
+
+@dataclass(frozen=True)
+class ProviderView:
+    """A government resource or an entry of the social volunteer pool, as the matcher sees it."""
+
+    kind: str  # "resource" or "volunteer"
+    id: int
+    ref: str
+    name: str
+    services: frozenset[str]
+    skills: tuple[str, ...]
+    description: str = ""
+    home_grid: str | None = None  # volunteers: the grid they serve
+    grids_covered: frozenset[str] | None = None  # resources: None means every grid
+    slots: tuple[WeeklySlot, ...] = ()  # empty: any time
+    capacity: int = 1  # needs it can serve at once
+    load: int = 0  # needs it is serving now
+    reliability: float | None = None  # share of past assignments completed; None without history
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return (self.kind, self.id)
+
+    @property
+    def free(self) -> int:
+        return max(0, self.capacity - self.load)
+
+
+@dataclass(frozen=True)
+class GridMap:
+    """Which grids neighbour which; the subdistrict is every grid in ``neighbours``."""
+
+    neighbours: dict[str, frozenset[str]] = field(default_factory=dict)
+
+    def tier(self, need_grid: str, provider: ProviderView) -> int:
+        """1 same grid, 2 neighbouring grid, 3 elsewhere in the subdistrict."""
+        if provider.kind == "resource":
+            # A government resource serves exactly the grids it covers (eligibility checks that).
+            return 1
+        if provider.home_grid == need_grid:
+            return 1
+        if provider.home_grid in self.neighbours.get(need_grid, frozenset()):
+            return 2
+        return 3

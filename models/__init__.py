@@ -1,0 +1,10 @@
+"""SQLAlchemy 2.x typed models, one module per aggregate. Pure data: no commits, no serialisation."""
+from .base import Base, utcnow
+from .grid import Community, Grid, PartyGrid, grid_neighbors
+from .need import MatchRun, Need, Proposal
+from .providers import Resource, Volunteer, resource_grids
+
+__all__ = [
+    "Base", "utcnow", "Community", "Grid", "PartyGrid", "grid_neighbors", "Resource", "Volunteer",
+    "resource_grids", "Need", "MatchRun", "Proposal",
+]

@@ -1,0 +1,60 @@
+"""The subdistrict's map: communities (社区), grids (网格) and Party-building grids (党建网格)."""
+from __future__ import annotations
+
+from typing import Optional
+
+from sqlalchemy import Column, ForeignKey, String, Table
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .base import Base
+
+grid_neighbors = Table(
+    "grid_neighbors",
+    Base.metadata,
+    # Stored in both directions, so "neighbours of G" is one indexed lookup.
+    Column("grid_id", ForeignKey("grids.id", ondelete="CASCADE"), primary_key=True),
+    Column("neighbor_id", ForeignKey("grids.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Community(Base):
+    __tablename__ = "communities"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+
+    grids: Mapped[list["Grid"]] = relationship(back_populates="community")
+
+
+class PartyGrid(Base):
+    """党建网格: a group of grids with its grid Party branch (网格党支部)."""
+
+    __tablename__ = "party_grids"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    branch: Mapped[str] = mapped_column(String(100), default="")
+
+    grids: Mapped[list["Grid"]] = relationship(back_populates="party_grid")
+
+
+class Grid(Base):
+    __tablename__ = "grids"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id"), index=True)
+    party_grid_id: Mapped[Optional[int]] = mapped_column(ForeignKey("party_grids.id"), index=True)
+    active: Mapped[bool] = mapped_column(default=True)
+
+    community: Mapped[Community] = relationship(back_populates="grids")
+    party_grid: Mapped[Optional[PartyGrid]] = relationship(back_populates="grids")
+    neighbors: Mapped[list["Grid"]] = relationship(
+        secondary=grid_neighbors,
+        primaryjoin=lambda: Grid.id == grid_neighbors.c.grid_id,
+        secondaryjoin=lambda: Grid.id == grid_neighbors.c.neighbor_id,
+        order_by=lambda: Grid.code,
+    )

@@ -1,0 +1,83 @@
+"""The needs pool (需求库) and what the matcher proposes for each need."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Optional
+
+from sqlalchemy import CheckConstraint, Float, ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .base import Base, utcnow
+from .grid import Grid
+from .providers import Resource, Volunteer
+
+
+class Need(Base):
+    __tablename__ = "needs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ref: Mapped[str] = mapped_column(String(64), unique=True)
+    text: Mapped[str] = mapped_column(Text)
+    grid_id: Mapped[int] = mapped_column(ForeignKey("grids.id"), index=True)
+    urgency: Mapped[str] = mapped_column(String(16), default="normal")
+    window_start: Mapped[Optional[datetime]]  # both None: flexible
+    window_end: Mapped[Optional[datetime]]
+    contact: Mapped[str] = mapped_column(String(200), default="")  # private: masked for outsiders
+    service: Mapped[Optional[str]] = mapped_column(String(16), index=True)
+    service_confidence: Mapped[Optional[float]] = mapped_column(Float)  # None: set by a person
+    status: Mapped[str] = mapped_column(String(16), default="submitted", index=True)
+    active: Mapped[bool] = mapped_column(default=True, index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    grid: Mapped[Grid] = relationship()
+    proposals: Mapped[list["Proposal"]] = relationship(
+        back_populates="need", order_by="Proposal.rank", cascade="all, delete-orphan"
+    )
+
+
+class MatchRun(Base):
+    """One batch of the matcher: its scope and its figures."""
+
+    __tablename__ = "match_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scope: Mapped[str] = mapped_column(String(64))  # "all", "grid:G001", "party_grid:PG01"
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    stats: Mapped[dict] = mapped_column(default=dict)
+
+
+class Proposal(Base):
+    """A provider proposed for a need, with the score's breakdown and its explanation."""
+
+    __tablename__ = "proposals"
+    __table_args__ = (
+        CheckConstraint(
+            "(resource_id IS NULL) <> (volunteer_id IS NULL)", name="one_provider"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    need_id: Mapped[int] = mapped_column(ForeignKey("needs.id", ondelete="CASCADE"), index=True)
+    resource_id: Mapped[Optional[int]] = mapped_column(ForeignKey("resources.id"), index=True)
+    volunteer_id: Mapped[Optional[int]] = mapped_column(ForeignKey("volunteers.id"), index=True)
+    match_run_id: Mapped[Optional[int]] = mapped_column(ForeignKey("match_runs.id"), index=True)
+    rank: Mapped[int] = mapped_column(default=1)  # 1: the assignment's choice
+    score: Mapped[float] = mapped_column(Float)
+    tier: Mapped[int]
+    features: Mapped[dict] = mapped_column(default=dict)
+    explanation: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(16), default="proposed", index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    need: Mapped[Need] = relationship(back_populates="proposals")
+    resource: Mapped[Optional[Resource]] = relationship()
+    volunteer: Mapped[Optional[Volunteer]] = relationship()
+
+    @property
+    def provider(self) -> Resource | Volunteer:
+        return self.resource if self.resource is not None else self.volunteer  # type: ignore[return-value]
+
+    @property
+    def provider_kind(self) -> str:
+        return "resource" if self.resource_id is not None else "volunteer"

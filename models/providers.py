@@ -1,0 +1,65 @@
+"""The two supply pools: the government resource pool (政府资源库) and the social volunteer pool (社会志愿库)."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Optional
+
+from sqlalchemy import Column, ForeignKey, String, Table, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .base import Base, utcnow
+from .grid import Grid
+
+resource_grids = Table(
+    "resource_grids",
+    Base.metadata,
+    Column("resource_id", ForeignKey("resources.id", ondelete="CASCADE"), primary_key=True),
+    Column("grid_id", ForeignKey("grids.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Resource(Base):
+    """A service a department or office delivers, with its capacity and the grids it covers."""
+
+    __tablename__ = "resources"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ref: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200), index=True)
+    department: Mapped[str] = mapped_column(String(200), default="")
+    service: Mapped[str] = mapped_column(String(16), index=True)
+    covers_all: Mapped[bool] = mapped_column(default=False)  # True: every grid of the subdistrict
+    capacity: Mapped[int] = mapped_column(default=1)  # needs it can serve at once
+    skills: Mapped[list] = mapped_column(default=list)
+    description: Mapped[str] = mapped_column(Text, default="")
+    hours: Mapped[list] = mapped_column(default=list)  # weekly slots "mon-fri 09:00-12:00"; empty: any time
+    active: Mapped[bool] = mapped_column(default=True, index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    grids: Mapped[list[Grid]] = relationship(secondary=resource_grids, order_by=Grid.code)
+
+
+class Volunteer(Base):
+    """A volunteer or an organisation of the social volunteer pool."""
+
+    __tablename__ = "volunteers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ref: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200), index=True)
+    kind: Mapped[str] = mapped_column(String(16), default="person")  # person | organization
+    phone: Mapped[str] = mapped_column(String(32), default="", index=True)
+    grid_id: Mapped[Optional[int]] = mapped_column(ForeignKey("grids.id"), index=True)
+    skills: Mapped[list] = mapped_column(default=list)
+    services: Mapped[list] = mapped_column(default=list)
+    availability: Mapped[list] = mapped_column(default=list)  # weekly slots; empty: any time
+    capacity: Mapped[int] = mapped_column(default=1)
+    force: Mapped[str] = mapped_column(String(16), default="selfgov")  # 五大力量
+    party_member: Mapped[bool] = mapped_column(default=False)
+    description: Mapped[str] = mapped_column(Text, default="")
+    active: Mapped[bool] = mapped_column(default=True, index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    grid: Mapped[Optional[Grid]] = relationship()

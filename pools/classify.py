@@ -1,0 +1,48 @@
+"""The classifier as the app uses it: one trained model per process, loaded (or trained on the
+shipped corpus) on first use, and replaced only by a successful training."""
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from typing import TYPE_CHECKING
+
+from flask import current_app
+
+if TYPE_CHECKING:
+    from matching.classifier import TrainedClassifier
+
+# scikit-learn is imported on first use, so commands that never classify start fast.
+
+_lock = threading.Lock()
+_models: dict[str, "TrainedClassifier"] = {}
+
+
+def current_model(path: str | None = None) -> "TrainedClassifier":
+    from matching import classifier as engine
+    path = path or current_app.config["CLASSIFIER_PATH"]
+    with _lock:
+        model = _models.get(path)
+        if model is None:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            model = engine.load_or_train_default(path)
+            _models[path] = model
+        return model
+
+
+def replace_model(path: str, model: "TrainedClassifier") -> None:
+    """Persist a newly trained model and use it from now on (the old one stays if saving fails)."""
+    from matching import classifier as engine
+    engine.save(model, path)
+    with _lock:
+        _models[path] = model
+
+
+def classify_text(text: str) -> tuple[str, float]:
+    prediction = current_model().predict(text)
+    return prediction.label, round(float(prediction.confidence), 4)
+
+
+def needs_triage(confidence: float | None) -> bool:
+    from matching.classifier import TRIAGE_CONFIDENCE
+    return confidence is not None and confidence < TRIAGE_CONFIDENCE

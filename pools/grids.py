@@ -1,0 +1,126 @@
+"""The grid map: communities, Party-building grids and grids with their neighbours."""
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from errors import InvalidData
+from models import Community, Grid, PartyGrid
+
+from .lookup import Page, get_or_404, grids_by_code, paginate
+
+
+def find_or_create_community(session: Session, value: str) -> Community:
+    """A community by code or name; a new name creates it (its code is the name)."""
+    row = session.scalar(select(Community).where(or_(Community.code == value, Community.name == value)))
+    if row is None:
+        row = Community(code=value[:32], name=value)
+        session.add(row)
+        session.flush()
+    return row
+
+
+def find_or_create_party_grid(session: Session, code: str) -> PartyGrid:
+    row = session.scalar(select(PartyGrid).where(PartyGrid.code == code))
+    if row is None:
+        row = PartyGrid(code=code, name=code, branch="")
+        session.add(row)
+        session.flush()
+    return row
+
+
+def set_neighbors(session: Session, grid: Grid, codes: list[str]) -> None:
+    """Neighbourhood is symmetric: linking A to B links B to A, unlinking likewise."""
+    if grid.code in codes:
+        raise InvalidData(fields={"neighbors": ["网格不能与自己相邻"]})
+    wanted = grids_by_code(session, codes, "neighbors")
+    for old in list(grid.neighbors):
+        if old not in wanted:
+            grid.neighbors.remove(old)
+            if grid in old.neighbors:
+                old.neighbors.remove(grid)
+    for new in wanted:
+        if new not in grid.neighbors:
+            grid.neighbors.append(new)
+        if grid not in new.neighbors:
+            new.neighbors.append(grid)
+
+
+def _apply(session: Session, grid: Grid, data: dict[str, Any]) -> None:
+    # Look up (or create) the community and Party grid before touching the grid, so that no
+    # flush sees a half-built grid.
+    community = find_or_create_community(session, data["community"]) if "community" in data else None
+    party_grid = find_or_create_party_grid(session, data["party_grid"]) if data.get("party_grid") else None
+    if "name" in data:
+        grid.name = data["name"]
+    if community is not None:
+        grid.community = community
+    if "party_grid" in data:
+        grid.party_grid = party_grid
+
+
+def create_grid(session: Session, data: dict[str, Any]) -> Grid:
+    if session.scalar(select(Grid.id).where(Grid.code == data["code"])) is not None:
+        raise InvalidData(fields={"code": [f"网格编码 {data['code']} 已存在"]})
+    grid = Grid(code=data["code"])
+    _apply(session, grid, data)
+    session.add(grid)
+    session.flush()
+    set_neighbors(session, grid, data.get("neighbors", []))
+    session.flush()
+    return grid
+
+
+def update_grid(session: Session, grid: Grid, data: dict[str, Any]) -> Grid:
+    if "code" in data and data["code"] != grid.code:
+        raise InvalidData(fields={"code": ["网格编码不可修改"]})
+    _apply(session, grid, data)
+    if "neighbors" in data:
+        set_neighbors(session, grid, data["neighbors"])
+    session.flush()
+    return grid
+
+
+def deactivate_grid(session: Session, grid: Grid) -> Grid:
+    grid.active = False
+    session.flush()
+    return grid
+
+
+def get_grid(session: Session, id_: int) -> Grid:
+    return get_or_404(session, Grid, id_)
+
+
+def list_grids(session: Session, *, page: int, per_page: int, active: bool = True, q: str | None = None,
+               community: str | None = None, party_grid: str | None = None) -> Page[Grid]:
+    query = (select(Grid).options(selectinload(Grid.community), selectinload(Grid.party_grid),
+                                  selectinload(Grid.neighbors))
+             .where(Grid.active == active).order_by(Grid.code))
+    if q:
+        query = query.where(or_(Grid.code.contains(q), Grid.name.contains(q)))
+    if community:
+        query = query.join(Grid.community).where(or_(Community.code == community, Community.name == community))
+    if party_grid:
+        query = query.join(Grid.party_grid).where(PartyGrid.code == party_grid)
+    return paginate(session, query, page, per_page)
+
+
+def list_party_grids(session: Session) -> list[PartyGrid]:
+    return list(session.scalars(select(PartyGrid).options(selectinload(PartyGrid.grids)).order_by(PartyGrid.code)))
+
+
+def neighbor_map(session: Session) -> dict[str, frozenset[str]]:
+    """Grid code → codes of its neighbours, for the matcher."""
+    from models import grid_neighbors
+    a, b = Grid.__table__.alias("a"), Grid.__table__.alias("b")
+    rows = session.execute(
+        select(a.c.code, b.c.code)
+        .select_from(grid_neighbors.join(a, a.c.id == grid_neighbors.c.grid_id)
+                     .join(b, b.c.id == grid_neighbors.c.neighbor_id))
+    )
+    out: dict[str, set[str]] = {code: set() for code in session.scalars(select(Grid.code))}
+    for code, neighbor in rows:
+        out[code].add(neighbor)
+    return {k: frozenset(v) for k, v in out.items()}

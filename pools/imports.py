@@ -1,0 +1,275 @@
+"""Importing the grid map and the three pools from CSV or XLSX files.
+
+The same validation as the API: each row's cells are parsed (pools.cells), loaded through the
+kind's input schema, and checked against the grids that exist or come in the same file. Rows are
+upserted by ``ref`` (grids by ``code``), so importing a file twice changes nothing. A file with any
+bad row imports nothing unless ``skip_invalid`` is set; probable duplicates are reported, never merged.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from marshmallow import Schema, ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from models import Grid, Need, Resource, Volunteer
+
+from . import cells
+from . import grids as grid_service
+from . import needs as need_service
+from . import providers as provider_service
+from .fuzzy import probable_duplicates
+from .schemas import GridIn, NeedIn, ResourceIn, VolunteerIn
+from .tabular import IMPORT_COLUMNS, CellError, Row, read_table, check_columns
+
+KINDS = tuple(IMPORT_COLUMNS)
+
+# Cell text → value for the schema. Columns not listed pass through as text; an empty cell is left
+# out so the schema's default applies (or its "必填项" error for a required column).
+CELL_PARSERS: dict[str, dict[str, Callable[[str], Any]]] = {
+    "grids": {"code": cells.parse_code, "party_grid": cells.parse_code, "neighbors": cells.parse_codes},
+    "resources": {"ref": cells.parse_code, "service": cells.parse_service, "capacity": cells.parse_int,
+                  "grids": lambda t: cells.parse_grid_list(t) or ["*"], "skills": cells.split_multi,
+                  "hours": cells.split_multi},
+    "volunteers": {"ref": cells.parse_code, "kind": cells.parse_kind, "grid": cells.parse_code,
+                   "skills": cells.split_multi, "services": cells.parse_services,
+                   "availability": cells.split_multi, "capacity": cells.parse_int, "force": cells.parse_force,
+                   "party_member": cells.parse_bool},
+    "needs": {"ref": cells.parse_code, "grid": cells.parse_code, "urgency": cells.parse_urgency,
+              "service": cells.parse_service},
+}
+SCHEMAS: dict[str, type[Schema]] = {"grids": GridIn, "resources": ResourceIn, "volunteers": VolunteerIn,
+                                    "needs": NeedIn}
+# Columns that name grids, checked against the grids that exist (or, for grids, the file itself).
+GRID_COLUMNS: dict[str, tuple[str, ...]] = {"grids": ("neighbors",), "resources": ("grids",),
+                                            "volunteers": ("grid",), "needs": ("grid",)}
+
+
+@dataclass
+class ImportReport:
+    kind: str
+    rows: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    errors: list[CellError] = field(default_factory=list)
+    duplicates: list[tuple[str, str, str]] = field(default_factory=list)
+    rejected_rows: list[tuple[Row, list[CellError]]] = field(default_factory=list)
+    imported: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind, "rows": self.rows, "created": self.created, "updated": self.updated,
+            "unchanged": self.unchanged, "imported": self.imported, "rejected": len(self.rejected_rows),
+            "errors": [{"row": e.row, "column": e.column, "reason": e.reason, "message": str(e)} for e in self.errors],
+            "duplicates": [{"a": a, "b": b, "reason": r} for a, b, r in self.duplicates],
+        }
+
+
+def parse_row(kind: str, row: Row) -> tuple[dict[str, Any] | None, list[CellError]]:
+    """One row's cells → the schema's loaded dict, or the cell errors."""
+    raw: dict[str, Any] = {}
+    errors: list[CellError] = []
+    parsers = CELL_PARSERS[kind]
+    for column, text in row.values.items():
+        if column not in SCHEMAS[kind]().fields:
+            continue
+        if not text:
+            continue
+        parser = parsers.get(column)
+        try:
+            value = parser(text) if parser else text
+        except ValueError as exc:
+            errors.append(CellError(row.number, column, str(exc)))
+            continue
+        if value is not None:
+            raw[column] = value
+    if row.overflow:
+        errors.append(CellError(row.number, "", "本行的单元格比表头多"))
+    try:
+        data = SCHEMAS[kind]().load(raw)
+    except ValidationError as exc:
+        for column, reasons in exc.normalized_messages().items():
+            errors.extend(CellError(row.number, column, r) for r in _flatten(reasons))
+        return None, _dedupe(errors)
+    return (data if not errors else None), errors
+
+
+def _flatten(reasons: Any) -> list[str]:
+    if isinstance(reasons, dict):
+        return [r for v in reasons.values() for r in _flatten(v)]
+    if isinstance(reasons, list):
+        return [r for v in reasons for r in _flatten(v)]
+    return [str(reasons)]
+
+
+def _dedupe(errors: list[CellError]) -> list[CellError]:
+    return list(dict.fromkeys(errors))
+
+
+def _check_grid_refs(kind: str, number: int, data: dict[str, Any], known: set[str]) -> list[CellError]:
+    errors = []
+    for column in GRID_COLUMNS[kind]:
+        value = data.get(column)
+        codes = [value] if isinstance(value, str) else [c for c in (value or []) if c != "*"]
+        errors += [CellError(number, column, f"未知网格编码 {c}") for c in codes if c not in known]
+    return errors
+
+
+def import_rows(session: Session, kind: str, rows: list[Row], *, skip_invalid: bool = False,
+                classify: Callable[[list[str]], list[tuple[str, float]]] | None = None) -> ImportReport:
+    """Validate every row, then (if all are good, or ``skip_invalid``) upsert the good ones."""
+    report = ImportReport(kind=kind, rows=len(rows))
+    known = set(session.scalars(select(Grid.code)))
+    if kind == "grids":
+        known |= {r.values.get("code", "") for r in rows}
+    good: list[tuple[Row, dict[str, Any]]] = []
+    seen_keys: dict[str, int] = {}
+    key_column = "code" if kind == "grids" else "ref"
+    for row in rows:
+        data, errors = parse_row(kind, row)
+        if data is not None:
+            errors += _check_grid_refs(kind, row.number, data, known)
+            key = data.get(key_column)
+            if key and key in seen_keys:
+                errors.append(CellError(row.number, key_column, f"与第 {seen_keys[key]} 行重复：{key}"))
+            elif key:
+                seen_keys[key] = row.number
+        if errors:
+            report.errors += errors
+            report.rejected_rows.append((row, errors))
+        else:
+            good.append((row, data))  # type: ignore[arg-type]
+    report.duplicates = find_probable_duplicates(session, kind, [d for _, d in good])
+    if report.errors and not skip_invalid:
+        return report
+    UPSERTS[kind](session, [d for _, d in good], report, classify)
+    report.imported = True
+    session.flush()
+    return report
+
+
+def import_file(session: Session, kind: str, data: bytes, filename: str, **kwargs: Any) -> ImportReport:
+    if kind not in KINDS:
+        raise ValueError(f"未知导入类型 {kind}，应为 {'、'.join(KINDS)}")
+    table = read_table(data, filename)
+    spec = IMPORT_COLUMNS[kind]
+    header_errors = check_columns(table, spec.required, spec.optional)
+    if header_errors:
+        return ImportReport(kind=kind, rows=len(table.rows), errors=header_errors)
+    return import_rows(session, kind, table.rows, **kwargs)
+
+
+# --- upserts ------------------------------------------------------------------------------------
+
+def _count(report: ImportReport, before: dict[str, Any] | None, after: dict[str, Any]) -> None:
+    if before is None:
+        report.created += 1
+    elif before == after:
+        report.unchanged += 1
+    else:
+        report.updated += 1
+
+
+def _upsert_grids(session: Session, rows: list[dict[str, Any]], report: ImportReport, _classify: Any) -> None:
+    existing = {g.code: g for g in session.scalars(
+        select(Grid).options(selectinload(Grid.neighbors), selectinload(Grid.community),
+                             selectinload(Grid.party_grid)))}
+    befores = {code: grid_snapshot(g) for code, g in existing.items()}
+    listed: dict[str, set[str]] = {}
+    for data in rows:
+        body = {k: v for k, v in data.items() if k != "neighbors"}
+        grid = existing.get(data["code"])
+        if grid is None:
+            existing[data["code"]] = grid_service.create_grid(session, {**body, "neighbors": []})
+        else:
+            grid_service.update_grid(session, grid, body)
+        listed[data["code"]] = set(data["neighbors"])
+    # Symmetric closure: a neighbour named on either side links both, whichever row names it.
+    for code, neighbors in list(listed.items()):
+        for other in neighbors:
+            listed.setdefault(other, set(n.code for n in existing[other].neighbors) if other in existing else set())
+            listed[other].add(code)
+    for code, neighbors in listed.items():
+        grid_service.set_neighbors(session, existing[code], sorted(neighbors))
+    session.flush()
+    for data in rows:
+        _count(report, befores.get(data["code"]), grid_snapshot(existing[data["code"]]))
+
+
+def grid_snapshot(grid: Grid) -> dict[str, Any]:
+    return {"name": grid.name, "community": grid.community.name if grid.community else None,
+            "party_grid": grid.party_grid.code if grid.party_grid else None,
+            "neighbors": sorted(n.code for n in grid.neighbors)}
+
+
+def _upsert_by_ref(model: Any, create: Callable[..., Any], update: Callable[..., Any],
+                   snapshot: Callable[[Any], dict[str, Any]]) -> Callable[..., None]:
+    def upsert(session: Session, rows: list[dict[str, Any]], report: ImportReport, classify: Any) -> None:
+        refs = [d["ref"] for d in rows]
+        existing = {r.ref: r for r in session.scalars(select(model).where(model.ref.in_(refs)))} if refs else {}
+        if model is Need and classify is not None:
+            unlabelled = [d for d in rows if not d.get("service") and d["ref"] not in existing]
+            for d, (service, confidence) in zip(unlabelled, classify([d["text"] for d in unlabelled])):
+                d["service"], d["service_confidence"] = service, confidence
+        for data in rows:
+            row = existing.get(data["ref"])
+            before = snapshot(row) if row is not None else None
+            confidence = data.pop("service_confidence", None)
+            if row is None:
+                row = create(session, data)
+                if confidence is not None:
+                    row.service_confidence = confidence
+            else:
+                update(session, row, {k: v for k, v in data.items() if v is not None or k == "grid"})
+            session.flush()
+            _count(report, before, snapshot(row))
+    return upsert
+
+
+def resource_snapshot(r: Resource) -> dict[str, Any]:
+    return {"name": r.name, "department": r.department, "service": r.service, "capacity": r.capacity,
+            "skills": list(r.skills), "description": r.description, "hours": list(r.hours),
+            "grids": ["*"] if r.covers_all else sorted(g.code for g in r.grids), "active": r.active}
+
+
+def volunteer_snapshot(v: Volunteer) -> dict[str, Any]:
+    return {"name": v.name, "kind": v.kind, "phone": v.phone, "grid": v.grid.code if v.grid else None,
+            "skills": list(v.skills), "services": list(v.services), "availability": list(v.availability),
+            "capacity": v.capacity, "force": v.force, "party_member": v.party_member,
+            "description": v.description, "active": v.active}
+
+
+def need_snapshot(n: Need) -> dict[str, Any]:
+    return {"text": n.text, "grid": n.grid.code, "urgency": n.urgency, "window": (n.window_start, n.window_end),
+            "contact": n.contact, "service": n.service}
+
+
+UPSERTS: dict[str, Callable[..., None]] = {
+    "grids": _upsert_grids,
+    "resources": _upsert_by_ref(Resource, provider_service.create_resource, provider_service.update_resource,
+                                resource_snapshot),
+    "volunteers": _upsert_by_ref(Volunteer, provider_service.create_volunteer, provider_service.update_volunteer,
+                                 volunteer_snapshot),
+    "needs": _upsert_by_ref(Need, need_service.create_need, need_service.update_need, need_snapshot),
+}
+
+
+def find_probable_duplicates(session: Session, kind: str, rows: list[dict[str, Any]]) -> list[tuple[str, str, str]]:
+    """Near-identical names and phones among the file's rows and the pool (reported, never merged)."""
+    if kind not in ("volunteers", "resources") or not rows:
+        return []
+    model = Volunteer if kind == "volunteers" else Resource
+    file_refs = {d["ref"] for d in rows}
+    entries = {d["ref"]: (d["ref"], d["name"], d.get("phone", "")) for d in rows}
+    if kind == "volunteers":
+        stored = session.execute(select(Volunteer.ref, Volunteer.name, Volunteer.phone))
+    else:
+        stored = session.execute(select(Resource.ref, Resource.name, Resource.ref))
+    for ref, name, phone in stored:
+        entries.setdefault(ref, (ref, name, phone if model is Volunteer else ""))
+    pairs = probable_duplicates(list(entries.values()))
+    return [p for p in pairs if p[0] in file_refs or p[1] in file_refs]

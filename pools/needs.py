@@ -1,0 +1,81 @@
+"""The needs pool: what residents ask for."""
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from errors import Conflict, InvalidData
+from models import Need, utcnow
+
+from .lookup import Page, get_or_404, grid_by_code, paginate
+
+# A classifier answers (service, confidence) for a text; injected so this module needs no model.
+Classify = Callable[[str], tuple[str, float]]
+
+
+def new_need_ref() -> str:
+    return f"N{utcnow():%Y%m%d}-{secrets.token_hex(3).upper()}"
+
+
+def _apply(session: Session, need: Need, data: dict[str, Any]) -> None:
+    for key in ("text", "urgency", "contact"):
+        if key in data:
+            setattr(need, key, data[key])
+    if "grid" in data:
+        need.grid = grid_by_code(session, data["grid"])
+    if "window" in data:
+        need.window_start, need.window_end = data["window"] if data["window"] else (None, None)
+    if data.get("service"):
+        need.service, need.service_confidence = data["service"], None
+
+
+def create_need(session: Session, data: dict[str, Any], classify: Classify | None = None) -> Need:
+    ref = data.get("ref") or new_need_ref()
+    if session.scalar(select(Need.id).where(Need.ref == ref)) is not None:
+        raise Conflict(f"编号 {ref} 已存在", fields={"ref": [f"编号 {ref} 已存在"]})
+    need = Need(ref=ref, status="submitted")
+    _apply(session, need, data)
+    if need.service is None and classify is not None:
+        need.service, need.service_confidence = classify(need.text)
+    session.add(need)
+    session.flush()
+    return need
+
+
+def update_need(session: Session, need: Need, data: dict[str, Any]) -> Need:
+    if "ref" in data and data["ref"] not in (None, need.ref):
+        raise InvalidData(fields={"ref": ["编号不可修改"]})
+    _apply(session, need, data)
+    session.flush()
+    return need
+
+
+def get_need(session: Session, id_: int) -> Need:
+    return get_or_404(session, Need, id_)
+
+
+def deactivate_need(session: Session, need: Need) -> Need:
+    need.active = False
+    session.flush()
+    return need
+
+
+def list_needs(session: Session, *, page: int, per_page: int, active: bool = True, q: str | None = None,
+               grid: str | None = None, service: str | None = None, status: str | None = None,
+               urgency: str | None = None) -> Page[Need]:
+    query = select(Need).options(selectinload(Need.grid)).where(Need.active == active)
+    if q:
+        query = query.where(or_(Need.text.contains(q), Need.ref.contains(q)))
+    if grid:
+        query = query.where(Need.grid_id == grid_by_code(session, grid).id)
+    if service:
+        query = query.where(Need.service == service)
+    if status:
+        query = query.where(Need.status == status)
+    if urgency:
+        query = query.where(Need.urgency == urgency)
+    return paginate(session, query.order_by(Need.created_at.desc(), Need.id.desc()), page, per_page)

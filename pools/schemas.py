@@ -1,0 +1,184 @@
+"""Input and output schemas of the three pools and the grid map.
+
+Input schemas load into plain dicts (codes, not ids); the services resolve codes and report unknown
+ones as field errors. Unknown fields are refused. Output schemas list their fields explicitly.
+"""
+from __future__ import annotations
+
+from marshmallow import RAISE, Schema, fields, validate
+
+from matching.taxonomy import FORCES, URGENCIES, VOLUNTEER_KINDS
+
+from . import messages_zh  # noqa: F401  (Chinese field messages)
+from .fields import Phone, Service, Slot, Window, grid_list_or_all
+
+CODE = validate.Length(min=1, max=32)
+REF = validate.And(validate.Length(min=1, max=64), validate.Regexp(r"^[A-Za-z0-9_.\-]+$", error="编号只能包含字母、数字、-、_ 和 ."))
+NAME = validate.Length(min=1, max=200)
+TAGS = fields.List(fields.String(validate=validate.Length(min=1, max=40)), load_default=list)
+
+
+class StrictSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+# --- grids -----------------------------------------------------------------------------------
+
+class GridIn(StrictSchema):
+    code = fields.String(required=True, validate=CODE)
+    name = fields.String(required=True, validate=NAME)
+    community = fields.String(required=True, validate=NAME, metadata={"description": "社区编码或名称"})
+    party_grid = fields.String(load_default=None, allow_none=True, validate=CODE,
+                               metadata={"description": "党建网格编码"})
+    neighbors = fields.List(fields.String(validate=CODE), load_default=list)
+
+
+class GridOut(Schema):
+    id = fields.Integer()
+    code = fields.String()
+    name = fields.String()
+    community = fields.Function(lambda g: g.community.name)
+    community_code = fields.Function(lambda g: g.community.code)
+    party_grid = fields.Function(lambda g: g.party_grid.code if g.party_grid else None)
+    party_grid_name = fields.Function(lambda g: g.party_grid.name if g.party_grid else None)
+    branch = fields.Function(lambda g: g.party_grid.branch if g.party_grid else None)
+    neighbors = fields.Function(lambda g: [n.code for n in g.neighbors])
+    active = fields.Boolean()
+
+
+class PartyGridOut(Schema):
+    id = fields.Integer()
+    code = fields.String()
+    name = fields.String()
+    branch = fields.String()
+    grids = fields.Function(lambda p: [g.code for g in p.grids])
+
+
+# --- government resource pool ------------------------------------------------------------------
+
+class ResourceIn(StrictSchema):
+    ref = fields.String(required=True, validate=REF)
+    name = fields.String(required=True, validate=NAME)
+    department = fields.String(load_default="", validate=validate.Length(max=200))
+    service = Service(required=True)
+    grids = fields.List(fields.String(validate=CODE), required=True, validate=grid_list_or_all,
+                        metadata={"description": "覆盖的网格编码，[\"*\"] 表示全部"})
+    capacity = fields.Integer(load_default=1, validate=validate.Range(min=0, max=100000))
+    skills = TAGS
+    description = fields.String(load_default="", validate=validate.Length(max=2000))
+    hours = fields.List(Slot(), load_default=list)
+
+
+class ResourceOut(Schema):
+    id = fields.Integer()
+    ref = fields.String()
+    name = fields.String()
+    department = fields.String()
+    service = fields.String()
+    grids = fields.Function(lambda r: ["*"] if r.covers_all else [g.code for g in r.grids])
+    capacity = fields.Integer()
+    skills = fields.List(fields.String())
+    description = fields.String()
+    hours = fields.List(fields.String())
+    active = fields.Boolean()
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+
+
+# --- social volunteer pool ---------------------------------------------------------------------
+
+class VolunteerIn(StrictSchema):
+    ref = fields.String(required=True, validate=REF)
+    name = fields.String(required=True, validate=NAME)
+    kind = fields.String(load_default="person", validate=validate.OneOf(VOLUNTEER_KINDS))
+    phone = Phone(load_default="")
+    grid = fields.String(load_default=None, allow_none=True, validate=CODE)
+    skills = TAGS
+    services = fields.List(Service(), required=True, validate=validate.Length(min=1))
+    availability = fields.List(Slot(), load_default=list)
+    capacity = fields.Integer(load_default=1, validate=validate.Range(min=0, max=10000))
+    force = fields.String(load_default="selfgov", validate=validate.OneOf(FORCES))
+    party_member = fields.Boolean(load_default=False)
+    description = fields.String(load_default="", validate=validate.Length(max=2000))
+
+
+class VolunteerOut(Schema):
+    id = fields.Integer()
+    ref = fields.String()
+    name = fields.String()
+    kind = fields.String()
+    phone = fields.String()
+    grid = fields.Function(lambda v: v.grid.code if v.grid else None)
+    skills = fields.List(fields.String())
+    services = fields.List(fields.String())
+    availability = fields.List(fields.String())
+    capacity = fields.Integer()
+    force = fields.String()
+    party_member = fields.Boolean()
+    description = fields.String()
+    active = fields.Boolean()
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+
+
+# --- needs pool --------------------------------------------------------------------------------
+
+class NeedIn(StrictSchema):
+    ref = fields.String(load_default=None, validate=REF, metadata={"description": "不填则自动生成"})
+    text = fields.String(required=True, validate=validate.Length(min=2, max=2000))
+    grid = fields.String(required=True, validate=CODE)
+    urgency = fields.String(load_default="normal", validate=validate.OneOf(URGENCIES))
+    window = Window(load_default=None, allow_none=True,
+                    metadata={"description": "ISO 8601 区间 2026-12-09T09:00/2026-12-09T12:00，空为时间灵活"})
+    contact = fields.String(load_default="", validate=validate.Length(max=200))
+    service = Service(load_default=None, allow_none=True, metadata={"description": "不填则由分类器判断"})
+
+
+class NeedOut(Schema):
+    id = fields.Integer()
+    ref = fields.String()
+    text = fields.String()
+    grid = fields.Function(lambda n: n.grid.code)
+    urgency = fields.String()
+    window = fields.Function(
+        lambda n: None if n.window_start is None else {
+            "start": n.window_start.isoformat(timespec="minutes"),
+            "end": n.window_end.isoformat(timespec="minutes"),
+        }
+    )
+    contact = fields.String()
+    service = fields.String(allow_none=True)
+    service_confidence = fields.Float(allow_none=True)
+    status = fields.String()
+    active = fields.Boolean()
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+
+
+class PageArgs(Schema):
+    """Query arguments shared by every list endpoint."""
+
+    class Meta:
+        unknown = RAISE
+
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+    q = fields.String(load_default=None, validate=validate.Length(min=1, max=100))
+    grid = fields.String(load_default=None, validate=CODE)
+    service = Service(load_default=None)
+    skill = fields.String(load_default=None, validate=validate.Length(min=1, max=40))
+    status = fields.String(load_default=None, validate=validate.Length(min=1, max=16))
+    community = fields.String(load_default=None, validate=NAME)
+    party_grid = fields.String(load_default=None, validate=CODE)
+    kind = fields.String(load_default=None, validate=validate.OneOf(VOLUNTEER_KINDS))
+    urgency = fields.String(load_default=None, validate=validate.OneOf(URGENCIES))
+    active = fields.Boolean(load_default=True)
+
+
+class SearchArgs(Schema):
+    class Meta:
+        unknown = RAISE
+
+    q = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    limit = fields.Integer(load_default=10, validate=validate.Range(min=1, max=100))

@@ -1,0 +1,101 @@
+"""Test fixtures: one migrated database per run, one rolled-back transaction per test.
+
+SQLite by default; set TEST_DATABASE_URL (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test)
+to run the same suite on PostgreSQL. Tests marked ``postgres`` skip without it.
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Connection, Engine, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from app import create_app
+from database import make_engine
+from migrations.runner import upgrade
+
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if TEST_DATABASE_URL.startswith("postgresql"):
+        return
+    skip = pytest.mark.skip(reason="needs PostgreSQL: set TEST_DATABASE_URL")
+    for item in items:
+        if "postgres" in item.keywords:
+            item.add_marker(skip)
+
+
+def reset_database(engine: Engine) -> None:
+    """An empty database, then every migration."""
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+    with engine.begin() as conn:
+        upgrade(connection=conn)
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    if TEST_DATABASE_URL:
+        return TEST_DATABASE_URL
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+
+
+@pytest.fixture(scope="session")
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = make_engine(database_url)
+    reset_database(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def classifier_path(tmp_path_factory: pytest.TempPathFactory) -> str:
+    # Shared by the whole run, so the default model is trained once.
+    return str(tmp_path_factory.mktemp("model") / "classifier.joblib")
+
+
+@pytest.fixture
+def connection(engine: Engine) -> Iterator[Connection]:
+    conn = engine.connect()
+    trans = conn.begin()
+    yield conn
+    trans.rollback()
+    conn.close()
+
+
+@pytest.fixture
+def app(engine: Engine, connection: Connection, classifier_path: str, database_url: str):  # type: ignore[no-untyped-def]
+    app = create_app({"TESTING": True, "DATABASE_URL": database_url, "ENGINE": engine,
+                      "CLASSIFIER_PATH": classifier_path, "SECRET_KEY": "test"})
+    # Every session of the app joins the test's transaction; its commits become savepoints.
+    app.extensions["sanku_db"].sessionmaker = sessionmaker(
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
+    return app
+
+
+@pytest.fixture
+def client(app):  # type: ignore[no-untyped-def]
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):  # type: ignore[no-untyped-def]
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def session(app) -> Iterator[Session]:  # type: ignore[no-untyped-def]
+    s = app.extensions["sanku_db"].sessionmaker()
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def data_dir() -> Path:
+    return Path(__file__).parent / "data"

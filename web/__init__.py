@@ -1,0 +1,1 @@
+"""HTTP plumbing shared by the blueprints: JSON bodies, query arguments, the unit of work."""

@@ -15,9 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from math import ceil
-from typing import Any, Union
-
-from matching.taxonomy import SKILLS_BY_SERVICE
+from typing import Any
 
 DEFAULT_SEED = 2026
 
@@ -58,13 +56,16 @@ ANY_TIME_AVAILABILITY_SHARE = 0.15
 
 # --- the volunteer pool --------------------------------------------------------------------------
 PLANTED_DUPLICATE_COUNT = 5
-# Dictionary entries that are spelt differently but sound alike: the usual slip when a name is typed twice.
+# Given-name characters that sound alike: the usual slip when a name is typed a second time.
 VARIANT_CHARACTERS: dict[str, str] = {
     "晓": "小", "小": "晓", "明": "铭", "伟": "玮", "丽": "莉", "芳": "方", "华": "桦", "军": "君",
     "峰": "锋", "静": "晶", "英": "瑛", "玲": "琳", "红": "虹", "燕": "艳", "涛": "滔", "斌": "彬",
-    "娟": "鹃", "兰": "岚", "平": "萍", "强": "墙",
+    "娟": "鹃", "兰": "岚", "平": "萍",
 }
 PERSON_CAPACITY_WEIGHTS: dict[int, float] = {1: 0.55, 2: 0.30, 3: 0.15}
+# Draws of a plain organisation name before a branch name (名称（社区）) is tried, and of both in all.
+PLAIN_NAME_ATTEMPTS = 5
+MAX_NAME_ATTEMPTS = 40
 
 # Tags added to the taxonomy's for services that residents name this way.
 EXTRA_SKILLS: tuple[str, ...] = ("家庭医生", "慢病随访", "疫苗接种", "占道经营", "就业推荐", "退役军人")
@@ -130,7 +131,7 @@ def build_demo(seed: int = DEFAULT_SEED) -> DemoData:
 # Text filling: "{pool}" picks from a pool, "{a|b|c}" picks one of the alternatives
 # ================================================================================================
 
-Pool = Union[Sequence[str], Callable[[random.Random], str]]
+Pool = Sequence[str] | Callable[[random.Random], str]
 _PLACEHOLDER_RE = re.compile(r"\{([^{}]*)\}")
 
 
@@ -248,21 +249,28 @@ def split_evenly(rng: random.Random, total: int, parts: int, low: int, high: int
 
 
 def layout_cells(sizes: list[int]) -> list[list[tuple[int, int]]]:
-    """(x, y) cells of each community's grids, in the order the grids are numbered."""
+    """(x, y) cells of each community's grids, in the order the grids are numbered.
+
+    Bands run left to right and right to left in turn, so communities that follow each other in
+    code order always share a border, across a band change too (areas of the map are such runs).
+    """
     per_band = sum(sizes) / MAP_BANDS
-    positions: list[list[tuple[int, int]]] = []
-    before = 0
-    index_in_band: dict[int, int] = {}
+    bands, before = [], 0
     for size in sizes:
-        band = min(MAP_BANDS - 1, int((before + size / 2) / per_band))
+        bands.append(min(MAP_BANDS - 1, int((before + size / 2) / per_band)))
         before += size
+    width = {b: ceil(sum(n for n, nb in zip(sizes, bands) if nb == b) / MAP_BAND_ROWS) for b in set(bands)}
+    positions: list[list[tuple[int, int]]] = []
+    index_in_band: dict[int, int] = {}
+    for size, band in zip(sizes, bands):
         cells = []
         for _ in range(size):
             i = index_in_band.get(band, 0)
             index_in_band[band] = i + 1
             col, pos = divmod(i, MAP_BAND_ROWS)
             row = pos if col % 2 == 0 else MAP_BAND_ROWS - 1 - pos
-            cells.append((col, band * MAP_BAND_ROWS + row))
+            x = col if band % 2 == 0 else width[band] - 1 - col
+            cells.append((x, band * MAP_BAND_ROWS + row))
         positions.append(cells)
     return positions
 
@@ -288,8 +296,8 @@ def link_grids(
             if community_of[code] == community_of[other]:
                 connect(code, other)
             else:
-                pair = tuple(sorted((community_of[code], community_of[other])))
-                crossings.setdefault(pair, []).append((code, other))  # type: ignore[arg-type]
+                a, b = community_of[code], community_of[other]
+                crossings.setdefault((min(a, b), max(a, b)), []).append((code, other))
     for pair in sorted(crossings):
         candidates = crossings[pair]
         kept = [c for c in candidates if rng.random() < CROSS_BORDER_KEEP_PROBABILITY]
@@ -313,7 +321,8 @@ def link_grids(
             continue
         x, y = cell_of[code]
         nearby = sorted(
-            (c for c in codes if c != code and c not in links[code] and community_of[c] == community_of[code]),
+            (c for c in codes
+             if c != code and c not in links[code] and community_of[c] == community_of[code]),
             key=lambda c: ((cell_of[c][0] - x) ** 2 + (cell_of[c][1] - y) ** 2, c),
         )
         for other in nearby:
@@ -337,7 +346,11 @@ STREET_CLEANING_HOURS = ("mon-sun 06:00-22:00",)
 
 @dataclass(frozen=True)
 class ResourceSpec:
-    """A service a department delivers. ``scope``: 0 covers every grid, n covers groups of n communities."""
+    """A service a department delivers.
+
+    ``coverage``: "all" covers every grid; "community" gives ``instances`` copies, each for one
+    community; "area" splits the communities into ``instances`` runs of neighbours (片区).
+    """
 
     name: str
     department: str
@@ -346,7 +359,8 @@ class ResourceSpec:
     capacity: tuple[int, int]
     hours: tuple[str, ...]
     description: str
-    scope: int = 0
+    coverage: str = "all"
+    instances: int = 1
 
 
 SUBDISTRICT = "街道"
@@ -411,40 +425,31 @@ RESOURCE_SPECS: tuple[ResourceSpec, ...] = (
     # Per community: health stations, Party-mass centres, grid-worker teams, community legal advisers.
     ResourceSpec("{community}家庭医生团队", "{community}健康服务中心", "public",
                  ("家庭医生", "慢病随访", "疫苗接种", "医保"), (8, 20), HEALTH_STATION_HOURS,
-                 "社区健康服务中心签约家庭医生，提供慢病随访和上门巡诊。", scope=3),
+                 "社区健康服务中心签约家庭医生，提供慢病随访和上门巡诊。", coverage="area", instances=5),
     ResourceSpec("{community}党群服务中心", "{community}党委", "public", ("政策咨询", "补贴申请", "社区活动"), (5, 15),
                  ("tue-sun 09:00-12:00", "tue-sun 14:00-21:00"), "提供政策咨询和便民服务，开展党员活动和居民议事。",
-                 scope=1),
-    ResourceSpec("{community}网格员队伍", "街道网格管理中心", "public", ("政策咨询", "居住证", "消防", "环境卫生"),
-                 (10, 30), OFFICE_HOURS_WITH_SATURDAY, "网格员入户巡查、采集民情，受理和流转居民诉求。", scope=2),
-    ResourceSpec("{community}法律顾问", "街道司法所", "social", ("法律咨询", "调解"), (3, 8),
-                 ("wed 14:00-17:00", "sat 09:00-12:00"), "“一社区一法律顾问”，律师定期驻点免费解答法律问题。",
-                 scope=4),
+                 coverage="community", instances=5),
+    ResourceSpec("{area}片区网格员队伍", "街道网格管理中心", "public", ("政策咨询", "居住证", "消防", "环境卫生"),
+                 (10, 30), OFFICE_HOURS_WITH_SATURDAY, "网格员入户巡查、采集民情，受理和流转居民诉求。",
+                 coverage="area", instances=5),
+    ResourceSpec("{area}片区社区法律顾问", "街道司法所", "social", ("法律咨询", "调解"), (3, 8),
+                 ("wed 14:00-17:00", "sat 09:00-12:00"), "“一社区一法律顾问”，律师轮流到各社区驻点免费解答法律问题。",
+                 coverage="area", instances=3),
 )
-# How many instances of each per-community spec (by name), so the pool holds about 40 services.
-PER_COMMUNITY_INSTANCES: dict[str, int] = {
-    "{community}家庭医生团队": 5,
-    "{community}党群服务中心": 5,
-    "{community}网格员队伍": 5,
-    "{community}法律顾问": 3,
-}
 
 
 def build_resources(rng: random.Random, communities: list[Record], grids: list[Record]) -> list[Record]:
     grids_of = {c["code"]: [g["code"] for g in grids if g["community"] == c["code"]] for c in communities}
     resources: list[Record] = []
     for spec in RESOURCE_SPECS:
-        if spec.scope == 0:
-            coverages: list[list[Record]] = [[]]
-        else:
-            coverages = community_groups(rng, communities, spec.scope, PER_COMMUNITY_INSTANCES[spec.name])
-        for group in coverages:
+        for group in coverage_groups(rng, spec, communities):
             head = group[0]["name"] if group else SUBDISTRICT
+            names = {"community": head, "area": head.removesuffix("社区")}
             covered = ["*"] if not group else [code for c in group for code in grids_of[c["code"]]]
             resources.append({
                 "ref": f"R{len(resources) + 1:04d}",
-                "name": spec.name.format(community=head),
-                "department": spec.department.format(community=head),
+                "name": spec.name.format(**names),
+                "department": spec.department.format(**names),
                 "service": spec.service,
                 "grids": covered,
                 "capacity": rng.randint(*spec.capacity),
@@ -455,17 +460,21 @@ def build_resources(rng: random.Random, communities: list[Record], grids: list[R
     return resources
 
 
-def community_groups(rng: random.Random, communities: list[Record], size: int, count: int) -> list[list[Record]]:
-    """``count`` groups of about ``size`` neighbouring communities (consecutive on the map), none shared."""
-    start = rng.randrange(len(communities))
-    ordered = communities[start:] + communities[:start]
-    if size == 1:
-        return [[c] for c in sorted(rng.sample(ordered, count), key=lambda c: c["code"])]
-    groups = [ordered[i:i + size] for i in range(0, len(ordered), size)][:count]
-    leftover = ordered[size * count:]
-    for i, community in enumerate(leftover):  # every community is served by one of the groups
-        groups[i % count].append(community)
-    return [sorted(g, key=lambda c: c["code"]) for g in groups]
+def coverage_groups(rng: random.Random, spec: ResourceSpec, communities: list[Record]) -> list[list[Record]]:
+    """The communities each copy of ``spec`` serves; an empty group means the whole subdistrict."""
+    if spec.coverage == "all":
+        return [[]]
+    if spec.coverage == "community":
+        return [[c] for c in sorted(rng.sample(communities, spec.instances), key=lambda c: c["code"])]
+    # Areas are runs of communities in map order, so each area is a patch of neighbours.
+    sizes = [len(communities) // spec.instances] * spec.instances
+    for i in rng.sample(range(spec.instances), len(communities) % spec.instances):
+        sizes[i] += 1
+    groups, start = [], 0
+    for size in sizes:
+        groups.append(communities[start:start + size])
+        start += size
+    return groups
 
 
 def resource_description(spec: ResourceSpec, group: list[Record]) -> str:
@@ -519,17 +528,56 @@ def surname(rng: random.Random) -> str:
 # Social volunteer pool (社会志愿库)
 # ================================================================================================
 
-RETIREE_SLOTS = ("mon-fri 08:30-11:30", "mon-fri 15:00-17:30", "mon-wed 09:00-11:30", "tue-thu 14:30-17:00",
-                 "mon 09:00-11:00", "wed 09:00-11:00", "fri 15:00-17:00")
-OFFICE_WORKER_SLOTS = ("mon-fri 19:00-21:00", "sat 09:00-12:00", "sat 14:00-18:00", "sun 09:00-12:00",
-                       "sun 14:00-17:00", "wed 19:30-21:30", "sat-sun 09:00-17:00")
-STUDENT_SLOTS = ("sat-sun 09:00-17:00", "fri 18:00-21:00", "sat 14:00-18:00", "sun 09:00-12:00",
-                 "mon-fri 19:00-21:00")
-HOMEMAKER_SLOTS = ("mon-fri 09:00-11:00", "mon-fri 14:00-16:30", "tue-thu 09:30-11:30")
-STAFF_SLOTS = ("mon-fri 09:00-12:00", "mon-fri 14:00-18:00", "sat 09:00-12:00")
-TRADE_SLOTS = ("mon-sun 08:00-20:00", "mon-sat 09:00-19:00", "mon-fri 18:00-21:00", "sat-sun 08:00-18:00")
-SHOP_SLOTS = ("mon-sun 08:00-21:00", "mon-sat 09:00-20:00", "mon-sun 10:00-22:00")
-AGENCY_SLOTS = ("mon-fri 09:00-12:00", "mon-fri 14:00-18:00", "sat 09:00-12:00", "sun 14:00-17:00")
+# Weekly schedules (one is drawn per entry) by the kind of provider.
+Schedules = tuple[tuple[str, ...], ...]
+RETIREE_SCHEDULES: Schedules = (
+    ("mon-fri 08:30-11:30",), ("mon-fri 15:00-17:30",), ("mon-fri 08:30-11:30", "mon-fri 15:00-17:30"),
+    ("mon-wed 09:00-11:30",), ("tue-thu 14:30-17:00",),
+    ("mon 09:00-11:00", "wed 09:00-11:00", "fri 09:00-11:00"),
+    ("tue 14:30-17:00", "thu 14:30-17:00"), ("mon-sat 09:00-11:00",),
+)
+OFFICE_WORKER_SCHEDULES: Schedules = (
+    ("mon-fri 19:00-21:00",), ("sat 09:00-12:00",), ("sat 14:00-18:00", "sun 14:00-18:00"),
+    ("sat-sun 09:00-17:00",), ("wed 19:30-21:30", "sat 09:00-12:00"), ("sun 09:00-12:00",),
+    ("mon-fri 19:00-21:00", "sat 09:00-12:00"),
+)
+STUDENT_SCHEDULES: Schedules = (
+    ("sat-sun 09:00-17:00",), ("fri 18:00-21:00", "sat 14:00-18:00"), ("sun 09:00-12:00",),
+    ("mon-fri 19:00-21:00",), ("sat 09:00-12:00", "sun 14:00-17:00"),
+)
+HOMEMAKER_SCHEDULES: Schedules = (
+    ("mon-fri 09:00-11:00",), ("mon-fri 14:00-16:30",), ("tue-thu 09:30-11:30",),
+    ("mon-fri 09:00-11:00", "sat 09:00-11:00"),
+)
+STAFF_SCHEDULES: Schedules = (
+    ("mon-fri 09:00-12:00", "mon-fri 14:00-18:00"),
+    ("mon-fri 09:00-12:00", "mon-fri 14:00-18:00", "sat 09:00-12:00"),
+    ("mon-fri 14:00-18:00",), ("tue-sat 09:00-12:00", "tue-sat 14:00-18:00"),
+)
+TRADE_SCHEDULES: Schedules = (
+    ("mon-sun 08:00-20:00",), ("mon-sat 09:00-19:00",), ("mon-fri 18:00-21:00", "sat-sun 08:00-18:00"),
+    ("mon-sun 08:00-12:00", "mon-sun 14:00-21:00"),
+)
+SHOP_SCHEDULES: Schedules = (
+    ("mon-sun 08:00-21:00",), ("mon-sat 09:00-20:00",), ("mon-sun 10:00-22:00",), ("mon-sun 07:00-19:00",),
+)
+AGENCY_SCHEDULES: Schedules = (
+    ("mon-fri 09:00-12:00", "mon-fri 14:00-18:00"), ("mon-fri 09:00-18:00",),
+    ("mon-fri 09:00-12:00", "mon-fri 14:00-18:00", "sat 09:00-12:00"), ("tue-sat 09:00-17:30",),
+)
+
+# Name stems by trade, so a law firm and a grocery do not share a brand.
+CARE_BRANDS = ("春雨", "彩虹", "同心", "启明", "阳光", "温馨", "和谐", "众和", "博爱", "齐心", "繁星", "新航道",
+               "暖阳", "春晖", "心晴", "向阳", "知心", "暖心", "心语", "静心", "仁康", "益康", "安康", "福寿",
+               "乐龄", "颐年", "善缘", "恒爱")
+LAW_BRANDS = ("宝城", "鹏诚", "恒安", "国晟", "德和", "诚公", "卓信", "海晟", "正衡", "信远", "明法", "君正", "华法",
+              "中衡", "立诚", "金鹏")
+COMPANY_BRANDS = ("华信", "宏达", "鹏基", "安居", "金域", "海骏", "鸿业", "好帮手", "贴心", "巧手", "福满家", "绿盾",
+                  "洁安", "顺心", "大众", "快捷", "万家", "乐邦", "美邻", "惠民", "金辉", "永顺", "创新", "信和",
+                  "宝华", "兴业", "嘉宏", "粤海", "新宝", "安泰")
+SHOP_BRANDS = ("利民", "兴旺", "好又多", "佳美", "新潮", "名剪", "丽人", "粤味", "顺德", "客家", "东兴", "海岸",
+               "便民", "街坊", "老地方", "万福", "百佳", "旺角", "金牌", "一品", "家乡", "诚信", "快修", "永安")
+VOLUNTEER_TEAMS: tuple[str, ...] = ("红马甲", "党员先锋", "巾帼", "银发", "青年", "邻里守望", "爱心", "夕阳红")
 
 
 @dataclass(frozen=True)
@@ -547,7 +595,7 @@ class Profile:
     force: str
     services: tuple[str, ...]
     skills: dict[str, tuple[str, ...]]
-    availability: tuple[str, ...]
+    availability: Schedules
     descriptions: tuple[str, ...]
     party_rate: float = 0.0
     generation: str = "mid"
@@ -555,166 +603,159 @@ class Profile:
     optional_service: str | None = None
     optional_rate: float = 0.0
     names: tuple[str, ...] = ()  # organisations: name templates
+    brands: tuple[str, ...] = ()  # organisations: stems for {brand}
     capacity: tuple[int, int] = (3, 15)
 
 
 V = "volunteer"
 PERSON_PROFILES: tuple[Profile, ...] = (
     Profile("retiree", 24, "person", "selfgov", (V,),
-            {V: ("陪伴聊天", "探访", "读报", "助老", "买菜", "送餐", "文艺", "社区活动")}, RETIREE_SLOTS,
+            {V: ("陪伴聊天", "探访", "读报", "助老", "买菜", "送餐", "文艺", "社区活动")}, RETIREE_SCHEDULES,
             ("退休{years}年，身体硬朗，愿意帮帮楼里的老邻居。", "退休后一直在社区做义工，{hobby}。",
              "老住户了，对{community}一带很熟，{hobby}。", "子女在外地，自己闲不住，想多做点好事。"),
-            party_rate=0.35, generation="old"),
+            party_rate=0.25, generation="old"),
     Profile("retired_teacher", 6, "person", "selfgov", (V,), {V: ("辅导作业", "读报", "陪伴聊天", "社区活动")},
-            RETIREE_SLOTS, ("退休{subject}老师，可以给孩子辅导作业。", "教了三十多年书，退休后想发挥余热。"),
-            party_rate=0.45, generation="old"),
+            RETIREE_SCHEDULES, ("退休{subject}老师，可以给孩子辅导作业。", "教了三十多年书，退休后想发挥余热。"),
+            party_rate=0.4, generation="old"),
     Profile("retired_medic", 4, "person", "selfgov", (V,), {V: ("陪诊", "助老", "探访", "陪伴聊天")},
-            RETIREE_SLOTS, ("退休护士，熟悉医院就诊流程，可以陪老人看病。", "原来在{hospital}工作，退休后做助老志愿者。"),
+            RETIREE_SCHEDULES, ("退休护士，熟悉医院就诊流程，可以陪老人看病。", "原来在{hospital}工作，退休后做助老志愿者。"),
             party_rate=0.35, generation="old"),
     Profile("student", 12, "person", "selfgov", (V,),
-            {V: ("智能手机", "辅导作业", "网上办事", "翻译", "社区活动")}, STUDENT_SLOTS,
+            {V: ("智能手机", "辅导作业", "网上办事", "翻译", "社区活动")}, STUDENT_SCHEDULES,
             ("在读大学生，周末有空，可以教老人用智能手机。", "{school}学生，假期回家想参加志愿服务。",
              "大学生志愿者，英语还可以，能辅导中小学作业。"),
             party_rate=0.08, generation="young"),
     Profile("office_worker", 14, "person", "selfgov", (V,),
-            {V: ("代跑腿", "社区活动", "智能手机", "翻译", "买菜", "辅导作业", "网上办事")}, OFFICE_WORKER_SLOTS,
+            {V: ("代跑腿", "社区活动", "智能手机", "翻译", "买菜", "辅导作业", "网上办事")}, OFFICE_WORKER_SCHEDULES,
             ("在附近上班，下班后和周末可以帮忙。", "做{job}工作，晚上和周末有时间参加社区活动。",
              "住在{community}好几年了，想为邻居做点事。"),
-            party_rate=0.2, generation="mid"),
+            party_rate=0.15, generation="mid"),
     Profile("homemaker", 6, "person", "selfgov", (V,), {V: ("买菜", "送餐", "社区活动", "陪伴聊天")},
-            HOMEMAKER_SLOTS, ("全职妈妈，白天送完孩子有空。", "在家带孙子，上午可以顺便帮老人买菜。"),
+            HOMEMAKER_SCHEDULES, ("全职妈妈，白天送完孩子有空。", "在家带孙子，上午可以顺便帮老人买菜。"),
             party_rate=0.1, generation="mid", gender="f"),
     Profile("building_leader", 5, "person", "selfgov", (V,), {V: ("探访", "社区活动", "代跑腿", "助老")},
-            RETIREE_SLOTS, ("楼栋长，熟悉楼里每一户的情况。", "担任楼长多年，谁家有事都会来找我。"),
+            RETIREE_SCHEDULES, ("楼栋长，熟悉楼里每一户的情况。", "担任楼长多年，谁家有事都会来找我。"),
             party_rate=0.5, generation="old"),
     Profile("veteran", 3, "person", "selfgov", (V,), {V: ("代跑腿", "助老", "社区活动", "探访")},
-            RETIREE_SLOTS + OFFICE_WORKER_SLOTS, ("退役军人，有力气，搬搬抬抬的活都可以找我。",),
+            RETIREE_SCHEDULES + OFFICE_WORKER_SCHEDULES, ("退役军人，有力气，搬搬抬抬的活都可以找我。",),
             party_rate=0.6, generation="mid", gender="m"),
-    Profile("party_volunteer", 8, "person", "selfgov", (V,),
+    Profile("party_volunteer", 6, "person", "selfgov", (V,),
             {V: ("探访", "助老", "代跑腿", "网上办事", "社区活动"), "public": ("政策咨询",)},
-            RETIREE_SLOTS + OFFICE_WORKER_SLOTS,
+            RETIREE_SCHEDULES + OFFICE_WORKER_SCHEDULES,
             ("在职党员，到{community}报到，认领了网格责任田。", "老党员，定期走访独居老人、收集民情。"),
             party_rate=1.0, generation="mid", optional_service="public", optional_rate=0.15),
     Profile("grid_worker", 4, "person", "governance", ("public", V),
-            {"public": ("政策咨询", "居住证", "消防", "环境卫生"), V: ("网上办事", "探访", "代跑腿")}, STAFF_SLOTS,
+            {"public": ("政策咨询", "居住证", "消防", "环境卫生"), V: ("网上办事", "探访", "代跑腿")}, STAFF_SCHEDULES,
             ("专职网格员，负责{grid}的巡查和民情采集。", "网格员，每天入户走访，熟悉辖区情况。"),
             party_rate=0.6, generation="mid"),
     Profile("community_worker", 3, "person", "governance", ("public", V),
-            {"public": ("政策咨询", "补贴申请", "低保"), V: ("探访", "网上办事")}, STAFF_SLOTS,
+            {"public": ("政策咨询", "补贴申请", "低保"), V: ("探访", "网上办事")}, STAFF_SCHEDULES,
             ("社区工作站工作人员，熟悉民政和社保政策。", "社区专职工作者，主要跟进困难家庭帮扶。"),
             party_rate=0.7, generation="mid"),
     Profile("cadre", 2, "person", "governance", ("public", V), {"public": ("政策咨询",), V: ("探访", "陪伴聊天")},
-            STAFF_SLOTS, ("区直机关下沉干部，挂点{community}。", "街道下沉干部，每周到网格值班。"),
+            STAFF_SCHEDULES, ("区直机关下沉干部，挂点{community}。", "街道下沉干部，每周到网格值班。"),
             party_rate=0.95, generation="mid"),
     Profile("deputy", 1, "person", "liaison", ("public", V), {"public": ("政策咨询",), V: ("探访", "陪伴聊天")},
-            OFFICE_WORKER_SLOTS, ("区人大代表，定期进站接待选民。", "政协委员，联系{community}，收集居民意见。"),
+            OFFICE_WORKER_SCHEDULES, ("区人大代表，定期进站接待选民。", "政协委员，联系{community}，收集居民意见。"),
             party_rate=0.7, generation="mid"),
     Profile("lawyer", 2, "person", "professional", ("social",),
-            {"social": ("法律咨询", "家庭调解"), "public": ("劳动纠纷", "调解")}, OFFICE_WORKER_SLOTS,
+            {"social": ("法律咨询", "家庭调解"), "public": ("劳动纠纷", "调解")}, OFFICE_WORKER_SCHEDULES,
             ("执业律师，擅长劳动和婚姻家事纠纷。", "律师，愿意每月抽时间为居民免费答疑。"),
             party_rate=0.3, generation="mid"),
     Profile("counsellor", 1.5, "person", "professional", ("social",),
-            {"social": ("心理咨询", "亲子教育", "青少年服务", "家庭调解")}, OFFICE_WORKER_SLOTS,
+            {"social": ("心理咨询", "亲子教育", "青少年服务", "家庭调解")}, OFFICE_WORKER_SCHEDULES,
             ("国家二级心理咨询师，擅长青少年和家庭关系辅导。", "心理咨询师，做过多年学校心理老师。"),
             party_rate=0.2, generation="mid"),
     Profile("social_worker", 2, "person", "professional", ("social",),
             {"social": ("社工", "长者服务", "邻里调解", "家庭调解", "四点半课堂", "禁毒", "青少年服务")},
-            STAFF_SLOTS, ("持证社工，主要做长者和困境家庭个案。", "中级社工师，在{community}驻点多年。"),
+            STAFF_SCHEDULES, ("持证社工，主要做长者和困境家庭个案。", "中级社工师，在{community}驻点多年。"),
             party_rate=0.3, generation="young"),
     Profile("therapist", 1, "person", "professional", ("social",), {"social": ("康复训练", "居家照护")},
-            OFFICE_WORKER_SLOTS, ("康复治疗师，可以上门指导中风和骨折后的康复训练。",),
+            OFFICE_WORKER_SCHEDULES, ("康复治疗师，可以上门指导中风和骨折后的康复训练。",),
             party_rate=0.2, generation="mid"),
     Profile("handyman", 3, "person", "cobuilding", ("market",),
-            {"market": ("水管维修", "电路维修", "漏水", "开锁"), V: ("助老",)}, TRADE_SLOTS,
+            {"market": ("水管维修", "电路维修", "漏水", "开锁"), V: ("助老",)}, TRADE_SCHEDULES,
             ("做水电维修十几年，就住在附近，随叫随到。", "水电师傅，给老人修东西只收材料费。"),
             party_rate=0.1, generation="mid", gender="m", optional_service=V, optional_rate=0.25),
     Profile("appliance_tech", 2, "person", "cobuilding", ("market",), {"market": ("家电维修", "空调清洗", "电路维修")},
-            TRADE_SLOTS, ("家电维修师傅，空调、洗衣机、热水器都能修。",),
+            TRADE_SCHEDULES, ("家电维修师傅，空调、洗衣机、热水器都能修。",),
             party_rate=0.1, generation="mid", gender="m"),
     Profile("domestic_worker", 3, "person", "cobuilding", ("market",),
-            {"market": ("保洁", "家政", "育儿嫂", "月嫂", "护工")}, TRADE_SLOTS,
+            {"market": ("保洁", "家政", "育儿嫂", "月嫂", "护工")}, TRADE_SCHEDULES,
             ("做家政八年，有健康证，干活细致。", "持证育婴师，带过好几个宝宝。", "做过医院护工，会照顾卧床老人。"),
             party_rate=0.05, generation="mid", gender="f"),
-    Profile("barber", 1, "person", "selfgov", (V,), {V: ("理发", "助老")}, SHOP_SLOTS,
+    Profile("barber", 1, "person", "selfgov", (V,), {V: ("理发", "助老")}, SHOP_SCHEDULES,
             ("开理发店的，每月给社区老人义剪一次。", "理发师，可以上门给行动不便的老人理发。"),
             party_rate=0.1, generation="mid"),
-    Profile("translator", 1, "person", "selfgov", (V,), {V: ("翻译", "辅导作业", "网上办事")}, OFFICE_WORKER_SLOTS,
+    Profile("translator", 1, "person", "selfgov", (V,), {V: ("翻译", "辅导作业", "网上办事")}, OFFICE_WORKER_SCHEDULES,
             ("在外贸公司上班，会英语和{language}，可以帮忙翻译。",), party_rate=0.2, generation="young"),
     Profile("performer", 2, "person", "selfgov", (V,), {V: ("文艺", "社区活动", "陪伴聊天")},
-            RETIREE_SLOTS + OFFICE_WORKER_SLOTS, ("社区{troupe}骨干，逢年过节组织演出。",),
+            RETIREE_SCHEDULES + OFFICE_WORKER_SCHEDULES, ("社区{troupe}骨干，逢年过节组织演出。",),
             party_rate=0.3, generation="old"),
-    Profile("nurse", 1.5, "person", "selfgov", (V,), {V: ("陪诊", "助老", "探访")}, OFFICE_WORKER_SLOTS,
+    Profile("nurse", 1.5, "person", "selfgov", (V,), {V: ("陪诊", "助老", "探访")}, OFFICE_WORKER_SCHEDULES,
             ("在{hospital}当护士，休息日可以陪老人看病。",), party_rate=0.3, generation="young", gender="f"),
 )
 
 ORGANIZATION_PROFILES: tuple[Profile, ...] = (
     Profile("social_work_agency", 5, "organization", "cobuilding", ("social",),
             {"social": ("社工", "长者服务", "四点半课堂", "家庭调解", "邻里调解", "青少年服务", "禁毒", "日间照料")},
-            AGENCY_SLOTS, ("承接街道社工站项目，有持证社工{staff}名。", "专业社工机构，长期服务{community}长者和困境儿童。"),
-            names=("深圳市{brand}社会工作服务中心", "宝安区{brand}社工服务中心"), capacity=(8, 15)),
+            AGENCY_SCHEDULES, ("承接街道社工站项目，有持证社工{staff}名。", "专业社工机构，长期服务{community}长者和困境儿童。"),
+            names=("深圳市{brand}社会工作服务中心", "宝安区{brand}社工服务中心"), brands=CARE_BRANDS, capacity=(8, 15)),
     Profile("law_firm", 3, "organization", "professional", ("social",),
-            {"social": ("法律咨询",), "public": ("劳动纠纷", "调解")}, AGENCY_SLOTS,
+            {"social": ("法律咨询",), "public": ("劳动纠纷", "调解")}, AGENCY_SCHEDULES,
             ("律师事务所，安排律师轮流到社区提供公益法律咨询。", "擅长劳动争议和合同纠纷，参与“一社区一法律顾问”。"),
-            names=("广东{brand}律师事务所", "广东{brand}（宝安）律师事务所"), capacity=(3, 8)),
+            names=("广东{brand}律师事务所", "广东{brand}（宝安）律师事务所"), brands=LAW_BRANDS, capacity=(3, 8)),
     Profile("counselling_studio", 2, "organization", "professional", ("social",),
-            {"social": ("心理咨询", "亲子教育", "青少年服务", "家庭调解")}, AGENCY_SLOTS,
+            {"social": ("心理咨询", "亲子教育", "青少年服务", "家庭调解")}, AGENCY_SCHEDULES,
             ("心理咨询工作室，有{staff}名持证咨询师，可提供公益咨询。",),
-            names=("{brand}心理咨询工作室", "深圳市{brand}心理咨询有限公司"), capacity=(3, 8)),
+            names=("{brand}心理咨询工作室", "深圳市{brand}心理咨询有限公司"), brands=CARE_BRANDS, capacity=(3, 8)),
     Profile("rehab_centre", 1, "organization", "professional", ("social",),
-            {"social": ("康复训练", "居家照护", "长者服务")}, AGENCY_SLOTS,
+            {"social": ("康复训练", "居家照护", "长者服务")}, AGENCY_SCHEDULES,
             ("康复机构，提供中风、骨折后康复和儿童康复训练。",),
-            names=("{brand}康复中心", "宝安{brand}康复医学中心"), capacity=(4, 12)),
+            names=("{brand}康复中心", "宝安{brand}康复医学中心"), brands=CARE_BRANDS, capacity=(4, 12)),
     Profile("property_company", 4, "organization", "cobuilding", ("market",),
-            {"market": ("物业", "电梯", "水管维修", "电路维修", "保洁")}, SHOP_SLOTS,
+            {"market": ("物业", "电梯", "水管维修", "电路维修", "保洁")}, SHOP_SCHEDULES,
             ("负责{community}多个小区的物业管理，有维修班组。", "物业公司，24小时受理报修。"),
-            names=("深圳市{brand}物业管理有限公司", "{brand}物业服务（深圳）有限公司"), capacity=(6, 15)),
+            names=("深圳市{brand}物业管理有限公司", "{brand}物业服务（深圳）有限公司"), brands=COMPANY_BRANDS, capacity=(6, 15)),
     Profile("housekeeping_company", 3, "organization", "cobuilding", ("market",),
-            {"market": ("家政", "保洁", "月嫂", "育儿嫂", "护工", "搬家")}, SHOP_SLOTS,
+            {"market": ("家政", "保洁", "月嫂", "育儿嫂", "护工", "搬家")}, SHOP_SCHEDULES,
             ("家政公司，阿姨持证上岗，可上门保洁和照护。",),
-            names=("{brand}家政服务有限公司", "深圳市{brand}家政服务部"), capacity=(5, 15)),
+            names=("{brand}家政服务有限公司", "深圳市{brand}家政服务部"), brands=COMPANY_BRANDS, capacity=(5, 15)),
     Profile("repair_shop", 5, "organization", "cobuilding", ("market",),
-            {"market": ("家电维修", "水管维修", "漏水", "开锁", "电路维修", "空调清洗")}, SHOP_SLOTS,
+            {"market": ("家电维修", "水管维修", "漏水", "开锁", "电路维修", "空调清洗")}, SHOP_SCHEDULES,
             ("街边维修店，做了十多年，附近居民都认识。", "维修店，上门服务，小修不收上门费。"),
             names=("{surname}记家电维修", "{brand}水电维修部", "{brand}开锁换锁", "{surname}师傅五金水电"),
-            capacity=(3, 6)),
-    Profile("pest_control", 1, "organization", "cobuilding", ("market",), {"market": ("除虫",)}, AGENCY_SLOTS,
+            brands=SHOP_BRANDS, capacity=(3, 6)),
+    Profile("pest_control", 1, "organization", "cobuilding", ("market",), {"market": ("除虫",)},
+            AGENCY_SCHEDULES,
             ("专业消杀公司，灭蟑螂、白蚁和老鼠。",),
-            names=("深圳市{brand}有害生物防治有限公司",), capacity=(3, 8)),
+            names=("深圳市{brand}有害生物防治有限公司",), brands=COMPANY_BRANDS, capacity=(3, 8)),
     Profile("moving_company", 1, "organization", "cobuilding", ("market",), {"market": ("搬家", "保洁")},
-            SHOP_SLOTS, ("搬家公司，有厢式货车，可搬家和清运旧家具。",),
-            names=("{brand}搬家服务部", "深圳市{brand}搬家有限公司"), capacity=(3, 8)),
+            SHOP_SCHEDULES, ("搬家公司，有厢式货车，可搬家和清运旧家具。",),
+            names=("{brand}搬家服务部", "深圳市{brand}搬家有限公司"), brands=COMPANY_BRANDS, capacity=(3, 8)),
     Profile("elder_care_company", 1, "organization", "cobuilding", ("market",),
-            {"market": ("护工", "家政"), "social": ("长者服务",)}, SHOP_SLOTS,
+            {"market": ("护工", "家政"), "social": ("长者服务",)}, SHOP_SCHEDULES,
             ("居家养老服务公司，提供上门护理和陪护。",),
-            names=("深圳市{brand}居家养老服务有限公司",), capacity=(4, 12)),
+            names=("深圳市{brand}居家养老服务有限公司",), brands=CARE_BRANDS, capacity=(4, 12)),
     Profile("volunteer_team", 4, "organization", "selfgov", (V,),
-            {V: ("社区活动", "助老", "探访", "陪诊", "代跑腿", "文艺")}, RETIREE_SLOTS + OFFICE_WORKER_SLOTS,
+            {V: ("社区活动", "助老", "探访", "陪诊", "代跑腿", "文艺")}, RETIREE_SCHEDULES + OFFICE_WORKER_SCHEDULES,
             ("社区志愿服务队，现有队员{members}人。", "{community}居民自发组织的志愿队伍，常年开展助老服务。"),
             names=("{community}{team}志愿服务队", "{community}{team}义工队"), capacity=(5, 15)),
-    Profile("barber_shop", 1.5, "organization", "cobuilding", (V,), {V: ("理发", "助老")}, SHOP_SLOTS,
-            ("爱心商户，每月为社区老人免费理发。",), names=("{brand}理发店", "{brand}发艺"), capacity=(3, 5)),
-    Profile("grocery", 2, "organization", "cobuilding", (V,), {V: ("买菜", "送餐", "代跑腿")}, SHOP_SLOTS,
+    Profile("barber_shop", 1.5, "organization", "cobuilding", (V,), {V: ("理发", "助老")}, SHOP_SCHEDULES,
+            ("爱心商户，每月为社区老人免费理发。",), names=("{brand}理发店", "{brand}发艺"), brands=SHOP_BRANDS, capacity=(3, 5)),
+    Profile("grocery", 2, "organization", "cobuilding", (V,), {V: ("买菜", "送餐", "代跑腿")}, SHOP_SCHEDULES,
             ("爱心商户，可为独居老人免费送货上门。", "社区小超市，老人打个电话就送菜上门。"),
-            names=("{brand}便利店", "{brand}生鲜超市", "{surname}记粮油店"), capacity=(3, 6)),
-    Profile("canteen", 1.5, "organization", "cobuilding", (V,), {V: ("送餐",)}, SHOP_SLOTS,
+            names=("{brand}便利店", "{brand}生鲜超市", "{surname}记粮油店"), brands=SHOP_BRANDS, capacity=(3, 6)),
+    Profile("canteen", 1.5, "organization", "cobuilding", (V,), {V: ("送餐",)}, SHOP_SCHEDULES,
             ("长者助餐点合作餐厅，可为行动不便的老人送餐。",),
-            names=("{brand}餐厅", "{surname}记快餐", "{brand}饭堂"), capacity=(3, 10)),
+            names=("{brand}餐厅", "{surname}记快餐", "{brand}饭堂"), brands=SHOP_BRANDS, capacity=(3, 10)),
     Profile("training_school", 1, "organization", "cobuilding", ("social",), {"social": ("职业培训",)},
-            AGENCY_SLOTS, ("职业技能培训学校，开设育婴、电工、电商等公益培训班。",),
-            names=("宝安区{brand}职业技能培训学校",), capacity=(5, 15)),
+            AGENCY_SCHEDULES, ("职业技能培训学校，开设育婴、电工、电商等公益培训班。",),
+            names=("宝安区{brand}职业技能培训学校",), brands=COMPANY_BRANDS, capacity=(5, 15)),
     Profile("partner_company", 1.5, "organization", "cobuilding", (V,), {V: ("社区活动", "翻译", "助老")},
-            OFFICE_WORKER_SLOTS, ("辖区共建单位，党支部定期组织员工参加社区志愿活动。",),
-            names=("深圳市{brand}科技有限公司", "{brand}电子（深圳）有限公司"), capacity=(5, 15)),
+            OFFICE_WORKER_SCHEDULES, ("辖区共建单位，党支部定期组织员工参加社区志愿活动。",),
+            names=("深圳市{brand}科技有限公司", "{brand}电子（深圳）有限公司"), brands=COMPANY_BRANDS, capacity=(5, 15)),
 )
-
-ORG_BRANDS: tuple[str, ...] = (
-    "春雨", "彩虹", "同心", "启明", "阳光", "温馨", "和谐", "众和", "博爱", "齐心", "繁星", "新航道", "暖阳",
-    "宝城", "鹏诚", "恒安", "国晟", "德和", "诚公", "华信", "宏达", "鹏基", "安居", "金域", "海骏", "鸿业",
-    "好帮手", "贴心", "巧手", "福满家", "心晴", "向阳", "知心", "暖心", "心语", "静心", "仁康", "益康",
-    "安康", "绿盾", "洁安", "顺心", "大众", "快捷", "万家", "乐邦", "美邻", "惠民", "金辉", "永顺", "利民",
-    "兴旺", "好又多", "佳美", "新潮", "名剪", "丽人", "粤味", "顺德", "客家", "东兴", "海岸", "创新",
-)
-VOLUNTEER_TEAMS: tuple[str, ...] = ("红马甲", "党员先锋", "巾帼", "银发", "青年", "邻里守望", "爱心", "夕阳红")
 
 DESCRIPTION_POOLS: dict[str, Pool] = {
     "years": lambda r: str(r.randint(2, 15)),
@@ -788,11 +829,10 @@ def pick_skills(rng: random.Random, profile: Profile, services: list[str]) -> li
     return chosen + extra
 
 
-def pick_slots(rng: random.Random, pool: tuple[str, ...]) -> list[str]:
+def pick_slots(rng: random.Random, schedules: Schedules) -> list[str]:
     if rng.random() < ANY_TIME_AVAILABILITY_SHARE:
         return []
-    picked = rng.sample(pool, rng.randint(1, min(3, len(pool))))
-    return sorted(picked, key=pool.index)
+    return list(rng.choice(schedules))
 
 
 def unique_phone(rng: random.Random, taken: set[str]) -> str:
@@ -804,15 +844,15 @@ def unique_phone(rng: random.Random, taken: set[str]) -> str:
 
 
 def organisation_name(rng: random.Random, profile: Profile, community: str, taken: set[str]) -> str:
-    """A realistic organisation name; when the plain name is taken, a branch in this community."""
+    """A realistic organisation name; when the plain names keep being taken, a branch in this community."""
+    stem = community.removesuffix("社区")
     pools: dict[str, Pool] = {
-        "brand": ORG_BRANDS, "team": VOLUNTEER_TEAMS, "community": (community.removesuffix("社区"),),
-        "surname": surname,
+        "brand": profile.brands, "team": VOLUNTEER_TEAMS, "community": (stem,), "surname": surname,
     }
-    for attempt in range(20):
+    for attempt in range(MAX_NAME_ATTEMPTS):
         name = fill(rng, rng.choice(profile.names), pools)
-        if attempt >= 5 and not name.startswith(community.removesuffix("社区")):
-            name = f"{name}（{community}服务点）"
+        if attempt >= PLAIN_NAME_ATTEMPTS and not name.startswith(stem):
+            name = f"{name}（{stem}）"
         if name not in taken:
             taken.add(name)
             return name
@@ -833,8 +873,13 @@ def plant_duplicates(
     inserts: list[tuple[int, Record]] = []
     for n, i in enumerate(sources):
         original = entries[i]
-        copy = {**original, "skills": list(reversed(original["skills"])), "services": list(original["services"]),
-                "availability": list(original["availability"]), "phone": mistyped_phone(rng, original["phone"], phones)}
+        copy = {
+            **original,
+            "skills": list(reversed(original["skills"])),
+            "services": list(original["services"]),
+            "availability": list(original["availability"]),
+            "phone": mistyped_phone(rng, original["phone"], phones),
+        }
         if n % 2 == 0:  # a variant character as well; otherwise the name is the same
             copy["name"] = variant_name(original["name"])
         pairs.append((original, copy))
@@ -865,9 +910,10 @@ def mistyped_phone(rng: random.Random, phone: str, taken: set[str]) -> str:
 # Needs pool (需求库)
 # ================================================================================================
 
-URGENCY_WEIGHTS: dict[str, float] = {"low": 0.18, "normal": 0.7, "high": 0.1, "urgent": 0.02}
-# A template's own urgency (a leak, a locked door) wins this often over the usual spread.
-URGENCY_HINT_RATE = 0.75
+# Urgent is left to the templates that are (a flood, a locked door): nobody rates a new fly screen urgent.
+URGENCY_WEIGHTS: dict[str, float] = {"low": 0.1, "normal": 0.82, "high": 0.08}
+# A template's own urgency wins this often over the usual spread.
+URGENCY_HINT_RATE = 0.55
 TYPO_RATE = 0.15  # share of colloquial needs carrying the usual typing slips
 MAX_TEXT_ATTEMPTS = 8  # redraws before a repeated need text is accepted
 
@@ -884,15 +930,13 @@ NEED_POOLS: dict[str, Pool] = {
     "floor": lambda r: str(r.randint(7, 33)),
     "spot": ("楼道", "小区门口", "巷子口", "公交站旁边", "菜市场后面", "篮球场边上", "学校门口", "停车场出口",
              "公园东门", "十字路口", "幼儿园对面", "农贸市场门口", "地铁站B出口"),
-    "xiaoqu": ("海滨花园", "翠湖苑", "宝民新村", "上川一村", "兴华大厦", "安乐小区", "文雅居", "洪浦花园",
-               "灵芝新村", "布心花园", "富盈门", "碧海名园", "新安三村", "翻身大厦", "裕安花园", "上合老村"),
     "who": ("我妈", "我爸", "我奶奶", "我爷爷", "家里老人", "我外婆", "我岳母", "我婆婆", "家里八十多岁的老人"),
-    "neighbour": lambda r: r.choice(("隔壁独居的", "楼下的", "对门的", "楼上的")) + surname(r)
+    "neighbour": lambda r: r.choice(("隔壁的", "楼下的", "对门的", "楼上的", "同一层的")) + surname(r)
     + r.choice(("阿姨", "伯", "奶奶", "爷爷", "大爷")),
-    "kid": ("我家小孩", "孩子", "我儿子", "我女儿", "两个孩子", "上初中的孩子"),
+    "kid": ("我家小孩", "孩子", "我儿子", "我女儿", "我家老大", "上初中的孩子"),
     "hospital": ("宝安人民医院", "区中医院", "社康", "妇幼保健院", "西乡人民医院", "区人民医院"),
-    "appliance": ("冰箱", "洗衣机", "热水器", "空调", "油烟机", "电视", "燃气灶"),
-    "symptom": ("不制冷", "不转了", "一直响", "打不着火", "漏水", "开不了机", "跳闸"),
+    "appliance_fault": ("冰箱不制冷", "冰箱一直响", "洗衣机不转了", "洗衣机漏水", "热水器打不着火", "空调不制冷",
+                        "空调一开就跳闸", "油烟机不转了", "电视开不了机", "燃气灶打不着火", "微波炉不热了"),
     "dur": ("好几天了", "一个多星期了", "半个月了", "快一个月了", "两三天了", "从上周开始"),
     "day": ("周三上午", "这周末", "明天下午", "下周一", "周五", "下周二上午", "后天"),
     "workers": lambda r: str(r.randint(3, 40)),
@@ -900,128 +944,184 @@ NEED_POOLS: dict[str, Pool] = {
     "months": lambda r: str(r.randint(2, 6)),
 }
 
-NeedTemplate = tuple[str, Union[str, None]]
+# Housing estates (小区): most are named after their community, some are commercial developments.
+ESTATE_SUFFIXES = ("花园", "新村", "一村", "二村", "大厦", "名苑", "公寓")
+OTHER_ESTATES = ("翠湖苑", "富盈门", "碧海名园", "兴华大厦", "裕安花园", "金海湾", "锦绣江南", "御景华庭")
+
+NeedTemplate = tuple[str, str | None]  # text template, the urgency it implies
 
 COLLOQUIAL_TEMPLATES: dict[str, tuple[NeedTemplate, ...]] = {
     "public": (
         ("{spot}的路灯坏了{dur}，晚上黑乎乎的{很危险|不敢走|老人摔了一跤}", None),
-        ("{xiaoqu}{spot}下水道堵了，一下雨就积水", None),
-        ("居住证到期了{怎么续签|在哪里续}？要带什么材料", "low"),
+        ("{spot}{路灯|那盏灯}一闪一闪的，{dur}了也没人修", "low"),
+        ("{xiaoqu}{spot}下水道堵了，一下雨就{积水|水漫到路上|臭得不行}", None),
+        ("{spot}{污水冒出来了|下水道反水}，整条路都是臭水", "high"),
+        ("{请问|}居住证到期了{怎么续签|在哪里续}？要带什么材料", "low"),
         ("想问一下灵活就业的社保{怎么交|在哪里办|可以在网上交吗}", "low"),
         ("{孩子刚出生|宝宝满月了}，户口{要去哪里上|怎么办理}", None),
-        ("{who}的医保卡丢了，怎么补办", None),
+        ("{who}的医保卡丢了，{怎么补办|去哪里补}", None),
+        ("{who}在老家住院，异地医保{怎么报销|要备案吗}", None),
         ("{spot}有人占道摆摊，{车都过不去|人都走不了|天天吵到半夜}", None),
         ("小区消防通道被车堵死了，{dur}都没人管", "high"),
-        ("{spot}电线{裸露在外面|垂下来了}，小孩经常在那边玩，很危险", "high"),
-        ("{xiaoqu}旁边有人在搭违章建筑，{天天敲敲打打|越搭越高}", None),
-        ("{spot}的公厕太脏了没人打扫，味道很大", None),
+        ("{addr}楼道里{堆满了杂物|停了好多电动车在充电}，{怕着火|消防通道都堵了}", "high"),
+        ("{spot}电线{裸露在外面|垂下来了|被挖断了}，小孩经常在那边玩，很危险", "high"),
+        ("{xiaoqu}旁边有人在搭违章建筑，{天天敲敲打打|越搭越高|把路都占了}", None),
+        ("楼顶有人{加盖|私搭}铁皮房，{dur}了", None),
+        ("{spot}的公厕{太脏了没人打扫|门坏了|没水冲}，味道很大", None),
         ("老板拖欠我们{workers}个工人工资{amount}，已经{months}个月了，求帮忙讨薪", "high"),
-        ("在厂里干活手受伤了老板不给赔，想申请法律援助", "high"),
-        ("家里{困难|只有我一个人挣钱}，想申请低保，需要什么条件", None),
+        ("{厂里|工地上}{months}个月没发工资了，老板{电话不接|人都找不到}", "high"),
+        ("在{厂里|工地}干活手受伤了老板不给赔，想申请法律援助", "high"),
+        ("家里{困难|只有我一个人挣钱|老公生病没收入}，想申请低保，需要什么条件", None),
         ("{who}是残疾人，残疾证到期了要换", "low"),
-        ("养老金资格认证要去哪里办", "low"),
-        ("{spot}的井盖松了，踩上去会晃", "high"),
-        ("公园里的健身器材坏了{dur}", "low"),
+        ("{请问|}养老金资格认证要去哪里办", "low"),
+        ("{spot}的井盖{松了，踩上去会晃|不见了，好大一个洞}", "high"),
+        ("公园里的{健身器材|秋千|长椅}坏了{dur}", "low"),
         ("{spot}路面坑坑洼洼，电动车{经常摔|一下雨就陷进去}", None),
         ("{spot}垃圾{dur}没人清运，臭死了", None),
         ("申请临时救助需要哪些材料", None),
-        ("{who}满80岁了，高龄津贴怎么申请", "low"),
+        ("{who}满80岁了，高龄津贴{怎么申请|要去哪里办}", "low"),
         ("被公司辞退了不给补偿，想找劳动仲裁", None),
-        ("身份证丢了，补办要多久", None),
+        ("身份证丢了，补办要{多久|带什么}", None),
         ("{spot}的树倒了压在路上", "urgent"),
+        ("{spot}{红绿灯坏了|斑马线都看不清了}，{上学的小孩|过马路的老人}很危险", "high"),
+        ("隔壁工地{晚上十二点还在施工|天天半夜打桩}，吵得睡不着", None),
+        ("{who}是退伍军人，优待证{怎么办|在哪里申请}", "low"),
+        ("想办个生育登记，{去哪里办|网上能办吗}", "low"),
     ),
     "volunteer": (
         ("{neighbour}一个人住，腿脚不方便，想找人帮忙买菜", None),
-        ("{who}{day}要去{hospital}复查，我们上班走不开，{能不能|有没有}志愿者陪一下", None),
-        ("{kid}作业不会做，家里没人会辅导，想找个大学生帮忙", "low"),
+        ("{who}{day}要去{hospital}复查，我们上班走不开，{能不能找个|有没有}志愿者陪一下", None),
+        ("{who}要去{hospital}{拿药|做检查}，一个人不认得路，{能不能|可不可以}找人陪着去", None),
+        ("{kid}作业不会做，家里没人会辅导，想找个{大学生|老师}帮忙", "low"),
         ("{who}不会用智能手机，想学{微信视频|扫码付款|在手机上挂号}", "low"),
-        ("想请人帮忙在网上{填一下申请表|预约挂号|交水电费}，{who}弄不来", None),
-        ("{neighbour}独居，子女在外地，希望有人{能经常去看看|隔几天去坐坐}", None),
-        ("{who}行动不便，想找人帮忙送{饭|午饭}", None),
-        ("社区{能不能|可不可以}组织一下{重阳节|中秋|元宵}活动，老人们都想热闹一下", "low"),
+        ("想请人帮忙在网上{填一下申请表|预约挂号|交水电费|弄一下医保电子凭证}，{who}弄不来", None),
+        ("{neighbour}一个人住，子女在外地，希望有人{能经常去看看|隔几天去坐坐}", None),
+        ("{who}行动不便，想找人帮忙送{饭|午饭|晚饭}", None),
+        ("社区{能不能|可不可以}组织一下{重阳节|中秋|元宵|端午}活动，老人们都想热闹一下", "low"),
         ("新搬来的外国邻居不会说中文，需要翻译帮忙沟通", "low"),
         ("{who}卧床在家，头发很长了，有没有志愿者上门理发", None),
         ("{who}眼睛不好，想找人来读读报纸、陪着聊聊天", "low"),
         ("{who}的药吃完了，想找人帮忙去{hospital}拿一下药", "high"),
         ("{neighbour}{dur}没出门了，敲门也没人应，能不能找人去看看", "urgent"),
-        ("{who}腿摔伤了，想找人帮忙取快递、倒垃圾", None),
-        ("{who}想学用手机{打车|视频通话|看新闻}，谁有空教教", "low"),
-        ("周末想给{kid}找个{陪读|辅导英语}的志愿者", "low"),
+        ("{who}腿摔伤了，想找人帮忙{取快递、倒垃圾|下楼拿个快递}", None),
+        ("{who}想学用手机{打车|视频通话|看新闻|抢菜}，谁有空教教", "low"),
+        ("周末想给{kid}找个{陪读|辅导英语|辅导数学}的志愿者", "low"),
         ("{who}一个人在家很孤单，想有人陪着说说话", "low"),
+        ("{neighbour}{家里灯泡坏了|窗帘掉了|要搬个柜子}，自己弄不了，有没有热心人帮一下", None),
+        ("{who}想参加社区的{合唱队|书法班|广场舞}，不知道找谁报名", "low"),
+        ("{who}不识字，{收到一封信|要填个表}看不懂，想找人帮忙念一下", None),
+        ("{neighbour}{住院了|回老家了}家里的猫没人喂，{能不能|有没有}人帮忙喂几天", "low"),
     ),
     "market": (
-        ("家里{appliance}坏了，{symptom}，找个师傅上门修", None),
+        ("家里{appliance_fault}，找个师傅上门修", None),
+        ("{appliance_fault}，{不知道还在不在保修|用了好多年了}，哪里有靠谱的维修", None),
         ("厨房水龙头一直滴水，要换一个", "low"),
-        ("卫生间漏水漏到楼下了，{急！|楼下都来敲门了}", "urgent"),
+        ("卫生间漏水漏到楼下了，{急！|楼下都来敲门了|地上全是水}", "urgent"),
+        ("{水管爆了|厨房的水管裂了}，水停不下来", "urgent"),
         ("钥匙锁家里了，{找个开锁的|谁能帮忙开锁}", "urgent"),
-        ("家里跳闸了一半房间没电", "high"),
+        ("家里跳闸了{一半房间没电|推不上去}", "high"),
+        ("{插座冒火花|灯一开就跳闸}，想找个电工来看看", "high"),
         ("想找个钟点工{每周打扫两次|周末来打扫一下}卫生", "low"),
+        ("{新房|刚租的房子}要开荒保洁，{多少钱|有没有推荐的}", "low"),
         ("下个月要搬家，找{搬家公司|个小货车}，东西不多", "low"),
         ("{媳妇|老婆}快生了，想找个靠谱的月嫂", None),
         ("家里{蟑螂|老鼠|白蚁}太多了，想找人来消杀", None),
         ("电梯又坏了，{who}住{floor}楼上不去", "high"),
+        ("{电梯关人了|电梯卡在半空}，按警铃没人理", "urgent"),
         ("楼里停水了，物业也不说什么时候{来修|恢复}", "high"),
-        ("空调{好久没洗了|有味道}，想找人清洗", "low"),
+        ("空调{好久没洗了|有味道|滴水}，想找人清洗", "low"),
         ("想找个护工照顾住院的{who}", None),
-        ("房子想简单翻新一下，刷刷墙换换地板", "low"),
+        ("房子想简单翻新一下，{刷刷墙换换地板|卫生间重新做防水}", "low"),
         ("找个育儿嫂白天帮忙带孩子", None),
         ("热水器打不着火，洗不了澡", "high"),
         ("门锁坏了关不上，想换个{锁|智能锁}", None),
         ("{room}天花板渗水，墙皮都掉了", None),
+        ("家里马桶堵了，{通不下去|用了好多办法都不行}", "high"),
+        ("想{装个晾衣架|装个防盗网|换个纱窗}，找个师傅", "low"),
+        ("{who}一个人在家，想请个保姆{白天做做饭|住家照顾}", None),
     ),
     "social": (
         ("{kid}最近不爱说话，老是关在房间里，想找心理老师聊聊", None),
-        ("最近压力很大{睡不着|老想哭}，想找人{倾诉一下|做个心理咨询}", None),
-        ("和房东有租房合同纠纷，想咨询一下律师", None),
-        ("离婚{财产怎么分|孩子抚养权}，想找律师问问", None),
+        ("最近压力很大{睡不着|老想哭|什么都不想做}，想找人{倾诉一下|做个心理咨询}", None),
+        ("和房东有{租房合同纠纷|押金纠纷}，想咨询一下律师", None),
+        ("离婚{财产怎么分|孩子抚养权归谁}，想找律师问问", None),
         ("{who}中风后想做康复训练，有没有{上门的|离家近的}", None),
         ("孩子放学后没人管，社区有没有四点半课堂", "low"),
         ("婆媳关系闹得很僵，想请社工来调解一下", None),
-        ("楼上楼下因为噪音吵了好多次，想请人来调解", None),
+        ("{楼上楼下|和隔壁}因为{噪音|漏水|晾衣服}吵了好多次，想请人来调解", None),
         ("{who}有点老年痴呆，白天家里没人，有没有日托的地方", None),
-        ("想学个{技能|手艺}找工作，有没有免费的培训", "low"),
+        ("想学个{技能|手艺|电工证}找工作，有没有免费的培训", "low"),
         ("{kid}是自闭症，想找康复机构", None),
         ("{who}刚出院，需要有人上门护理换药", "high"),
         ("青春期孩子叛逆，{不知道怎么沟通|天天顶嘴}，想参加亲子课程", "low"),
         ("借钱给朋友不还，写了借条，想咨询一下怎么起诉", None),
         ("老公喝酒后{经常|老是}动手，不知道找谁帮忙", "urgent"),
         ("{kid}沉迷手机游戏，想找专业的人帮忙", None),
+        ("{who}骨折后在家，想找个康复师{上门指导|教教怎么锻炼}", None),
+        ("{买的房子|装修}被坑了，合同上的事想找个律师看看", None),
+        ("{kid}在学校被同学欺负，{不敢去上学|回家就哭}，想找人疏导一下", "high"),
+        ("家里老人{脾气越来越怪|总说不想活了}，想找专业的人来看看", "high"),
+        ("{who}失能在床，想申请{长者服务|社工上门}，有没有政府补贴的", None),
+        ("刚从戒毒所出来的{亲戚|弟弟}想找工作，有没有社工能帮帮", None),
     ),
 }
 
 FORMAL_TEMPLATES: dict[str, tuple[NeedTemplate, ...]] = {
     "public": (
         ("尊敬的领导：您好！本人系{community}{xiaoqu}居民。{spot}一带路灯损坏已{dur}，夜间道路漆黑，"
-         "多名老人和儿童在此摔倒，存在较大安全隐患。多次反映未果，恳请相关部门尽快派人核查维修，谢谢！", "high"),
+         "{多名老人和儿童在此摔倒|行人和电动车经常相撞}，存在较大安全隐患。多次反映未果，恳请相关部门尽快派人核查维修，谢谢！",
+         "high"),
         ("您好，我们是在{xiaoqu}附近工地务工的{workers}名工人，包工头以工程款未结为由拖欠我们{months}个月工资"
          "共计{amount}元，多次讨要无果，生活已十分困难。恳请街道劳动部门协调处理，维护我们的合法权益。", "high"),
-        ("{community}{xiaoqu}{addr}旁有住户长期在公共区域违规搭建铁皮房并私拉电线，既占用消防通道，"
+        ("{community}{xiaoqu}{addr}旁有住户长期在公共区域违规搭建{铁皮房|雨棚}并私拉电线，既占用消防通道，"
          "又存在严重火灾隐患，周边居民多次劝阻无效，请城管和消防部门依法查处。", "high"),
-        ("本人户籍在外省，现在{community}居住满一年，想为孩子办理居住证以便明年入学。请问需要提供哪些材料，"
+        ("本人户籍在外省，现在{community}居住满{一年|两年}，想为孩子办理居住证以便明年入学。请问需要提供哪些材料，"
          "是否需要本人到窗口办理？望予以答复，谢谢。", "low"),
+        ("尊敬的社区工作人员：{xiaoqu}{spot}的雨水井长期堵塞，每逢下雨路面积水深达{十几|二十多}厘米，"
+         "居民出行极为不便，且污水外溢滋生蚊虫。恳请市政部门尽快安排疏通，并从根本上解决排水问题。", None),
+        ("您好！本人于今年{三|五|七}月被单位无故辞退，公司至今未支付经济补偿金及最后一个月工资，"
+         "本人家庭经济困难，无力聘请律师，特申请法律援助，望予以受理。", "high"),
+        ("尊敬的领导：本人的{母亲|父亲}今年七十九岁，独居，每月仅靠微薄的养老金生活，近期因病住院花费较大，"
+         "家庭生活陷入困境。特申请临时救助，恳请予以审核帮扶，不胜感激！", "high"),
     ),
     "volunteer": (
-        ("您好，我是{xiaoqu}的居民，{neighbour}今年八十多岁，独自居住，子女均在外地工作。老人平时买菜做饭"
+        ("您好，我是{xiaoqu}的居民，{neighbour}今年八十多岁，独自居住，子女均在外地工作。老人平时{买菜做饭|上下楼}"
          "较为困难，希望社区能安排志愿者定期上门探访并协助购买生活用品，不胜感激。", None),
         ("社区工作人员您好：我父亲{day}需到{hospital}进行复查，因我在外地出差无法陪同，老人视力不好且不熟悉"
-         "就诊流程，恳请社区协调一名志愿者陪同就医，费用由我们承担，谢谢！", None),
+         "就诊流程，恳请社区协调一名志愿者陪同就医，谢谢！", None),
+        ("您好！我家是双职工家庭，孩子今年上{三|四|五}年级，放学后无人辅导功课，成绩有所下降。"
+         "听说社区有大学生志愿者，希望能安排每周一到两次的课业辅导，谢谢！", "low"),
+        ("社区您好：我们楼有{几位|好几位}高龄老人不会使用智能手机，看病挂号、领取补贴都很不方便。"
+         "建议社区组织志愿者开展手机使用培训，手把手教老人操作，谢谢！", "low"),
     ),
     "market": (
         ("物业管理处：本人为{xiaoqu}{room}业主，近期卫生间天花板持续渗水，经查疑为楼上住户防水层破损所致，"
          "已严重影响正常使用，请尽快安排维修人员上门处理并协调楼上住户。", "high"),
-        ("您好，本人家中{appliance}使用约八年，近日出现{symptom}的情况，已过保修期，想找正规的维修公司上门"
-         "检测维修，希望能提供报价，谢谢。", None),
+        ("您好，本人家中电器已使用约{五|八|十}年，近日出现{appliance_fault}的情况，已过保修期，想找正规的维修公司"
+         "上门检测维修，希望能提供报价，谢谢。", None),
+        ("您好！本人所住{xiaoqu}{addr}的电梯近一个月内已停运{三|四|五}次，楼内多为老人和带小孩的家庭，"
+         "出行十分不便，且存在安全隐患。请物业公司尽快安排专业维保单位彻底检修。", "high"),
+        ("您好，家中老人{年事已高|术后行动不便}，子女工作繁忙无法照顾，现需聘请一名有经验的住家护工，"
+         "要求有健康证、能照料卧床老人，请推荐正规的家政服务机构。", None),
     ),
     "social": (
         ("您好！本人系{community}居民，因与邻居在公共区域使用问题上发生多次争执，双方情绪较为激动。为避免矛盾"
          "进一步升级，恳请社区安排专业社工介入，协助双方沟通化解。", None),
-        ("尊敬的工作人员：我的孩子今年十四岁，近半年来成绩明显下滑，不愿与家人交流，经常整夜玩手机。作为家长"
-         "我们非常焦虑，希望能为孩子和家长安排专业的心理辅导，谢谢！", None),
+        ("尊敬的工作人员：我的孩子今年{十三|十四|十五}岁，近半年来成绩明显下滑，不愿与家人交流，经常整夜玩手机。"
+         "作为家长我们非常焦虑，希望能为孩子和家长安排专业的心理辅导，谢谢！", None),
+        ("您好，本人与前夫离婚后因子女抚养费问题多次协商未果，对方长期拒绝支付。想咨询专业律师，"
+         "了解如何通过法律途径维护孩子的权益，谢谢。", None),
+        ("社区您好：我母亲今年{七十五|八十二}岁，患有轻度认知障碍，白天家中无人照看。希望了解社区"
+         "是否有日间照料或社工上门服务，费用方面能否享受政府补贴。", None),
     ),
 }
 FORMAL_SHARE = 0.12
-PREFIXES = ("", "", "", "", "你好，", "您好，", "请问", "在吗？", "麻烦问下，", "社区你好，")
-SUFFIXES = ("", "", "", "", "谢谢", "，谢谢！", "。。。", "！！", "，麻烦尽快", "～", "，有没有人管啊", "，急")
+# Location a resident may put first: "我是海滨花园3栋2单元的，".
+LOCATION_LEAD_SHARE = 0.2
+LOCATION_LEADS = ("我是{xiaoqu}{addr}的，", "{xiaoqu}{addr}，", "我住{xiaoqu}，", "{community}{xiaoqu}的，")
+PREFIXES = ("", "", "", "", "", "你好，", "您好，", "在吗？", "麻烦问下，", "社区你好，", "网格员你好，")
+SUFFIXES = ("", "", "", "", "，谢谢", "，谢谢！", "。。。", "！！", "，麻烦尽快", "～", "，有没有人管啊", "，急",
+            "，麻烦了")
 WINDOW_SHAPES: tuple[tuple[str, str], ...] = (
     ("09:00", "12:00"), ("14:00", "18:00"), ("09:00", "18:00"), ("19:00", "21:00"), ("10:00", "11:30"),
     ("15:00", "17:00"), ("08:30", "10:30"),
@@ -1060,21 +1160,26 @@ def need_labels(rng: random.Random) -> list[str]:
 
 
 def need_text(rng: random.Random, service: str, community: str, seen: set[str]) -> tuple[str, str | None]:
-    pools = {**NEED_POOLS, "community": (community,)}
+    stem = community.removesuffix("社区")
+    estates = (*(stem + suffix for suffix in ESTATE_SUFFIXES), *OTHER_ESTATES)
+    pools = {**NEED_POOLS, "community": (community,), "xiaoqu": estates}
     for _ in range(MAX_TEXT_ATTEMPTS):
         if rng.random() < FORMAL_SHARE:
             template, hint = rng.choice(FORMAL_TEMPLATES[service])
             text = fill(rng, template, pools)
         else:
             template, hint = rng.choice(COLLOQUIAL_TEMPLATES[service])
-            text = colloquial(rng, fill(rng, template, pools))
+            text = colloquial(rng, fill(rng, template, pools), pools)
         if text not in seen:
             break
     seen.add(text)
     return text, hint
 
 
-def colloquial(rng: random.Random, text: str) -> str:
+def colloquial(rng: random.Random, text: str, pools: dict[str, Pool]) -> str:
+    """Decorate a need the way residents type: a greeting, where they live, a slip, a plea."""
+    if rng.random() < LOCATION_LEAD_SHARE:
+        text = fill(rng, rng.choice(LOCATION_LEADS), pools) + text
     if rng.random() < TYPO_RATE:
         slips = [(right, wrong) for right, wrong in TYPOS if right in text]
         if slips:

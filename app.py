@@ -29,7 +29,11 @@ def load_config(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
         "SECRET_KEY": env.get("SECRET_KEY") or "dev-only-change-me",
         "MAX_CONTENT_LENGTH": int(env.get("SANKU_MAX_UPLOAD_BYTES", 10 * 1024 * 1024)),
         "CLASSIFIER_PATH": env.get("SANKU_CLASSIFIER_PATH") or str(ROOT / "instance" / "classifier.joblib"),
-        "JSON_AS_ASCII": False,
+        "NOTIFY_WEBHOOK_URL": env.get("SANKU_NOTIFY_WEBHOOK_URL", ""),
+        "REOPEN_DAYS": int(env.get("SANKU_REOPEN_DAYS", 7)),
+        "AUTO_CLOSE_DAYS": int(env.get("SANKU_AUTO_CLOSE_DAYS", 7)),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
     }
     config.update(overrides or {})
     return config
@@ -58,15 +62,23 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from pools.api import bp as pools_bp
     from pools.imports_api import bp as imports_bp
+    from pools.matching_api import bp as matching_bp
     from web.docs import bp as docs_bp
     from web.transaction import install_unit_of_work
+    from workflow.api import bp as workflow_bp
+    from workflow.reports_api import bp as reports_bp
 
-    for bp in (pools_bp, imports_bp, docs_bp):
+    for bp in (pools_bp, imports_bp, matching_bp, workflow_bp, reports_bp, docs_bp):
         app.register_blueprint(bp)
     install_unit_of_work(app)
 
 
 def register_commands(app: Flask) -> None:
     from pools.cli import register as register_pool_commands
+    from pools.matching_cli import register as register_matching_commands
+
+    from workflow.cli import register as register_workflow_commands
 
     register_pool_commands(app)
+    register_matching_commands(app)
+    register_workflow_commands(app)

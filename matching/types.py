@@ -50,6 +50,10 @@ class GridMap:
     """Which grids neighbour which; the subdistrict is every grid in ``neighbours``."""
 
     neighbours: dict[str, frozenset[str]] = field(default_factory=dict)
+    # Grid code -> subdistrict code, for a map spanning several subdistricts (a district's or a
+    # city's batch): tier 3, "the rest of the subdistrict", then stays inside the need's own
+    # subdistrict. Empty (or a grid left out): the whole map is one subdistrict.
+    subdistricts: dict[str, str] = field(default_factory=dict)
 
     def tier(self, need_grid: str, provider: ProviderView) -> int:
         """1 same grid, 2 neighbouring grid, 3 elsewhere in the subdistrict."""

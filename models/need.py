@@ -27,8 +27,18 @@ class Need(Base):
     service_confidence: Mapped[Optional[float]] = mapped_column(Float)  # None: set by a person
     status: Mapped[str] = mapped_column(String(16), default="submitted", index=True)
     active: Mapped[bool] = mapped_column(default=True, index=True)
+    resident_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"), index=True)
+    unmatched_reason: Mapped[str] = mapped_column(Text, default="")
+    escalation_level: Mapped[int] = mapped_column(default=0)  # 0 grid, 1 neighbouring grids, 2 grid council
+    rating: Mapped[Optional[int]]
+    feedback: Mapped[str] = mapped_column(Text, default="")
+    volunteer_hours: Mapped[Optional[float]] = mapped_column(Float)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    status_changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    matched_at: Mapped[Optional[datetime]]  # first proposal made
+    done_at: Mapped[Optional[datetime]]
+    closed_at: Mapped[Optional[datetime]]
 
     grid: Mapped[Grid] = relationship()
     proposals: Mapped[list["Proposal"]] = relationship(
@@ -69,10 +79,14 @@ class Proposal(Base):
     explanation: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[str] = mapped_column(String(16), default="proposed", index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    decided_at: Mapped[Optional[datetime]]
+    decided_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
+    decline_reason: Mapped[str] = mapped_column(Text, default="")
 
     need: Mapped[Need] = relationship(back_populates="proposals")
     resource: Mapped[Optional[Resource]] = relationship()
     volunteer: Mapped[Optional[Volunteer]] = relationship()
+    match_run: Mapped[Optional[MatchRun]] = relationship()
 
     @property
     def provider(self) -> Resource | Volunteer:

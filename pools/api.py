@@ -10,33 +10,37 @@ from sqlalchemy import select
 from database import db_session
 from models import Resource, Volunteer
 from web.http import json_body, page_body, query_args
+from errors import Forbidden
 from web.openapi import documented
+from workflow.service import record_creation
+from workflow.states import STATUS_LABELS_ZH
+from workflow import scope
+from workflow.auth import current_user
+from workflow.guard import STAFF, require
 
 from . import grids as grid_service
-from .classify import classify_text
+from .classify import classify_text, needs_triage
 from . import needs as need_service
 from . import providers as provider_service
 from .fuzzy import Candidate, fuzzy_search
-from .schemas import (GridIn, GridOut, NeedIn, NeedOut, PageArgs, PartyGridOut, ResourceIn, ResourceOut,
-                      SearchArgs, VolunteerIn, VolunteerOut)
+from .schemas import (GridIn, GridListArgs, GridOut, NeedIn, NeedListArgs, NeedOut, PartyGridOut, ResourceIn,
+                      ResourceListArgs, ResourceOut, SearchArgs, VolunteerIn, VolunteerListArgs, VolunteerOut)
 
 bp = Blueprint("pools", __name__, url_prefix="/api/v1")
-
-PAGING = {"page", "per_page", "q", "active"}
-
 
 # --- grids -----------------------------------------------------------------------------------
 
 @bp.get("/grids")
-@documented("网格列表", query=PageArgs, response=GridOut, paged=True, tag="grids")
+@documented("网格列表", query=GridListArgs, response=GridOut, paged=True, tag="grids")
 def list_grids() -> Any:
-    args = query_args(PageArgs(), PAGING | {"community", "party_grid"})
+    args = query_args(GridListArgs())
     return page_body(grid_service.list_grids(db_session(), **args), GridOut())
 
 
 @bp.post("/grids")
 @documented("新建网格", body=GridIn, response=GridOut, status=201, tag="grids")
 def create_grid() -> Any:
+    require("admin")
     grid = grid_service.create_grid(db_session(), json_body(GridIn()))
     return GridOut().dump(grid), 201
 
@@ -50,6 +54,7 @@ def get_grid(id_: int) -> Any:
 @bp.patch("/grids/<int:id_>")
 @documented("修改网格（部分字段）", body=GridIn, response=GridOut, tag="grids")
 def update_grid(id_: int) -> Any:
+    require("admin")
     session = db_session()
     grid = grid_service.get_grid(session, id_)
     return GridOut().dump(grid_service.update_grid(session, grid, json_body(GridIn(), partial=True)))
@@ -58,6 +63,7 @@ def update_grid(id_: int) -> Any:
 @bp.delete("/grids/<int:id_>")
 @documented("停用网格", response=GridOut, tag="grids")
 def deactivate_grid(id_: int) -> Any:
+    require("admin")
     session = db_session()
     return GridOut().dump(grid_service.deactivate_grid(session, grid_service.get_grid(session, id_)))
 
@@ -71,15 +77,16 @@ def list_party_grids() -> Any:
 # --- resources and volunteers -----------------------------------------------------------------
 
 @bp.get("/resources")
-@documented("政府资源列表", query=PageArgs, response=ResourceOut, paged=True, tag="resources")
+@documented("政府资源列表", query=ResourceListArgs, response=ResourceOut, paged=True, tag="resources")
 def list_resources() -> Any:
-    args = query_args(PageArgs(), PAGING | {"grid", "service", "skill"})
+    args = query_args(ResourceListArgs())
     return page_body(provider_service.list_resources(db_session(), **args), ResourceOut())
 
 
 @bp.post("/resources")
 @documented("新建政府资源", body=ResourceIn, response=ResourceOut, status=201, tag="resources")
 def create_resource() -> Any:
+    require("admin")
     return ResourceOut().dump(provider_service.create_resource(db_session(), json_body(ResourceIn()))), 201
 
 
@@ -92,6 +99,7 @@ def get_resource(id_: int) -> Any:
 @bp.patch("/resources/<int:id_>")
 @documented("修改政府资源", body=ResourceIn, response=ResourceOut, tag="resources")
 def update_resource(id_: int) -> Any:
+    require("admin")
     session = db_session()
     row = provider_service.get_resource(session, id_)
     return ResourceOut().dump(provider_service.update_resource(session, row, json_body(ResourceIn(), partial=True)))
@@ -100,32 +108,46 @@ def update_resource(id_: int) -> Any:
 @bp.delete("/resources/<int:id_>")
 @documented("停用政府资源", response=ResourceOut, tag="resources")
 def deactivate_resource(id_: int) -> Any:
+    require("admin")
     session = db_session()
     return ResourceOut().dump(provider_service.deactivate(session, provider_service.get_resource(session, id_)))
 
 
 @bp.get("/volunteers")
-@documented("志愿者与组织列表", query=PageArgs, response=VolunteerOut, paged=True, tag="volunteers")
+@documented("志愿者与组织列表", query=VolunteerListArgs, response=VolunteerOut, paged=True, tag="volunteers")
 def list_volunteers() -> Any:
-    args = query_args(PageArgs(), PAGING | {"grid", "service", "skill", "kind"})
-    return page_body(provider_service.list_volunteers(db_session(), **args), VolunteerOut())
+    user = require(*STAFF)
+    args = query_args(VolunteerListArgs())
+    body = page_body(provider_service.list_volunteers(db_session(), **args), VolunteerOut())
+    body["items"] = [_mask_volunteer(v, user) for v in body["items"]]
+    return body
 
 
 @bp.post("/volunteers")
 @documented("新建志愿者或组织", body=VolunteerIn, response=VolunteerOut, status=201, tag="volunteers")
 def create_volunteer() -> Any:
+    require("admin", "coordinator")
     return VolunteerOut().dump(provider_service.create_volunteer(db_session(), json_body(VolunteerIn()))), 201
 
 
 @bp.get("/volunteers/<int:id_>")
 @documented("查看志愿者或组织", response=VolunteerOut, tag="volunteers")
 def get_volunteer(id_: int) -> Any:
-    return VolunteerOut().dump(provider_service.get_volunteer(db_session(), id_))
+    user = require(*STAFF)
+    return _mask_volunteer(VolunteerOut().dump(provider_service.get_volunteer(db_session(), id_)), user)
+
+
+def _mask_volunteer(body: dict[str, Any], user: Any) -> dict[str, Any]:
+    # Branch reviewers see who serves, not how to reach them; coordinators and admins arrange the work.
+    if user.role not in ("admin", "coordinator"):
+        body["phone"] = scope.mask_phone(body.get("phone") or "")
+    return body
 
 
 @bp.patch("/volunteers/<int:id_>")
 @documented("修改志愿者或组织", body=VolunteerIn, response=VolunteerOut, tag="volunteers")
 def update_volunteer(id_: int) -> Any:
+    require("admin", "coordinator")
     session = db_session()
     row = provider_service.get_volunteer(session, id_)
     return VolunteerOut().dump(provider_service.update_volunteer(session, row, json_body(VolunteerIn(), partial=True)))
@@ -134,6 +156,7 @@ def update_volunteer(id_: int) -> Any:
 @bp.delete("/volunteers/<int:id_>")
 @documented("停用志愿者或组织", response=VolunteerOut, tag="volunteers")
 def deactivate_volunteer(id_: int) -> Any:
+    require("admin", "coordinator")
     session = db_session()
     return VolunteerOut().dump(provider_service.deactivate(session, provider_service.get_volunteer(session, id_)))
 
@@ -156,44 +179,73 @@ def search_resources() -> Any:
 @bp.get("/volunteers/search")
 @documented("模糊搜索志愿者（姓名、技能，容忍错别字与同音字）", query=SearchArgs, tag="volunteers")
 def search_volunteers() -> Any:
-    return _search(Volunteer, VolunteerOut())
+    user = require(*STAFF)
+    body = _search(Volunteer, VolunteerOut())
+    for item in body["items"]:
+        _mask_volunteer(item["record"], user)
+    return body
 
 
 # --- needs -------------------------------------------------------------------------------------
 
 @bp.get("/needs")
-@documented("需求列表", query=PageArgs, response=NeedOut, paged=True, tag="needs")
+@documented("需求列表", query=NeedListArgs, response=NeedOut, paged=True, tag="needs")
 def list_needs() -> Any:
-    args = query_args(PageArgs(), PAGING | {"grid", "service", "status", "urgency"})
-    return page_body(need_service.list_needs(db_session(), **args), NeedOut())
+    user = current_user()
+    args = query_args(NeedListArgs())
+    session = db_session()
+    page = need_service.list_needs(session, visible=scope.need_filter(user), **args)
+    return {"items": [_dump_need(session, n, user) for n in page.items], "page": page.page,
+            "per_page": page.per_page, "total": page.total}
+
+
+def _dump_need(session: Any, need: Any, user: Any) -> dict[str, Any]:
+    body = NeedOut().dump(need)
+    if not scope.works_on(session, user, need):
+        body["contact"] = scope.mask_phone(body["contact"])
+    body["status_label"] = STATUS_LABELS_ZH.get(need.status, need.status)
+    return body
 
 
 @bp.post("/needs")
 @documented("提交需求（不填服务类型时自动分类）", body=NeedIn, response=NeedOut, status=201, tag="needs")
 def create_need() -> Any:
-    need = need_service.create_need(db_session(), json_body(NeedIn()), classify=classify_text)
-    return NeedOut().dump(need), 201
+    user = current_user()
+    session = db_session()
+    need = need_service.create_need(session, json_body(NeedIn()), classify=classify_text)
+    if user.role == "resident":
+        need.resident_id = user.id
+    record_creation(session, need, user, triage=needs_triage(need.service_confidence))
+    session.flush()
+    return _dump_need(session, need, user), 201
 
 
 @bp.get("/needs/<int:id_>")
 @documented("查看需求", response=NeedOut, tag="needs")
 def get_need(id_: int) -> Any:
-    return NeedOut().dump(need_service.get_need(db_session(), id_))
+    user = current_user()
+    session = db_session()
+    return _dump_need(session, scope.get_visible_need(session, user, id_), user)
 
 
 @bp.patch("/needs/<int:id_>")
-@documented("修改需求", body=NeedIn, response=NeedOut, tag="needs")
+@documented("修改需求（居民在匹配前可改自己的需求）", body=NeedIn, response=NeedOut, tag="needs")
 def update_need(id_: int) -> Any:
+    user = current_user()
     session = db_session()
-    need = need_service.get_need(session, id_)
-    return NeedOut().dump(need_service.update_need(session, need, json_body(NeedIn(), partial=True)))
+    need = scope.get_visible_need(session, user, id_)
+    if user.role not in ("admin", "coordinator") and not (
+            user.role == "resident" and need.status in ("submitted", "triage")):
+        raise Forbidden("需求已进入办理流程，不能再修改")
+    return _dump_need(session, need_service.update_need(session, need, json_body(NeedIn(), partial=True)), user)
 
 
 @bp.delete("/needs/<int:id_>")
 @documented("停用需求", response=NeedOut, tag="needs")
 def deactivate_need(id_: int) -> Any:
+    user = require("admin")
     session = db_session()
-    return NeedOut().dump(need_service.deactivate_need(session, need_service.get_need(session, id_)))
+    return _dump_need(session, need_service.deactivate_need(session, need_service.get_need(session, id_)), user)
 
 
 @bp.after_request

@@ -44,5 +44,7 @@ def classify_text(text: str) -> tuple[str, float]:
 
 
 def needs_triage(confidence: float | None) -> bool:
+    if confidence is None:  # set by a person: nothing to triage, and no need to import the model's module
+        return False
     from matching.classifier import TRIAGE_CONFIDENCE
-    return confidence is not None and confidence < TRIAGE_CONFIDENCE
+    return confidence < TRIAGE_CONFIDENCE

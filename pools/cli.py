@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 from flask import Flask, current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from database import get_db
 
@@ -56,6 +56,7 @@ def print_report(report: ImportReport) -> None:
 
 
 @click.command("import")
+@with_appcontext
 @click.argument("kind", type=click.Choice(KINDS))
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--skip-invalid", is_flag=True, help="导入合格的行，把有误的行写入 rejects 文件。")
@@ -89,6 +90,7 @@ def import_command(kind: str, file: Path, skip_invalid: bool, rejects: Path | No
 
 
 @click.command("seed-demo")
+@with_appcontext
 @click.option("--seed", default=2026, show_default=True, help="随机种子：同一种子生成相同数据。")
 @click.option("--if-empty", is_flag=True, help="数据库已有网格时什么也不做。")
 def seed_demo_command(seed: int, if_empty: bool) -> None:

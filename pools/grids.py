@@ -6,7 +6,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from errors import InvalidData
+from errors import Conflict, InvalidData
 from models import Community, Grid, PartyGrid
 
 from .lookup import Page, get_or_404, grids_by_code, paginate
@@ -63,7 +63,8 @@ def _apply(session: Session, grid: Grid, data: dict[str, Any]) -> None:
 
 def create_grid(session: Session, data: dict[str, Any]) -> Grid:
     if session.scalar(select(Grid.id).where(Grid.code == data["code"])) is not None:
-        raise InvalidData(fields={"code": [f"网格编码 {data['code']} 已存在"]})
+        message = f"网格编码 {data['code']} 已存在"
+        raise Conflict(message, fields={"code": [message]})
     grid = Grid(code=data["code"])
     _apply(session, grid, data)
     session.add(grid)

@@ -15,6 +15,7 @@ from marshmallow import Schema, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from matching.slots import format_slot_text
 from models import Grid, Need, Resource, Volunteer
 
 from . import cells
@@ -27,16 +28,23 @@ from .tabular import IMPORT_COLUMNS, CellError, Row, read_table, check_columns
 
 KINDS = tuple(IMPORT_COLUMNS)
 
+
+def slot_texts(text: str) -> list[str]:
+    """Weekly slots of a cell in the schema's spelling; ``周一至周五 09:00-17:00`` (what the templates
+    write) is read too. One item per day, so the same hours give the same list however written."""
+    return format_slot_text(cells.parse_slots_cell(text))
+
+
 # Cell text → value for the schema. Columns not listed pass through as text; an empty cell is left
 # out so the schema's default applies (or its "必填项" error for a required column).
 CELL_PARSERS: dict[str, dict[str, Callable[[str], Any]]] = {
     "grids": {"code": cells.parse_code, "party_grid": cells.parse_code, "neighbors": cells.parse_codes},
     "resources": {"ref": cells.parse_code, "service": cells.parse_service, "capacity": cells.parse_int,
                   "grids": lambda t: cells.parse_grid_list(t) or ["*"], "skills": cells.split_multi,
-                  "hours": cells.split_multi},
+                  "hours": slot_texts},
     "volunteers": {"ref": cells.parse_code, "kind": cells.parse_kind, "grid": cells.parse_code,
                    "skills": cells.split_multi, "services": cells.parse_services,
-                   "availability": cells.split_multi, "capacity": cells.parse_int, "force": cells.parse_force,
+                   "availability": slot_texts, "capacity": cells.parse_int, "force": cells.parse_force,
                    "party_member": cells.parse_bool},
     "needs": {"ref": cells.parse_code, "grid": cells.parse_code, "urgency": cells.parse_urgency,
               "service": cells.parse_service},
@@ -211,8 +219,10 @@ def _upsert_by_ref(model: Any, create: Callable[..., Any], update: Callable[...,
     def upsert(session: Session, rows: list[dict[str, Any]], report: ImportReport, classify: Any) -> None:
         refs = [d["ref"] for d in rows]
         existing = {r.ref: r for r in session.scalars(select(model).where(model.ref.in_(refs)))} if refs else {}
-        if model is Need and classify is not None:
-            unlabelled = [d for d in rows if not d.get("service") and d["ref"] not in existing]
+        unlabelled = ([d for d in rows if not d.get("service") and d["ref"] not in existing]
+                      if model is Need else [])
+        # Only call the classifier for texts it must label: the first call loads (or trains) a model.
+        if classify is not None and unlabelled:
             for d, (service, confidence) in zip(unlabelled, classify([d["text"] for d in unlabelled])):
                 d["service"], d["service_confidence"] = service, confidence
         for data in rows:
@@ -223,11 +233,21 @@ def _upsert_by_ref(model: Any, create: Callable[..., Any], update: Callable[...,
                 row = create(session, data)
                 if confidence is not None:
                     row.service_confidence = confidence
+                if model is Need:
+                    _start_trail(session, row)
             else:
                 update(session, row, {k: v for k, v in data.items() if v is not None or k == "grid"})
             session.flush()
             _count(report, before, snapshot(row))
     return upsert
+
+
+def _start_trail(session: Session, need: Need) -> None:
+    from workflow.service import record_creation
+
+    from .classify import needs_triage
+    session.flush()
+    record_creation(session, need, None, triage=needs_triage(need.service_confidence))
 
 
 def resource_snapshot(r: Resource) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from flask import Blueprint, Response, request, send_file
 from database import db_session
 from errors import ApiError, InvalidData, NotFound
 from web.openapi import documented
+from workflow.guard import require
 
 from .imports import KINDS, import_file
 from .tabular import TEMPLATES_DIR, TableError, format_rejects_csv
@@ -25,6 +26,7 @@ class ImportRejected(ApiError):
 @documented("导入 CSV/XLSX 文件（multipart 字段 file；?skip_invalid=1 只导入合格行）", tag="import",
             content_type="multipart/form-data")
 def import_upload(kind: str) -> Any:
+    require("admin")
     if kind not in KINDS:
         raise NotFound(f"未知导入类型 {kind}，应为 {'、'.join(KINDS)}")
     if not request.mimetype.startswith("multipart/form-data"):

@@ -66,8 +66,11 @@ def deactivate_need(session: Session, need: Need) -> Need:
 
 def list_needs(session: Session, *, page: int, per_page: int, active: bool = True, q: str | None = None,
                grid: str | None = None, service: str | None = None, status: str | None = None,
-               urgency: str | None = None) -> Page[Need]:
+               urgency: str | None = None, visible: Any = None) -> Page[Need]:
+    """Needs matching the filters; ``visible`` is the caller's scope condition (workflow.scope)."""
     query = select(Need).options(selectinload(Need.grid)).where(Need.active == active)
+    if visible is not None:
+        query = query.where(visible)
     if q:
         query = query.where(or_(Need.text.contains(q), Need.ref.contains(q)))
     if grid:

@@ -156,24 +156,35 @@ class NeedOut(Schema):
     updated_at = fields.DateTime()
 
 
-class PageArgs(Schema):
-    """Query arguments shared by every list endpoint."""
-
-    class Meta:
-        unknown = RAISE
+class ListArgs(StrictSchema):
+    """Query arguments of every list endpoint; each endpoint adds the filters that apply to it."""
 
     page = fields.Integer(load_default=1, validate=validate.Range(min=1))
     per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
     q = fields.String(load_default=None, validate=validate.Length(min=1, max=100))
+    active = fields.Boolean(load_default=True)
+
+
+class GridListArgs(ListArgs):
+    community = fields.String(load_default=None, validate=NAME)
+    party_grid = fields.String(load_default=None, validate=CODE)
+
+
+class ResourceListArgs(ListArgs):
     grid = fields.String(load_default=None, validate=CODE)
     service = Service(load_default=None)
     skill = fields.String(load_default=None, validate=validate.Length(min=1, max=40))
-    status = fields.String(load_default=None, validate=validate.Length(min=1, max=16))
-    community = fields.String(load_default=None, validate=NAME)
-    party_grid = fields.String(load_default=None, validate=CODE)
+
+
+class VolunteerListArgs(ResourceListArgs):
     kind = fields.String(load_default=None, validate=validate.OneOf(VOLUNTEER_KINDS))
+
+
+class NeedListArgs(ListArgs):
+    grid = fields.String(load_default=None, validate=CODE)
+    service = Service(load_default=None)
+    status = fields.String(load_default=None, validate=validate.Length(min=1, max=16))
     urgency = fields.String(load_default=None, validate=validate.OneOf(URGENCIES))
-    active = fields.Boolean(load_default=True)
 
 
 class SearchArgs(Schema):

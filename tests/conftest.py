@@ -79,9 +79,36 @@ def app(engine: Engine, connection: Connection, classifier_path: str, database_u
     return app
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    # argon2's production cost is deliberate; tests only need the same algorithm, not the cost.
+    from argon2 import PasswordHasher
+
+    from workflow import auth
+    monkeypatch.setattr(auth, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+
+
 @pytest.fixture
-def client(app):  # type: ignore[no-untyped-def]
+def anon_client(app):  # type: ignore[no-untyped-def]
+    """A client that has not logged in."""
     return app.test_client()
+
+
+@pytest.fixture
+def admin_user(app):  # type: ignore[no-untyped-def]
+    from tests.factories import make_user
+    with app.app_context():
+        db = app.extensions["sanku_db"]
+        with db.unit_of_work() as s:
+            user = make_user(s, "admin", role="admin")
+            return user.id
+
+
+@pytest.fixture
+def client(app, admin_user):  # type: ignore[no-untyped-def]
+    """A client logged in as an admin (bearer token), for tests of the registry itself."""
+    from tests.factories import bearer_client
+    return bearer_client(app, "admin")
 
 
 @pytest.fixture

@@ -1,6 +1,7 @@
 """Small, readable fixtures of the domain, created through the services (as the API would)."""
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -38,3 +39,117 @@ def make_need(session: Session, **overrides: Any):  # type: ignore[no-untyped-de
     data = {"ref": "N1", "text": "我妈周三上午要去医院复查，想找人陪一下", "grid": "G1", "urgency": "normal",
             "window": None, "contact": "李女士 13900139000", "service": "volunteer"}
     return needs.create_need(session, {**data, **overrides})
+
+
+# --- helpers of the API and import tests (added with tests/pools/test_api_*.py and test_imports.py) ---
+
+def table_counts(bind: Any) -> dict[str, int]:
+    """Rows in every table of the models (``bind``: a Session or a Connection), to show that a failed
+    request or import left the database as it was."""
+    from sqlalchemy import func, select
+
+    from models import Base
+    return {t.name: bind.scalar(select(func.count()).select_from(t)) for t in Base.metadata.sorted_tables}
+
+
+def csv_bytes(header: list[str], rows: list[list[Any]], encoding: str = "utf-8") -> bytes:
+    """A CSV file as a spreadsheet program writes it (CRLF line ends), in ``encoding``."""
+    import csv
+    import io
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(header)
+    writer.writerows([["" if v is None else str(v) for v in row] for row in rows])
+    return buffer.getvalue().encode(encoding)
+
+
+def xlsx_bytes(header: list[str], rows: list[list[Any]]) -> bytes:
+    """An .xlsx workbook of one sheet; numbers and booleans stay typed, as Excel would store them."""
+    import io
+
+    import openpyxl
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.append(header)
+    for row in rows:
+        sheet.append(row)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def error_of(response: Any, status: int, code: str | None = None) -> dict[str, Any]:
+    """The ``error`` object of a failed response, after checking its status and the envelope's shape:
+    ``{"error": {"code", "message", "fields"?}}`` and nothing else at the top."""
+    assert response.status_code == status, (response.status_code, response.get_data(as_text=True))
+    body = response.get_json()
+    assert isinstance(body, dict) and list(body) == ["error"], body
+    error = body["error"]
+    assert isinstance(error["code"], str) and error["code"]
+    assert isinstance(error["message"], str) and error["message"]
+    assert set(error) <= {"code", "message", "fields", "report"}, error
+    if "fields" in error:
+        assert error["fields"] and all(isinstance(v, (list, dict)) for v in error["fields"].values()), error
+    if code is not None:
+        assert error["code"] == code, error
+    return error
+
+
+TEST_PASSWORD = "correct-horse-9"
+
+
+def make_user(session: Session, username: str, *, role: str, scope: list[str] | None = None,
+              scope_type: str | None = None, volunteer_ref: str | None = None):  # type: ignore[no-untyped-def]
+    from workflow.auth import create_user
+    if scope and scope_type is None:
+        scope_type = "party_grid" if role == "reviewer" else "grid"
+    return create_user(session, username=username, password=TEST_PASSWORD, role=role, scope_type=scope_type,
+                       scope_codes=scope, volunteer_ref=volunteer_ref)
+
+
+def token_for(app, username: str) -> str:  # type: ignore[no-untyped-def]
+    response = app.test_client().post("/api/v1/auth/token", json={"username": username, "password": TEST_PASSWORD})
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()["access_token"]
+
+
+def bearer_client(app, username: str):  # type: ignore[no-untyped-def]
+    """A test client that sends ``username``'s bearer token with every request."""
+    client = app.test_client()
+    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token_for(app, username)}"
+    return client
+
+
+_ACCOUNT_PASSWORD = "test-password-1"  # at least MIN_PASSWORD_LENGTH
+
+
+@lru_cache(maxsize=1)
+def _account_password_hash() -> str:
+    # argon2 is slow on purpose (~0.2 s): hash once per run, not once per test.
+    from workflow.auth import hash_password
+    return hash_password(_ACCOUNT_PASSWORD)
+
+
+def make_account(session: Session, role: str = "admin", username: str | None = None,
+                 **fields: Any):  # type: ignore[no-untyped-def]
+    """An active user of ``role`` (password ``test-password-1``), built directly: no test pays for hashing."""
+    from models import User
+    fields.setdefault("scope_codes", [])
+    user = User(username=username or f"test-{role}", password_hash=_account_password_hash(), role=role,
+                display_name=username or f"测试{role}", **fields)
+    session.add(user)
+    session.flush()
+    return user
+
+
+def bearer_for(app: Any, user: Any) -> str:
+    """The Authorization header value of ``user`` for ``app``."""
+    from workflow.auth import issue_token
+    with app.app_context():
+        return f"Bearer {issue_token(user)}"
+
+
+def signed_in(client: Any, app: Any, user: Any) -> Any:
+    """``client`` sending ``user``'s bearer token with every request."""
+    client.environ_base["HTTP_AUTHORIZATION"] = bearer_for(app, user)
+    return client

@@ -10,13 +10,16 @@ from .openapi import build_spec
 
 bp = Blueprint("docs", __name__)
 
+# validatorUrl: null — by default Swagger UI sends the spec's URL to validator.swagger.io and shows
+# its badge, a call out of the subdistrict's network; the page must work offline.
 _PAGE = """<!doctype html>
 <html lang="zh-CN"><head><meta charset="utf-8"><title>三库 API 文档</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <link rel="stylesheet" href="/api/docs/assets/swagger-ui.css"></head>
 <body><div id="swagger-ui"></div>
 <script src="/api/docs/assets/swagger-ui-bundle.js"></script>
-<script>window.ui = SwaggerUIBundle({url: "/api/v1/openapi.json", dom_id: "#swagger-ui"});</script>
+<script>window.ui = SwaggerUIBundle({url: "/api/v1/openapi.json", dom_id: "#swagger-ui",
+  validatorUrl: null});</script>
 </body></html>"""
 
 

@@ -1,0 +1,190 @@
+"""Candidates for needs: who may serve each need, at which tier, and for how much of its window.
+
+A provider is eligible for a need when
+
+- it offers the need's service, and, for a government resource, covers the need's grid
+  (``grids_covered=None`` covers every grid);
+- it has capacity left (``free > 0``);
+- when the need has a time window and the provider has weekly slots, some slot overlaps the
+  window (:func:`matching.slots.overlap_minutes` > 0). A flexible need, or a provider available any
+  time, has no constraint.
+
+Tiers, in order of preference: 1 the same grid (or a resource covering it), 2 a neighbouring grid,
+3 anywhere else in the subdistrict. Candidates are looked up cell by cell (see
+:mod:`matching.index`): :func:`near_visits` gives tiers 1 and 2, :func:`wide_visits` tier 3 for the
+needs that the caller decides to widen. Everything is numpy over whole batches: no Python loop per
+pair, only per distinct (grid, service) of the needs.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from .index import ANY_TIME, NO_CELL, NO_GRID, SERVICE_CODES, CellTable, ProviderIndex
+from .slots import window_minutes_by_day
+from .textvec import concat_ranges
+from .types import GridMap, NeedView
+
+TIER_SAME_GRID, TIER_NEIGHBOUR, TIER_ELSEWHERE = 1, 2, 3
+
+
+@dataclass(frozen=True)
+class NeedBatch:
+    """The needs of a batch as arrays; row ``i`` is ``needs[i]``."""
+
+    needs: tuple[NeedView, ...]
+    piece_ptr: np.ndarray  # window pieces of need i: piece_*[piece_ptr[i]:piece_ptr[i + 1]]
+    piece_day: np.ndarray
+    piece_start: np.ndarray
+    piece_end: np.ndarray
+    window_minutes: np.ndarray  # 0: flexible
+
+    @classmethod
+    def of(cls, needs: Sequence[NeedView]) -> NeedBatch:
+        needs = tuple(needs)
+        pieces = [window_minutes_by_day(*n.window) if n.window is not None else [] for n in needs]
+        lengths = np.fromiter((len(p) for p in pieces), dtype=np.int64, count=len(needs))
+        ptr = np.zeros(len(needs) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=ptr[1:])
+        flat = np.array([piece for p in pieces for piece in p], dtype=np.int64).reshape(-1, 3)
+        minutes = np.fromiter((sum(e - s for _, s, e in p) for p in pieces), dtype=np.int64,
+                              count=len(needs))
+        return cls(needs=needs, piece_ptr=ptr, piece_day=flat[:, 0], piece_start=flat[:, 1],
+                   piece_end=flat[:, 2], window_minutes=minutes)
+
+    def __len__(self) -> int:
+        return len(self.needs)
+
+
+@dataclass(frozen=True)
+class Visits:
+    """Need row ``need[v]`` looks at cell ``cell[v]`` of ``cells`` at tier ``tier[v]``."""
+
+    need: np.ndarray
+    cell: np.ndarray
+    tier: np.ndarray
+    cells: CellTable
+
+
+@dataclass(frozen=True)
+class Pairs:
+    """Candidate (need, provider) pairs, visit by visit; ``offset[v]`` is visit v's first pair."""
+
+    need: np.ndarray
+    provider: np.ndarray
+    tier: np.ndarray
+    offset: np.ndarray
+
+
+def near_visits(batch: NeedBatch, index: ProviderIndex, grid_map: GridMap,
+                rows: np.ndarray | None = None) -> Visits:
+    """Tier 1 and 2 visits of the given need rows (all by default), need by need."""
+    rows = np.arange(len(batch)) if rows is None else rows
+    group_of: dict[tuple[str, str], int] = {}
+    group_cells: list[list[tuple[int, int]]] = []
+    need_group = np.empty(rows.size, dtype=np.int64)
+    for k, i in enumerate(rows.tolist()):
+        need = batch.needs[i]
+        key = (need.grid, need.service)
+        g = group_of.get(key)
+        if g is None:
+            g = group_of[key] = len(group_cells)
+            group_cells.append(_cells_near(need.grid, need.service, index, grid_map))
+        need_group[k] = g
+    sizes = np.fromiter((len(c) for c in group_cells), dtype=np.int64, count=len(group_cells))
+    ptr = np.zeros(len(group_cells) + 1, dtype=np.int64)
+    np.cumsum(sizes, out=ptr[1:])
+    flat = np.array([ct for cells in group_cells for ct in cells], dtype=np.int64).reshape(-1, 2)
+    pick = concat_ranges(ptr[need_group], sizes[need_group])
+    return Visits(need=np.repeat(rows, sizes[need_group]), cell=flat[pick, 0], tier=flat[pick, 1],
+                  cells=index.cells)
+
+
+def _cells_near(grid: str, service: str, index: ProviderIndex, grid_map: GridMap) -> list[tuple[int, int]]:
+    cells: list[tuple[int, int]] = []
+    own = index.volunteer_cell.get((grid, service))
+    if own is not None:
+        cells.append((own, TIER_SAME_GRID))
+    for c in index.resource_cells_everywhere.get(service, ()):
+        cells.append((c, TIER_SAME_GRID))
+    for c in index.resource_cells_by_grid.get((grid, service), ()):
+        cells.append((c, TIER_SAME_GRID))
+    for h in sorted(grid_map.neighbours.get(grid, frozenset()) - {grid}):
+        cell = index.volunteer_cell.get((h, service))
+        if cell is not None:
+            cells.append((cell, TIER_NEIGHBOUR))
+    return cells
+
+
+def wide_visits(batch: NeedBatch, index: ProviderIndex, grid_map: GridMap, rows: np.ndarray,
+                tags: np.ndarray | None = None) -> Visits:
+    """Tier 3 visits, inside each need's subdistrict. Without ``tags``: every volunteer of the
+    row's service there. With ``tags`` (one per row; rows may repeat): those of them holding that
+    tag. Either way :func:`near_homes` then tells which ones tiers 1-2 already had."""
+    t3 = index.tier3_cells(grid_map)
+    rows = np.asarray(rows, dtype=np.int64)
+    needs = [batch.needs[i] for i in rows.tolist()]
+    sub = np.fromiter((t3.subdistrict_ids.get(grid_map.subdistricts.get(n.grid, ""), 0) for n in needs),
+                      dtype=np.int64, count=rows.size)
+    service = np.fromiter((SERVICE_CODES.get(n.service, -1) for n in needs), dtype=np.int64,
+                          count=rows.size)
+    tag = np.full(rows.size, -1, dtype=np.int64) if tags is None else np.asarray(tags, dtype=np.int64)
+    cell = t3.lookup(sub, service, tag)
+    found = (cell != NO_CELL) & (service >= 0)
+    return Visits(need=rows[found], cell=cell[found],
+                  tier=np.full(int(found.sum()), TIER_ELSEWHERE, dtype=np.int64), cells=t3.table)
+
+
+def expand(visits: Visits) -> Pairs:
+    """Every (need, member) pair of every visit, in visit order."""
+    cells = visits.cells
+    sizes = cells.size(visits.cell)
+    offset = np.zeros(sizes.size + 1, dtype=np.int64)
+    np.cumsum(sizes, out=offset[1:])
+    provider = cells.members[concat_ranges(cells.ptr[visits.cell], sizes)]
+    return Pairs(need=np.repeat(visits.need, sizes), provider=provider,
+                 tier=np.repeat(visits.tier, sizes), offset=offset[:-1])
+
+
+def near_homes(batch: NeedBatch, index: ProviderIndex, grid_map: GridMap, pairs: Pairs) -> np.ndarray:
+    """Whether each pair's provider lives in the need's grid or a neighbouring one."""
+    if pairs.need.size == 0:
+        return np.zeros(0, dtype=bool)
+    stride = len(index.grid_ids) + 1
+    keys = []
+    for i in np.unique(pairs.need).tolist():
+        grid = batch.needs[i].grid
+        for g in {grid} | set(grid_map.neighbours.get(grid, frozenset())):
+            gid = index.grid_ids.get(g)
+            if gid is not None:
+                keys.append(i * stride + gid + 1)
+    near = np.sort(np.asarray(keys, dtype=np.int64))
+    if near.size == 0:
+        return np.zeros(pairs.need.size, dtype=bool)
+    home = index.home[pairs.provider]
+    pair_keys = pairs.need * stride + home + 1
+    at = np.minimum(np.searchsorted(near, pair_keys), near.size - 1)
+    return (home != NO_GRID) & (near[at] == pair_keys)
+
+
+def overlap_minutes(batch: NeedBatch, index: ProviderIndex, pairs: Pairs) -> np.ndarray:
+    """Minutes of each pair's need window that the provider's slots cover (as
+    :func:`matching.slots.overlap_minutes`), or -1 when either side has no constraint."""
+    pattern = index.pattern[pairs.provider]
+    constrained = (batch.window_minutes[pairs.need] > 0) & (pattern != ANY_TIME)
+    out = np.full(pairs.need.size, -1, dtype=np.int64)
+    idx = np.flatnonzero(constrained)
+    if idx.size == 0:
+        return out
+    need = pairs.need[idx]
+    n_pieces = batch.piece_ptr[need + 1] - batch.piece_ptr[need]
+    piece = concat_ranges(batch.piece_ptr[need], n_pieces)
+    owner = np.repeat(np.arange(idx.size), n_pieces)
+    slots = index.pattern_days[pattern[idx][owner], batch.piece_day[piece]]  # (rows, per_day, 2)
+    start = batch.piece_start[piece][:, None]
+    end = batch.piece_end[piece][:, None]
+    covered = np.clip(np.minimum(end, slots[:, :, 1]) - np.maximum(start, slots[:, :, 0]), 0, None)
+    out[idx] = np.bincount(owner, weights=covered.sum(axis=1), minlength=idx.size).astype(np.int64)
+    return out

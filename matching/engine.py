@@ -1,0 +1,250 @@
+"""Batch matching (批量匹配): the best set of (need, provider) pairs for a grid, a Party grid or the
+whole subdistrict.
+
+1. Candidates and scores (:func:`matching.scoring.score_candidates`): tiers 1-2 for every need;
+   tier 3 only for needs with fewer than ``top_k`` candidates scoring at least ``min_score`` there.
+2. Pruning: per need, the ``top_k`` best candidates at or above ``min_score`` (ties: the smaller
+   provider key). Pairs below ``min_score`` are never made.
+3. Assignment: :func:`matching.assign.solve_assignment` maximises the total of
+   ``URGENCY_PRIORITY[urgency] x score`` with at most one provider per need and no provider over
+   its free capacity, exactly, on the pruned graph.
+4. Every need left without a provider gets a reason and is flagged for escalation (上报).
+
+Pure and deterministic: needs are taken in id order and providers in key order, so the same
+needs and providers give the same result whatever order they come in.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from .assign import greedy_assignment, solve_assignment
+from .candidates import NeedBatch, expand, overlap_minutes, wide_visits
+from .index import ProviderIndex
+from .pricing import assignment_duals, weight_units
+from .scoring import (
+    MIN_SCORE,
+    TOP_K,
+    Proposal,
+    PairScorer,
+    ScoredPairs,
+    make_proposals,
+    priorities,
+    score_candidates,
+)
+from .taxonomy import SERVICE_LABELS_ZH
+from .types import GridMap, NeedView, ProviderView
+
+NO_ELIGIBLE_PROVIDER = "no_eligible_provider"
+BELOW_MIN_SCORE = "below_min_score"
+CAPACITY_EXHAUSTED = "capacity_exhausted"
+REASON_CODES: tuple[str, ...] = (NO_ELIGIBLE_PROVIDER, BELOW_MIN_SCORE, CAPACITY_EXHAUSTED)
+
+
+@dataclass(frozen=True)
+class Unmatched:
+    """Why a need got no provider. Every unmatched need is flagged for escalation."""
+
+    reason_code: str  # one of REASON_CODES
+    reason_zh: str
+    escalate: bool = True
+
+
+@dataclass(frozen=True)
+class BatchStats:
+    needs: int = 0
+    providers: int = 0
+    pairs_scored: int = 0  # eligible (need, provider) pairs that got a score
+    widened: int = 0  # needs whose candidates were widened to tier 3
+    edges_kept: int = 0  # pairs in the pruned graph handed to the solver
+    matched: int = 0
+    total_weight: float = 0.0  # sum of priority x score over the assignment: what is maximised
+    total_score: float = 0.0
+    proven_optimal: bool = False  # pricing showed no eligible pair left out could do better
+
+    def as_dict(self) -> dict[str, int | float]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    assignments: dict[int, Proposal]  # need id -> the provider assigned
+    unmatched: dict[int, Unmatched]  # need id -> why not
+    stats: BatchStats = field(default_factory=BatchStats)
+
+
+@dataclass(frozen=True)
+class CandidateGraph:
+    """The pruned graph of a batch: ``edges`` index ``scored``; ``weight`` is priority x score."""
+
+    scorer: PairScorer
+    scored: ScoredPairs
+    edges: np.ndarray
+    weight: np.ndarray
+    top_k: int
+    min_score: float
+
+    @property
+    def index(self) -> ProviderIndex:
+        return self.scorer.index
+
+    @property
+    def batch(self) -> NeedBatch:
+        return self.scored.batch
+
+    def solve(self, solver=solve_assignment) -> np.ndarray:  # type: ignore[no-untyped-def]
+        """Per need row, the chosen edge (an index into ``edges``) or -1."""
+        return solver(self.scored.need[self.edges], self.scored.provider[self.edges], self.weight,
+                      self.index.free, len(self.batch))
+
+    def with_edges(self, scored: ScoredPairs, keep: np.ndarray) -> CandidateGraph:
+        edges = np.flatnonzero(keep)
+        weight = priorities(scored.batch.needs)[scored.need[edges]] * scored.score[edges]
+        return CandidateGraph(scorer=self.scorer, scored=scored, edges=edges, weight=weight,
+                              top_k=self.top_k, min_score=self.min_score)
+
+    def priced(self, chosen: np.ndarray) -> CandidateGraph | bool:
+        """This graph plus every pair that could raise the total above ``chosen``; or True when no
+        pair can (``chosen`` is then optimal over every eligible pair, not just the pruned ones);
+        or False when ``chosen`` cannot be priced (it was not optimal on this graph).
+
+        Dual prices of ``chosen`` (:mod:`matching.pricing`) give each pair left out a reduced
+        weight; pairs with a positive one come in. A need not yet widened is widened to tier 3
+        when its best conceivable tier 3 weight (:meth:`PairScorer.tier3_bound`) beats its
+        utility, since only then can a tier 3 pair have a positive reduced weight.
+        """
+        scored, index = self.scored, self.index
+        units = weight_units(self.weight)
+        duals = assignment_duals(scored.need[self.edges], scored.provider[self.edges], units,
+                                 index.free, chosen)
+        if duals is None:
+            return False
+        utility, price = duals
+        priority = priorities(scored.batch.needs)
+        bound = self.scorer.tier3_bound()
+        could_gain = (bound >= self.min_score) & (weight_units(priority * bound) > utility)
+        to_widen = np.setdiff1d(np.flatnonzero(could_gain), scored.widened)
+        kept = np.zeros(len(scored), dtype=bool)
+        kept[self.edges] = True
+        if to_widen.size:
+            scored, where = scored.merged(self.scorer.wide(to_widen))
+            kept = np.zeros(len(scored), dtype=bool)
+            kept[where[self.edges]] = True
+        reduced = (weight_units(priority[scored.need] * scored.score)
+                   - utility[scored.need] - price[scored.provider])
+        gain = (reduced > 0) & ~kept
+        if not gain.any():
+            return True
+        return self.with_edges(scored, kept | gain)
+
+
+# Pricing rounds of :func:`solve_graph`; on the benchmarks the optimum is proven in two or three.
+PRICING_ROUNDS = 10
+
+
+def candidate_graph(needs: Sequence[NeedView], providers: Sequence[ProviderView] | ProviderIndex,
+                    grid_map: GridMap, *, top_k: int = TOP_K,
+                    min_score: float = MIN_SCORE) -> CandidateGraph:
+    """Score the candidates of a batch and keep the ``top_k`` best of each need."""
+    if top_k < 1:
+        raise ValueError("top_k must be at least 1")
+    index = providers if isinstance(providers, ProviderIndex) else ProviderIndex.build(providers)
+    batch = NeedBatch.of(sorted(needs, key=lambda n: n.id))
+    scorer = PairScorer(batch, index, grid_map, min_score=min_score)
+    scored = score_candidates(batch, index, grid_map, widen_below=top_k, min_score=min_score,
+                              scorer=scorer)
+    graph = CandidateGraph(scorer=scorer, scored=scored, edges=np.zeros(0, dtype=np.int64),
+                           weight=np.zeros(0), top_k=top_k, min_score=min_score)
+    rank = np.arange(len(scored)) - scored.need_bounds()[scored.need]
+    return graph.with_edges(scored, rank < top_k)
+
+
+def solve_graph(graph: CandidateGraph, solver=solve_assignment,  # type: ignore[no-untyped-def]
+                rounds: int = PRICING_ROUNDS) -> tuple[CandidateGraph, np.ndarray, bool]:
+    """Solve the pruned graph, then price the pairs left out and solve again with those that
+    could improve it, until none can (the third value is then True) or ``rounds`` are spent."""
+    chosen = graph.solve(solver)
+    for _ in range(rounds):
+        grown = graph.priced(chosen)
+        if isinstance(grown, bool):
+            return graph, chosen, grown
+        graph, chosen = grown, grown.solve(solver)
+    return graph, chosen, False
+
+
+def assemble(graph: CandidateGraph, chosen: np.ndarray, *, optimal: bool = False) -> BatchResult:
+    """The result of a solved graph: proposals for the matched needs, reasons for the others."""
+    scored, index, batch = graph.scored, graph.index, graph.batch
+    rows = np.flatnonzero(chosen >= 0)
+    pairs = graph.edges[chosen[rows]]
+    matched = [batch.needs[i] for i in rows.tolist()]
+    proposals = make_proposals(matched, scored.provider[pairs], scored.tier[pairs],
+                               scored.features[pairs], scored.score[pairs], index)
+    assignments = {need.id: p for need, p in zip(matched, proposals)}
+    unmatched = {batch.needs[i].id: _why_unmatched(i, graph) for i in np.flatnonzero(chosen < 0).tolist()}
+    stats = BatchStats(needs=len(batch), providers=index.size, pairs_scored=int(scored.eligible.sum()),
+                       widened=int(scored.widened.size), edges_kept=int(graph.edges.size),
+                       matched=len(assignments), total_weight=float(graph.weight[chosen[rows]].sum()),
+                       total_score=float(scored.score[pairs].sum()), proven_optimal=optimal)
+    return BatchResult(assignments=assignments, unmatched=unmatched, stats=stats)
+
+
+def match_batch(needs: Sequence[NeedView], providers: Sequence[ProviderView] | ProviderIndex,
+                grid_map: GridMap, *, top_k: int = TOP_K, min_score: float = MIN_SCORE) -> BatchResult:
+    """Assign providers to a batch of needs, optimally within capacity (see the module doc).
+
+    ``providers`` may be a prebuilt :class:`ProviderIndex`, to share it with instant proposals.
+    """
+    graph = candidate_graph(needs, providers, grid_map, top_k=top_k, min_score=min_score)
+    graph, chosen, optimal = solve_graph(graph, solve_assignment)
+    return assemble(graph, chosen, optimal=optimal)
+
+
+def match_batch_greedy(needs: Sequence[NeedView], providers: Sequence[ProviderView] | ProviderIndex,
+                       grid_map: GridMap, *, top_k: int = TOP_K,
+                       min_score: float = MIN_SCORE) -> BatchResult:
+    """The yardstick: the top ``top_k`` graph taken by descending weight (greedy has no prices
+    to grow the graph by)."""
+    graph = candidate_graph(needs, providers, grid_map, top_k=top_k, min_score=min_score)
+    return assemble(graph, graph.solve(greedy_assignment))
+
+
+def _why_unmatched(row: int, graph: CandidateGraph) -> Unmatched:
+    scored = graph.scored
+    need = scored.batch.needs[row]
+    label = SERVICE_LABELS_ZH.get(need.service, need.service)
+    if scored.eligible[row] == 0 and not _eligible_elsewhere(row, graph):
+        return Unmatched(NO_ELIGIBLE_PROVIDER, _no_eligible_reason(need, label, graph.index))
+    if scored.eligible[row] == 0 or scored.best[row] < graph.min_score:
+        best = max(float(scored.best[row]), 0.0)
+        return Unmatched(BELOW_MIN_SCORE,
+                         f"最合适的候选匹配度 {best:.2f}，低于最低要求 {graph.min_score:.2f}，需人工协调")
+    return Unmatched(CAPACITY_EXHAUSTED, "合适的候选已被更紧急或更匹配的需求占满，需人工协调")
+
+
+def _eligible_elsewhere(row: int, graph: CandidateGraph) -> bool:
+    """Whether some volunteer anywhere is eligible (service, room, window) for the need, however
+    weak: tier 3 only scores those holding a matching tag, so it may not have counted them."""
+    scorer = graph.scorer
+    pairs = expand(wide_visits(scorer.batch, scorer.index, scorer.grid_map, np.array([row])))
+    return bool((overlap_minutes(scorer.batch, scorer.index, pairs) != 0).any())
+
+
+def _no_eligible_reason(need: NeedView, label: str, index: ProviderIndex) -> str:
+    offering = (index.volunteers_offering.get(need.service, 0)
+                + index.resources_offering_everywhere.get(need.service, 0)
+                + index.resources_offering_by_grid.get((need.grid, need.service), 0))
+    if offering == 0:
+        return f"本街道暂无可服务本网格的{label}力量"
+    free = index.volunteers_free.get(need.service, 0) + _free_resources(need, index)
+    if free == 0:
+        return f"提供{label}的力量均已满负荷"
+    return f"提供{label}的力量在需求时间内都没有空"
+
+
+def _free_resources(need: NeedView, index: ProviderIndex) -> int:
+    cells = [*index.resource_cells_everywhere.get(need.service, ()),
+             *index.resource_cells_by_grid.get((need.grid, need.service), ())]
+    return int(index.cells.size(np.asarray(cells, dtype=np.int64)).sum()) if cells else 0

@@ -1,0 +1,472 @@
+"""Explainable scores for (need, provider) pairs, and instant proposals for one need.
+
+A score is a weighted sum of named features, each in [0, 1], so it lies in [0, 1] too:
+
+================  ============================================================================
+``skill``         the need's text against the provider's skill tags: rapidfuzz ``partial_ratio``
+                  of the best tag, 0 at or below :data:`SKILL_FLOOR`, rising to 1 for a tag
+                  found verbatim
+``text``          cosine of character 1-3-gram TF-IDF vectors (``char_wb``, fitted on the
+                  providers' skills and description) of the need and the provider
+``tier``          :data:`TIER_SCORES` of same grid / neighbouring grid / elsewhere
+``availability``  share of the need's window that the provider's slots cover; 1 when the need is
+                  flexible or the provider is available any time (nothing constrains them)
+``load``          ``1 - load / capacity``: the less busy provider is preferred
+``reliability``   share of past assignments completed; :data:`RELIABILITY_PRIOR` without history
+================  ============================================================================
+
+Urgency does not change a score: it multiplies it into the assignment's weight
+(:data:`URGENCY_PRIORITY`), so an urgent need wins a contested provider without looking like a
+better fit. Every :class:`Proposal` keeps its features, their weighted contributions and a
+one-line explanation in Chinese.
+
+Scores are computed for whole batches with numpy (:func:`score_candidates`); :func:`propose` runs
+the same code on a batch of one need, so a pair scores the same in both.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from rapidfuzz import fuzz, process
+from scipy import sparse
+
+from .candidates import (
+    TIER_ELSEWHERE,
+    TIER_NEIGHBOUR,
+    TIER_SAME_GRID,
+    NeedBatch,
+    Visits,
+    expand,
+    near_homes,
+    near_visits,
+    overlap_minutes,
+    wide_visits,
+)
+from .index import ProviderIndex
+from .slots import overlapping_slots
+from .taxonomy import SERVICE_LABELS_ZH
+from .textvec import cell_pair_cosines, concat_ranges
+from .types import GridMap, NeedView
+
+__all__ = [
+    "FEATURES", "MIN_SCORE", "RELIABILITY_PRIOR", "SKILL_FLOOR", "TIER_SCORES", "TOP_K",
+    "URGENCY_PRIORITY", "WEIGHTS", "PairScorer", "Proposal", "ProviderIndex", "ScoredPairs", "make_proposal",
+    "propose", "score_candidates",
+]
+
+# Weight of each feature in the score (unitless, summing to 1). The tier weighs most: the grid
+# system sends the nearest capable hand first, and a provider across the subdistrict can never
+# outscore a capable one next door.
+WEIGHTS: dict[str, float] = {
+    "skill": 0.25,
+    "text": 0.10,
+    "tier": 0.35,
+    "availability": 0.10,
+    "load": 0.10,
+    "reliability": 0.10,
+}
+FEATURES: tuple[str, ...] = tuple(WEIGHTS)
+
+# Feature value of each tier: 1 same grid (or a resource covering it), 2 neighbouring grid,
+# 3 elsewhere in the subdistrict.
+TIER_SCORES: dict[int, float] = {TIER_SAME_GRID: 1.0, TIER_NEIGHBOUR: 0.6, TIER_ELSEWHERE: 0.0}
+
+# Score below which no pair is ever proposed or assigned (score units, 0-1). A same-grid provider,
+# idle and available but with no skill in common, scores about 0.63: it passes; the same provider
+# a grid away about 0.49, barely; anywhere further at most 0.40, never. So tier 3 only offers
+# providers holding a matching skill tag (see tier3_min_skill).
+MIN_SCORE = 0.45
+
+# Candidates kept per need for the exact assignment, and the widening threshold: a need with fewer
+# eligible candidates in tiers 1-2 is widened to tier 3 from the start.
+TOP_K = 5
+
+# Multiplier of a need's score in the assignment's weight, by urgency.
+URGENCY_PRIORITY: dict[str, float] = {"low": 0.75, "normal": 1.0, "high": 1.5, "urgent": 2.0}
+
+# Reliability of a provider without history (share of assignments completed, 0-1): about what a
+# typical provider achieves, so a newcomer neither gains nor loses against the average.
+RELIABILITY_PRIOR = 0.8
+
+# rapidfuzz partial_ratio (0-100) at or below which a skill tag counts as no match. 50 is one of
+# two characters, which says nothing ("陪" is in 陪诊 and 陪伴聊天 alike).
+SKILL_FLOOR = 50.0
+_SKILL_PAD = "\x00"  # pads need texts so a tag's half at the text's edge scores as inside it
+
+# Dense need x tag cells held at once while reading skill values (float32: 64 MB).
+_SKILL_DENSE_CELLS = 1 << 24
+# Pairs at which rapidfuzz is worth its thread pool.
+_RAPIDFUZZ_PARALLEL_MIN = 20_000
+
+TIER_LABELS_ZH = {TIER_SAME_GRID: "同网格", TIER_NEIGHBOUR: "相邻网格", TIER_ELSEWHERE: "街道内其他网格"}
+RESOURCE_TIER_LABEL_ZH = "覆盖本网格"
+EXPLANATION_SEPARATOR = " · "
+MAX_SLOT_LABELS = 2  # slot labels named in an explanation
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """A provider proposed for a need, with why."""
+
+    need_id: int
+    provider_kind: str  # "resource" or "volunteer"
+    provider_id: int
+    provider_ref: str
+    provider_name: str
+    score: float  # in [0, 1]
+    tier: int
+    features: dict[str, float]  # feature name -> value in [0, 1]
+    contributions: dict[str, float]  # feature name -> WEIGHTS[name] * value; they sum to score
+    explanation: str  # one line in Chinese, e.g. "同网格 · 技能：陪诊 · 周三上午有空 · 当前任务 0/2"
+
+    @property
+    def provider_key(self) -> tuple[str, int]:
+        return (self.provider_kind, self.provider_id)
+
+
+@dataclass(frozen=True)
+class ScoredPairs:
+    """The usable pairs of a batch (eligible, scoring at least ``min_score``), need by need, best
+    first (ties: the smaller provider key); and, per need, what was seen on the way."""
+
+    batch: NeedBatch
+    need: np.ndarray  # row in batch
+    provider: np.ndarray  # row in index.providers
+    tier: np.ndarray
+    features: np.ndarray  # (pairs, len(FEATURES)) float32, columns in FEATURES order
+    score: np.ndarray  # float64
+    key: np.ndarray  # the sort key: need, then score descending, then provider
+    eligible: np.ndarray  # per need: eligible pairs scored, usable or not
+    best: np.ndarray  # per need: best score of an eligible pair, -1 without one
+    widened: np.ndarray  # rows of the needs whose tier 3 is in, ascending
+
+    def __len__(self) -> int:
+        return int(self.need.size)
+
+    def need_bounds(self) -> np.ndarray:
+        """``need_bounds()[i]:need_bounds()[i + 1]`` are need i's pairs."""
+        return np.searchsorted(self.need, np.arange(len(self.batch) + 1))
+
+    def merged(self, other: ScoredPairs) -> tuple[ScoredPairs, np.ndarray]:
+        """Both sets of pairs in one, and where each of this one's pairs went. A pair in both
+        (same need and provider) is kept once."""
+        key = np.concatenate([self.key, other.key])
+        order = np.argsort(key, kind="stable")
+        key = key[order]
+        first = np.ones(key.size, dtype=bool)
+        first[1:] = key[1:] != key[:-1]
+        order = order[first]
+        where = np.full(key.size, -1, dtype=np.int64)
+        where[order] = np.arange(order.size)
+
+        def cat(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+            return np.concatenate([a, b])[order]
+
+        merged = ScoredPairs(
+            batch=self.batch, need=cat(self.need, other.need),
+            provider=cat(self.provider, other.provider), tier=cat(self.tier, other.tier),
+            features=cat(self.features, other.features), score=cat(self.score, other.score),
+            key=key[first], eligible=self.eligible + other.eligible,
+            best=np.maximum(self.best, other.best), widened=np.union1d(self.widened, other.widened))
+        return merged, where[: len(self)]
+
+
+def sort_key(need: np.ndarray, score: np.ndarray, provider: np.ndarray, n_needs: int,
+             n_providers: int) -> np.ndarray:
+    """One int64 per pair ordering by need, then score descending, then provider.
+
+    Scores are cut to the bits left over (at least 2^-20 of a point; the solver itself tells
+    weights apart only to 1e-6), so scores closer than that tie and fall to the provider key.
+    """
+    need_bits = max(1, int(n_needs).bit_length())
+    provider_bits = max(1, int(n_providers).bit_length())
+    score_bits = 63 - need_bits - provider_bits
+    if score_bits < 20:
+        raise ValueError("batch too large for one sort key")
+    # Round the float64 product first: the same score always gives the same integer.
+    steps = np.floor(np.clip(1.0 - score, 0.0, 1.0) * ((1 << score_bits) - 1)).astype(np.int64)
+    return (need.astype(np.int64) << (score_bits + provider_bits)) | (steps << provider_bits) \
+        | provider.astype(np.int64)
+
+
+class PairScorer:
+    """Scores the candidates of one batch: tiers 1-2 with :meth:`near`, tier 3 of chosen needs
+    with :meth:`wide`. What depends on the needs alone (their TF-IDF vectors, their skill values
+    against every tag) is computed once here."""
+
+    def __init__(self, batch: NeedBatch, index: ProviderIndex, grid_map: GridMap, *,
+                 min_score: float = MIN_SCORE) -> None:
+        self.batch, self.index, self.grid_map = batch, index, grid_map
+        self.min_score = min_score
+        self.need_texts = index.tfidf.transform([n.text for n in batch.needs])
+        self.skills = _need_tag_scores(batch, index)
+
+    def near(self) -> ScoredPairs:
+        visits = near_visits(self.batch, self.index, self.grid_map)
+        return self._scored(visits, widened=np.zeros(0, dtype=np.int64), tier3=False)
+
+    def wide(self, rows: np.ndarray) -> ScoredPairs:
+        """Tier 3 pairs of the need ``rows``: volunteers living neither in nor next to their grid.
+
+        When the weights make it impossible for a tier 3 pair to reach ``min_score`` without a
+        skill value of at least :func:`tier3_min_skill`, only the volunteers holding such a tag
+        are looked at (exactly the ones that can score); otherwise every volunteer of the service.
+        """
+        rows = np.unique(np.asarray(rows, dtype=np.int64))
+        need_skill = tier3_min_skill(self.min_score)
+        if need_skill <= 0:
+            visits = wide_visits(self.batch, self.index, self.grid_map, rows)
+        else:
+            coo = self.skills[rows].tocoo()
+            strong = coo.data >= need_skill
+            visits = wide_visits(self.batch, self.index, self.grid_map, rows[coo.row[strong]],
+                                 coo.col[strong])
+        return self._scored(visits, widened=rows, tier3=True)
+
+    def tier3_bound(self) -> np.ndarray:
+        """Per need, a score no tier 3 pair of it can exceed: its best skill value over every
+        tag, and every other feature at its best except the tier."""
+        best_skill = np.asarray(self.skills.max(axis=1).todense(), dtype=np.float64).ravel() \
+            if self.skills.shape[1] else np.zeros(len(self.batch))
+        return WEIGHTS["skill"] * best_skill + _tier3_rest()
+
+    def _scored(self, visits: Visits, *, widened: np.ndarray, tier3: bool) -> ScoredPairs:
+        n = len(self.batch)
+        need, provider, tier, features = self._eligible(visits, tier3)
+        score = weighted_score(features)
+        eligible = np.bincount(need, minlength=n)
+        best = np.full(n, -1.0)
+        np.maximum.at(best, need, score)
+        usable = np.flatnonzero(score >= self.min_score)
+        need, provider, tier, features, score = (need[usable], provider[usable], tier[usable],
+                                                 features[usable], score[usable])
+        key = sort_key(need, score, provider, n, self.index.size)
+        order = np.argsort(key, kind="stable")
+        key = key[order]
+        # Tag cells can hold a provider twice (two matching tags): keep the pair once.
+        first = np.ones(key.size, dtype=bool)
+        first[1:] = key[1:] != key[:-1]
+        order = order[first]
+        return ScoredPairs(batch=self.batch, need=need[order], provider=provider[order],
+                           tier=tier[order], features=features[order], score=score[order],
+                           key=key[first], eligible=eligible, best=best, widened=widened)
+
+    def _eligible(self, visits: Visits, tier3: bool):  # type: ignore[no-untyped-def]
+        """Eligible pairs of these visits, need by need, with their features."""
+        batch, index = self.batch, self.index
+        pairs = expand(visits)
+        overlap = overlap_minutes(batch, index, pairs)
+        keep = overlap != 0  # -1: unconstrained; 0: no slot in the window
+        if tier3:
+            keep &= ~near_homes(batch, index, self.grid_map, pairs)
+        if tier3 and visits.need.size:
+            # A provider met through two tags is one pair: count and score it once here too.
+            keys = pairs.need * index.size + pairs.provider
+            order = np.argsort(keys, kind="stable")
+            repeat = np.zeros(keys.size, dtype=bool)
+            repeat[order[1:]] = keys[order[1:]] == keys[order[:-1]]
+            keep &= ~repeat
+        text = cell_pair_cosines(self.need_texts, index.text_matrix, visits.need, visits.cell,
+                                 visits.cells.ptr, visits.cells.members, pairs.offset, pairs.need.size)
+        idx = np.flatnonzero(keep)
+        need, provider, tier = pairs.need[idx], pairs.provider[idx], pairs.tier[idx]
+        overlap = overlap[idx]
+
+        features = np.empty((idx.size, len(FEATURES)), dtype=np.float32)
+        col = {name: k for k, name in enumerate(FEATURES)}
+        features[:, col["skill"]] = _pair_skill(need, provider, index, self.skills)
+        features[:, col["text"]] = np.clip(text[idx], 0.0, 1.0)
+        tier_value = np.zeros(TIER_ELSEWHERE + 1, dtype=np.float32)
+        for t, v in TIER_SCORES.items():
+            tier_value[t] = v
+        features[:, col["tier"]] = tier_value[tier]
+        window = batch.window_minutes[need]
+        features[:, col["availability"]] = np.where(
+            overlap < 0, 1.0, np.minimum(1.0, overlap / np.maximum(window, 1)))
+        capacity = index.capacity[provider]
+        features[:, col["load"]] = 1.0 - index.load[provider] / np.maximum(capacity, 1)
+        reliability = index.reliability[provider]
+        features[:, col["reliability"]] = np.where(np.isnan(reliability), RELIABILITY_PRIOR,
+                                                   np.clip(reliability, 0.0, 1.0))
+        return need, provider, tier, features
+
+
+def _tier3_rest() -> float:
+    """The most a tier 3 pair can score from everything but skill."""
+    return WEIGHTS["tier"] * TIER_SCORES[TIER_ELSEWHERE] + sum(
+        w for name, w in WEIGHTS.items() if name not in ("skill", "tier"))
+
+
+def tier3_min_skill(min_score: float = MIN_SCORE) -> float:
+    """The skill value below which a tier 3 pair cannot reach ``min_score`` (0: any can)."""
+    return max(0.0, (min_score - _tier3_rest()) / WEIGHTS["skill"])
+
+
+def score_candidates(batch: NeedBatch, index: ProviderIndex, grid_map: GridMap, *,
+                     widen_below: int = TOP_K, min_score: float = MIN_SCORE,
+                     scorer: PairScorer | None = None) -> ScoredPairs:
+    """Score the eligible pairs of tiers 1-2, then of tier 3 for the needs with fewer than
+    ``widen_below`` eligible pairs there or whose best there scores below what tier 3 might
+    (:meth:`PairScorer.tier3_bound`); keep those scoring at least ``min_score``."""
+    scorer = scorer or PairScorer(batch, index, grid_map, min_score=min_score)
+    scored = scorer.near()
+    widen = np.flatnonzero((scored.eligible < widen_below) | (scored.best < scorer.tier3_bound()))
+    return scored.merged(scorer.wide(widen))[0] if widen.size else scored
+
+
+def weighted_score(features: np.ndarray) -> np.ndarray:
+    """Sum of WEIGHTS x feature, in FEATURES order, in float64."""
+    score = np.zeros(features.shape[0], dtype=np.float64)
+    for k, name in enumerate(FEATURES):
+        score += WEIGHTS[name] * features[:, k].astype(np.float64)
+    return score
+
+
+# -- skill ---------------------------------------------------------------------------------------
+def _padded(text: str, index: ProviderIndex) -> str:
+    pad = _SKILL_PAD * index.longest_tag
+    return pad + text.lower() + pad
+
+
+def skill_value(ratio: np.ndarray | float) -> np.ndarray:
+    """A partial_ratio (0-100) as a feature: 0 at or below SKILL_FLOOR, 1 at 100."""
+    return np.clip((np.asarray(ratio, dtype=np.float32) - SKILL_FLOOR) / (100.0 - SKILL_FLOOR), 0.0, 1.0)
+
+
+def _need_tag_scores(batch: NeedBatch, index: ProviderIndex) -> sparse.csr_matrix:
+    """Skill value of every (need, tag) that can score above zero, as a sparse matrix.
+
+    A tag of m characters of which s occur in the text matches at most s of them, so its
+    partial_ratio is at most 100 s / m; only pairs with 2 s > m can pass SKILL_FLOOR (50), and
+    rapidfuzz scores only those: a few per need instead of every tag.
+    """
+    n, n_tags = len(batch), len(index.tags)
+    if n == 0 or n_tags == 0:
+        return sparse.csr_matrix((n, n_tags), dtype=np.float32)
+    texts = [need.text.lower() for need in batch.needs]
+    lengths = np.fromiter((len(t) for t in texts), dtype=np.int64, count=n)
+    cps = np.frombuffer("".join(texts).encode("utf-32-le"), dtype=np.uint32).astype(np.int64)
+    col = np.minimum(np.searchsorted(index.tag_chars, cps), index.tag_chars.size - 1)
+    hit = index.tag_chars[col] == cps
+    doc = np.repeat(np.arange(n), lengths)
+    has_char = sparse.csr_matrix((np.ones(int(hit.sum()), dtype=np.float32), (doc[hit], col[hit])),
+                                 shape=(n, index.tag_chars.size))
+    has_char.sum_duplicates()
+    has_char.data[:] = 1.0
+    shared = (has_char @ index.tag_char_matrix.T).tocoo()
+    can_pass = 2 * shared.data > index.tag_len[shared.col]
+    rows, tags = shared.row[can_pass], shared.col[can_pass]
+    padded = [_padded(t, index) for t in texts]
+    ratios = process.cpdist([index.match_tags[t] for t in tags.tolist()],
+                            [padded[i] for i in rows.tolist()],
+                            scorer=fuzz.partial_ratio, score_cutoff=SKILL_FLOOR, dtype=np.float32,
+                            workers=-1 if rows.size >= _RAPIDFUZZ_PARALLEL_MIN else 1)
+    values = skill_value(ratios)
+    positive = values > 0
+    return sparse.csr_matrix((values[positive], (rows[positive], tags[positive])), shape=(n, n_tags),
+                             dtype=np.float32)
+
+
+def _pair_skill(need: np.ndarray, provider: np.ndarray, index: ProviderIndex,
+                skills: sparse.csr_matrix) -> np.ndarray:
+    """Best skill value over each pair's provider tags. Pairs come need by need, so the need x
+    tag values are made dense a slab of needs at a time."""
+    out = np.zeros(need.size, dtype=np.float32)
+    if need.size == 0 or skills.nnz == 0:
+        return out
+    n_tags = skills.shape[1]
+    n_tags_of = index.tag_ptr[provider + 1] - index.tag_ptr[provider]
+    slab = max(1, _SKILL_DENSE_CELLS // max(n_tags, 1))
+    bounds = np.searchsorted(need, np.arange(0, skills.shape[0] + slab, slab))
+    for lo_need, (lo, hi) in zip(range(0, skills.shape[0], slab), zip(bounds[:-1], bounds[1:])):
+        if lo == hi:
+            continue
+        dense = skills[lo_need: lo_need + slab].toarray()
+        counts = n_tags_of[lo:hi]
+        owner = np.repeat(np.arange(hi - lo), counts)
+        tag = index.tag_ids[concat_ranges(index.tag_ptr[provider[lo:hi]], counts)]
+        values = dense[need[lo:hi][owner] - lo_need, tag]
+        has_tags = counts > 0
+        if values.size:
+            first = (np.cumsum(counts) - counts)[has_tags]
+            out[lo:hi][has_tags] = np.maximum.reduceat(values, first)
+    return out
+
+
+def best_tag(need: NeedView, provider_row: int, index: ProviderIndex) -> str | None:
+    """The provider's tag that matches the need best (first among equals), or None if none
+    passes SKILL_FLOOR. Same computation as the skill feature."""
+    text = _padded(need.text, index)
+    best, best_ratio = None, SKILL_FLOOR
+    for t in index.tag_ids[index.tag_ptr[provider_row]: index.tag_ptr[provider_row + 1]].tolist():
+        ratio = fuzz.partial_ratio(index.match_tags[t], text)
+        if ratio > best_ratio:
+            best, best_ratio = index.tags[t], ratio
+    return best
+
+
+# -- proposals -----------------------------------------------------------------------------------
+def make_proposals(needs: Sequence[NeedView], provider_rows: np.ndarray, tiers: np.ndarray,
+                   features: np.ndarray, scores: np.ndarray, index: ProviderIndex) -> list[Proposal]:
+    """One :class:`Proposal` per (need, provider row, tier, feature row, score)."""
+    out = []
+    for need, row, tier, values, score in zip(needs, np.asarray(provider_rows).tolist(),
+                                              np.asarray(tiers).tolist(),
+                                              np.asarray(features, dtype=np.float64).tolist(),
+                                              np.asarray(scores).tolist()):
+        provider = index.providers[row]
+        named = dict(zip(FEATURES, values))
+        out.append(Proposal(
+            need_id=need.id, provider_kind=provider.kind, provider_id=provider.id,
+            provider_ref=provider.ref, provider_name=provider.name, score=score, tier=tier,
+            features=named, contributions={name: WEIGHTS[name] * v for name, v in named.items()},
+            explanation=explain(need, row, tier, named, index)))
+    return out
+
+
+def make_proposal(need: NeedView, provider_row: int, tier: int, features: np.ndarray, score: float,
+                  index: ProviderIndex) -> Proposal:
+    return make_proposals([need], np.array([provider_row]), np.array([tier]),
+                          np.asarray(features).reshape(1, -1), np.array([score]), index)[0]
+
+
+def explain(need: NeedView, provider_row: int, tier: int, features: dict[str, float],
+            index: ProviderIndex) -> str:
+    """One line in Chinese: where, what skill, when, how busy (and how reliable, with history)."""
+    provider = index.providers[provider_row]
+    parts = [RESOURCE_TIER_LABEL_ZH if provider.kind == "resource" else TIER_LABELS_ZH[tier]]
+    tag = best_tag(need, provider_row, index) if features["skill"] > 0 else None
+    parts.append(f"技能：{tag}" if tag else f"提供{SERVICE_LABELS_ZH.get(need.service, need.service)}")
+    if need.window is None:
+        parts.append("时间灵活")
+    elif not provider.slots:
+        parts.append("随时可约")
+    else:
+        labels = list(dict.fromkeys(s.label_zh() for s in overlapping_slots(provider.slots, need.window)))
+        parts.append("、".join(labels[:MAX_SLOT_LABELS]) + "有空")
+    parts.append(f"当前任务 {provider.load}/{provider.capacity}")
+    if provider.reliability is not None:
+        parts.append(f"完成率 {round(100 * provider.reliability)}%")
+    return EXPLANATION_SEPARATOR.join(parts)
+
+
+def propose(need: NeedView, index: ProviderIndex, grid_map: GridMap, limit: int = 10, *,
+            min_score: float = MIN_SCORE) -> list[Proposal]:
+    """Up to ``limit`` providers for one need, best first, none below ``min_score``.
+
+    Candidates come from tiers 1-2, and from tier 3 too when those give fewer than ``limit``.
+    """
+    scored = score_candidates(NeedBatch.of([need]), index, grid_map, widen_below=limit,
+                              min_score=min_score)
+    top = slice(0, min(limit, len(scored)))
+    return make_proposals([need] * (top.stop or 0), scored.provider[top], scored.tier[top],
+                          scored.features[top], scored.score[top], index)
+
+
+def priorities(needs: Sequence[NeedView]) -> np.ndarray:
+    """URGENCY_PRIORITY of each need (normal for an unknown urgency)."""
+    default = URGENCY_PRIORITY["normal"]
+    return np.fromiter((URGENCY_PRIORITY.get(n.urgency, default) for n in needs), dtype=np.float64,
+                       count=len(needs))

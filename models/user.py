@@ -1,0 +1,43 @@
+"""Accounts and roles."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Optional
+
+from sqlalchemy import ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .base import Base, utcnow
+from .providers import Volunteer
+
+ROLES = ("resident", "volunteer", "coordinator", "reviewer", "admin")
+# What a coordinator's scope names: grids, one Party grid, or an organisation of the volunteer pool.
+SCOPE_TYPES = ("grid", "party_grid", "organization")
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16), index=True)
+    display_name: Mapped[str] = mapped_column(String(100), default="")
+    scope_type: Mapped[Optional[str]] = mapped_column(String(16))
+    scope_codes: Mapped[list] = mapped_column(default=list)  # grid codes, Party grid codes or an org ref
+    volunteer_id: Mapped[Optional[int]] = mapped_column(ForeignKey("volunteers.id"), index=True)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    volunteer: Mapped[Optional[Volunteer]] = relationship()
+
+
+class LoginAttempt(Base):
+    """Failed logins, for rate limiting across processes (kept in the database, not in memory)."""
+
+    __tablename__ = "login_attempts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), index=True)
+    remote_addr: Mapped[str] = mapped_column(String(64), default="")
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

@@ -1,0 +1,50 @@
+"""What happens to a need after it is matched: the audit trail and notifications."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Optional
+
+from sqlalchemy import ForeignKey, String, Text, event
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .base import Base, utcnow
+from .user import User
+
+
+class AuditEntry(Base):
+    """One transition of a need: who, when, from, to, why. Append-only."""
+
+    __tablename__ = "audit_entries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    need_id: Mapped[int] = mapped_column(ForeignKey("needs.id", ondelete="CASCADE"), index=True)
+    actor_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"), index=True)  # None: the system
+    actor_role: Mapped[str] = mapped_column(String(16), default="system")
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    from_status: Mapped[str] = mapped_column(String(16))
+    to_status: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(Text, default="")
+
+    actor: Mapped[Optional[User]] = relationship()
+
+
+def _refuse_change(_mapper: Any, _conn: Any, _target: Any) -> None:
+    raise ValueError("audit entries are append-only")
+
+
+event.listen(AuditEntry, "before_update", _refuse_change)
+event.listen(AuditEntry, "before_delete", _refuse_change)
+
+
+class Notification(Base):
+    """Tells whoever must act next; delivered in the app and through a pluggable sender."""
+
+    __tablename__ = "notifications"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    need_id: Mapped[Optional[int]] = mapped_column(ForeignKey("needs.id", ondelete="CASCADE"), index=True)
+    message: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    read_at: Mapped[Optional[datetime]]
+    delivered: Mapped[bool] = mapped_column(default=False)

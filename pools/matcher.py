@@ -1,0 +1,178 @@
+"""The matcher's side in the database: load the pools as plain views, run the pure engine in
+matching/, and store what it proposes.
+
+Capacity in use (a provider's ``load``) counts every need the provider holds: proposed and not yet
+answered, accepted, approved or in service. So two batches never promise the same slot twice.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from errors import NotFound
+from matching.engine import BatchResult, match_batch
+from matching.index import ProviderIndex
+from matching.scoring import propose
+from matching.slots import parse_slots
+from matching.types import GridMap, NeedView, ProviderView
+from models import Grid, MatchRun, Need, PartyGrid, Proposal, Resource, Volunteer
+
+from .grids import neighbor_map
+
+# Need statuses in which a proposal holds its provider's capacity.
+HOLDING_NEED_STATUSES = ("proposed", "accepted", "approved", "in_service")
+# Need statuses the batch matcher picks up.
+MATCHABLE_NEED_STATUSES = ("submitted", "unmatched")
+# Reliability is only trusted after this many finished assignments.
+MIN_HISTORY_FOR_RELIABILITY = 3
+
+
+def need_view(need: Need) -> NeedView:
+    window = (need.window_start, need.window_end) if need.window_start and need.window_end else None
+    return NeedView(id=need.id, ref=need.ref, text=need.text, grid=need.grid.code, service=need.service or "",
+                    urgency=need.urgency, window=window)
+
+
+def _loads(session: Session) -> tuple[Counter[tuple[str, int]], dict[tuple[str, int], float]]:
+    """Capacity in use and completion rate per provider, from the proposals."""
+    load: Counter[tuple[str, int]] = Counter()
+    done: Counter[tuple[str, int]] = Counter()
+    ended: Counter[tuple[str, int]] = Counter()
+    rows = session.execute(
+        select(Proposal.resource_id, Proposal.volunteer_id, Proposal.status, Need.status, func.count())
+        .join(Need, Need.id == Proposal.need_id)
+        .group_by(Proposal.resource_id, Proposal.volunteer_id, Proposal.status, Need.status))
+    for resource_id, volunteer_id, p_status, n_status, count in rows:
+        key = ("resource", resource_id) if resource_id is not None else ("volunteer", volunteer_id)
+        if p_status in ("proposed", "accepted") and n_status in HOLDING_NEED_STATUSES:
+            load[key] += count
+        if p_status == "accepted" and n_status in ("done", "closed"):
+            done[key] += count
+            ended[key] += count
+        elif p_status in ("declined", "withdrawn"):
+            ended[key] += count
+    reliability = {k: done[k] / n for k, n in ended.items() if n >= MIN_HISTORY_FOR_RELIABILITY}
+    return load, reliability
+
+
+def load_providers(session: Session) -> list[ProviderView]:
+    load, reliability = _loads(session)
+    views: list[ProviderView] = []
+    for r in session.scalars(select(Resource).options(selectinload(Resource.grids))
+                             .where(Resource.active.is_(True)).order_by(Resource.id)):
+        key = ("resource", r.id)
+        views.append(ProviderView(
+            kind="resource", id=r.id, ref=r.ref, name=r.name, services=frozenset([r.service]),
+            skills=tuple(r.skills), description=r.description, home_grid=None,
+            grids_covered=None if r.covers_all else frozenset(g.code for g in r.grids),
+            slots=parse_slots(r.hours), capacity=r.capacity, load=load[key], reliability=reliability.get(key)))
+    grid_codes = dict(session.execute(select(Grid.id, Grid.code)).tuples().all())
+    for v in session.scalars(select(Volunteer).where(Volunteer.active.is_(True)).order_by(Volunteer.id)):
+        key = ("volunteer", v.id)
+        views.append(ProviderView(
+            kind="volunteer", id=v.id, ref=v.ref, name=v.name, services=frozenset(v.services),
+            skills=tuple(v.skills), description=v.description,
+            home_grid=grid_codes.get(v.grid_id) if v.grid_id else None,
+            slots=parse_slots(v.availability), capacity=v.capacity, load=load[key],
+            reliability=reliability.get(key)))
+    return views
+
+
+def grid_map(session: Session) -> GridMap:
+    return GridMap(neighbours=neighbor_map(session))
+
+
+def needs_in_scope(session: Session, *, grid: str | None = None, party_grid: str | None = None,
+                   statuses: Iterable[str] = MATCHABLE_NEED_STATUSES) -> list[Need]:
+    query = (select(Need).options(selectinload(Need.grid))
+             .where(Need.active.is_(True), Need.status.in_(tuple(statuses)), Need.service.is_not(None))
+             .order_by(Need.id))
+    if grid is not None:
+        row = session.scalar(select(Grid).where(Grid.code == grid))
+        if row is None:
+            raise NotFound(f"未知网格 {grid}")
+        query = query.where(Need.grid_id == row.id)
+    if party_grid is not None:
+        pg = session.scalar(select(PartyGrid).where(PartyGrid.code == party_grid))
+        if pg is None:
+            raise NotFound(f"未知党建网格 {party_grid}")
+        query = query.join(Need.grid).where(Grid.party_grid_id == pg.id)
+    return list(session.scalars(query))
+
+
+def _proposal_row(need: Need, p: Any, rank: int, run: MatchRun | None) -> Proposal:
+    return Proposal(
+        need=need, resource_id=p.provider_id if p.provider_kind == "resource" else None,
+        volunteer_id=p.provider_id if p.provider_kind == "volunteer" else None,
+        match_run=run, rank=rank, score=round(float(p.score), 6), tier=int(p.tier),
+        features={"features": _round(p.features), "contributions": _round(p.contributions)},
+        explanation=p.explanation, status="proposed")
+
+
+def _round(values: dict[str, float]) -> dict[str, float]:
+    return {k: round(float(v), 4) for k, v in values.items()}
+
+
+def run_batch(session: Session, *, grid: str | None = None, party_grid: str | None = None,
+              on_status_change: Any = None) -> tuple[MatchRun, BatchResult]:
+    """Match the open needs of a scope (a grid, a Party grid or everything) and store the proposals.
+
+    ``on_status_change(need, new_status, reason)`` lets the workflow record each transition; by
+    default the status is just set.
+    """
+    scope = f"grid:{grid}" if grid else f"party_grid:{party_grid}" if party_grid else "all"
+    needs = needs_in_scope(session, grid=grid, party_grid=party_grid)
+    providers = load_providers(session)
+    result = match_batch([need_view(n) for n in needs], providers, grid_map(session))
+    run = MatchRun(scope=scope, stats=result.stats.as_dict())
+    session.add(run)
+    change = on_status_change or _set_status
+    for need in needs:
+        proposal = result.assignments.get(need.id)
+        if proposal is not None:
+            session.add(_proposal_row(need, proposal, 1, run))
+            change(need, "proposed", proposal.explanation)
+        else:
+            unmatched = result.unmatched.get(need.id)
+            reason = unmatched.reason_zh if unmatched else "无可用服务方"
+            if need.status != "unmatched":
+                change(need, "unmatched", reason)
+            need.unmatched_reason = reason
+    run.stats = {**run.stats, "needs": len(needs), "matched": len(result.assignments),
+                 "unmatched": len(needs) - len(result.assignments)}
+    session.flush()
+    return run, result
+
+
+def _set_status(need: Need, status: str, _reason: str) -> None:
+    need.status = status
+
+
+def instant_proposals(session: Session, need: Need, limit: int = 10,
+                      exclude: Iterable[tuple[str, int]] = ()) -> list[Any]:
+    """Ranked proposals for one need, computed now and not stored."""
+    if not need.service:
+        return []
+    excluded = set(exclude)
+    providers = [p for p in load_providers(session) if p.key not in excluded]
+    return propose(need_view(need), ProviderIndex.build(providers), grid_map(session), limit=limit)
+
+
+def declined_providers(need: Need) -> set[tuple[str, int]]:
+    return {("resource", p.resource_id) if p.resource_id else ("volunteer", p.volunteer_id)  # type: ignore[misc]
+            for p in need.proposals if p.status in ("declined", "withdrawn")}
+
+
+def assignments(session: Session) -> list[Proposal]:
+    """The current choice for every matched need (one row per need), for the export."""
+    latest = (select(Proposal.need_id, func.max(Proposal.id).label("id"))
+              .where(Proposal.rank == 1, or_(Proposal.status == "proposed", Proposal.status == "accepted"))
+              .group_by(Proposal.need_id).subquery())
+    return list(session.scalars(
+        select(Proposal).join(latest, latest.c.id == Proposal.id)
+        .options(selectinload(Proposal.need), selectinload(Proposal.resource), selectinload(Proposal.volunteer))
+        .order_by(Proposal.need_id)))

@@ -1,0 +1,145 @@
+"""Accounts: password hashing (argon2id), bearer tokens, the login session, rate-limited logins."""
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app, g, request, session as web_session
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from database import db_session, get_db
+from errors import Conflict, InvalidData, TooManyRequests, Unauthorized
+from models import ROLES, SCOPE_TYPES, LoginAttempt, User, Volunteer, utcnow
+
+_hasher = PasswordHasher()
+
+TOKEN_TTL_SECONDS = 8 * 3600  # one working day
+LOGIN_WINDOW = timedelta(minutes=15)
+MAX_FAILURES_PER_USERNAME = 5  # in LOGIN_WINDOW
+MAX_FAILURES_PER_ADDRESS = 20  # in LOGIN_WINDOW
+MIN_PASSWORD_LENGTH = 8
+# Verified against when the username is unknown, so both cases take the same time.
+_DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def create_user(session: Session, *, username: str, password: str, role: str, display_name: str = "",
+                scope_type: str | None = None, scope_codes: list[str] | None = None,
+                volunteer_ref: str | None = None) -> User:
+    errors: dict[str, list[str]] = {}
+    if role not in ROLES:
+        errors["role"] = [f"未知角色 {role}，应为 {'、'.join(ROLES)}"]
+    if len(password) < MIN_PASSWORD_LENGTH:
+        errors["password"] = [f"密码至少 {MIN_PASSWORD_LENGTH} 位"]
+    if scope_type is not None and scope_type not in SCOPE_TYPES:
+        errors["scope"] = [f"未知范围类型 {scope_type}"]
+    if role in ("coordinator", "reviewer") and not scope_codes:
+        errors["scope"] = ["协调员和支部审核人必须指定范围"]
+    volunteer = None
+    if role == "volunteer":
+        volunteer = session.scalar(select(Volunteer).where(Volunteer.ref == (volunteer_ref or "")))
+        if volunteer is None:
+            errors["volunteer"] = [f"志愿者账号须关联社会志愿库中的编号，未找到 {volunteer_ref}"]
+    if errors:
+        raise InvalidData(fields=errors)
+    if session.scalar(select(User.id).where(User.username == username)) is not None:
+        raise Conflict(f"用户名 {username} 已存在", fields={"username": [f"用户名 {username} 已存在"]})
+    user = User(username=username, password_hash=hash_password(password), role=role,
+                display_name=display_name or username, scope_type=scope_type, scope_codes=list(scope_codes or []),
+                volunteer=volunteer)
+    session.add(user)
+    session.flush()
+    return user
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="sanku-api-token")
+
+
+def issue_token(user: User) -> str:
+    # The hash's tail travels with the token, so changing the password revokes old tokens.
+    return _serializer().dumps({"uid": user.id, "pw": user.password_hash[-12:]})
+
+
+def _check_rate_limit(session: Session, username: str, address: str) -> None:
+    since = utcnow() - LOGIN_WINDOW
+    by_name = session.scalar(select(func.count()).where(LoginAttempt.username == username, LoginAttempt.at >= since))
+    by_addr = session.scalar(select(func.count()).where(LoginAttempt.remote_addr == address, LoginAttempt.at >= since))
+    if (by_name or 0) >= MAX_FAILURES_PER_USERNAME or (by_addr or 0) >= MAX_FAILURES_PER_ADDRESS:
+        raise TooManyRequests()
+
+
+def _record_failure(username: str, address: str) -> None:
+    # In its own transaction: the failed request itself is rolled back, the attempt must stay.
+    with get_db().unit_of_work() as s:
+        s.add(LoginAttempt(username=username, remote_addr=address))
+
+
+def authenticate(username: str, password: str) -> User:
+    session = db_session()
+    address = request.remote_addr or ""
+    _check_rate_limit(session, username, address)
+    user = session.scalar(select(User).where(User.username == username))
+    ok = verify_password(user.password_hash if user else _DUMMY_HASH, password) and user is not None and user.active
+    if not ok:
+        _record_failure(username, address)
+        raise Unauthorized("用户名或密码错误")
+    session.execute(delete(LoginAttempt).where(LoginAttempt.username == username))
+    return user  # type: ignore[return-value]
+
+
+def user_from_token(token: str) -> User:
+    try:
+        data: dict[str, Any] = _serializer().loads(token, max_age=current_app.config.get("TOKEN_TTL", TOKEN_TTL_SECONDS))
+    except SignatureExpired:
+        raise Unauthorized("登录已过期，请重新登录") from None
+    except BadSignature:
+        raise Unauthorized("令牌无效") from None
+    user = db_session().get(User, data.get("uid"))
+    if user is None or not user.active or user.password_hash[-12:] != data.get("pw"):
+        raise Unauthorized("令牌无效")
+    return user
+
+
+def current_user(required: bool = True) -> User | None:
+    """The user of this request: a bearer token, else the web login session."""
+    if "current_user" in g:
+        return g.current_user
+    user = None
+    header = request.headers.get("Authorization", "")
+    if header:
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            raise Unauthorized("请使用 Authorization: Bearer <令牌>")
+        user = user_from_token(token.strip())
+    elif "uid" in web_session:
+        candidate = db_session().get(User, web_session["uid"])
+        user = candidate if candidate is not None and candidate.active else None
+    if user is None and required:
+        raise Unauthorized()
+    g.current_user = user
+    return user
+
+
+def login_session(user: User) -> None:
+    web_session.clear()
+    web_session["uid"] = user.id
+    web_session.permanent = True
+
+
+def logout_session() -> None:
+    web_session.clear()

@@ -1,0 +1,122 @@
+"""In-app notifications for whoever must act next, and pluggable senders (a webhook first; SMS or
+WeChat later implement the same ``Sender`` protocol).
+
+Notifications are rows written in the same transaction as the transition; a sender delivers them
+afterwards (``flask --app app notify deliver``), so a slow or failing sender never blocks or undoes
+the work.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import urllib.request
+from typing import Any, Protocol
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models import Need, Notification, User, utcnow
+
+from .states import STATUS_LABELS_ZH
+
+log = logging.getLogger(__name__)
+WEBHOOK_TIMEOUT_SECONDS = 3.0
+
+# Who acts next after a need reaches a status.
+NEXT_ACTORS: dict[str, tuple[str, ...]] = {
+    "triage": ("coordinator",),
+    "submitted": ("coordinator",),
+    "proposed": ("coordinator", "provider"),
+    "accepted": ("reviewer",),
+    "approved": ("provider", "resident"),
+    "in_service": ("resident",),
+    "done": ("resident",),
+    "closed": ("provider",),
+    "unmatched": ("coordinator", "reviewer"),
+    "escalated": ("reviewer",),
+    "cancelled": ("provider",),
+}
+
+
+def _in_scope(user: User, need: Need) -> bool:
+    codes = set(user.scope_codes or [])
+    party = need.grid.party_grid.code if need.grid and need.grid.party_grid else None
+    if user.role == "reviewer" or user.scope_type == "party_grid":
+        return party in codes
+    if user.scope_type == "grid":
+        return need.grid.code in codes
+    return False
+
+
+def recipients(session: Session, need: Need, status: str) -> list[User]:
+    wanted = NEXT_ACTORS.get(status, ())
+    users: dict[int, User] = {}
+    staff_roles = [r for r in wanted if r in ("coordinator", "reviewer")]
+    if staff_roles:
+        for u in session.scalars(select(User).where(User.role.in_(staff_roles), User.active.is_(True))):
+            if _in_scope(u, need):
+                users[u.id] = u
+    if "resident" in wanted and need.resident_id:
+        resident = session.get(User, need.resident_id)
+        if resident is not None:
+            users[resident.id] = resident
+    if "provider" in wanted:
+        volunteer_ids = {p.volunteer_id for p in need.proposals if p.volunteer_id and p.status in ("proposed", "accepted")}
+        if volunteer_ids:
+            for u in session.scalars(select(User).where(User.volunteer_id.in_(volunteer_ids))):
+                users[u.id] = u
+    return [users[k] for k in sorted(users)]
+
+
+def next_actors(session: Session, need: Need, status: str) -> None:
+    message = f"需求 {need.ref}：{STATUS_LABELS_ZH.get(status, status)} —— {need.text[:30]}"
+    for user in recipients(session, need, status):
+        session.add(Notification(user_id=user.id, need_id=need.id, message=message))
+
+
+class Sender(Protocol):
+    def send(self, payload: dict[str, Any]) -> None: ...
+
+
+class WebhookSender:
+    """POSTs each notification as JSON to a URL (for a relay to SMS, WeChat or a work chat)."""
+
+    def __init__(self, url: str, timeout: float = WEBHOOK_TIMEOUT_SECONDS) -> None:
+        self.url, self.timeout = url, timeout
+
+    def send(self, payload: dict[str, Any]) -> None:
+        body = json.dumps(payload, ensure_ascii=False).encode()
+        req = urllib.request.Request(self.url, data=body, method="POST",
+                                     headers={"Content-Type": "application/json; charset=utf-8"})
+        with urllib.request.urlopen(req, timeout=self.timeout) as resp:  # noqa: S310 (configured URL)
+            resp.read()
+
+
+def deliver_pending(session: Session, sender: Sender, limit: int = 500) -> tuple[int, int]:
+    """Send undelivered notifications; returns (sent, failed). Failures stay pending for the next run."""
+    sent = failed = 0
+    rows = session.scalars(select(Notification).where(Notification.delivered.is_(False))
+                           .order_by(Notification.id).limit(limit))
+    for n in rows:
+        user = session.get(User, n.user_id)
+        try:
+            sender.send({"id": n.id, "user": user.username if user else None, "need_id": n.need_id,
+                         "message": n.message, "created_at": n.created_at.isoformat()})
+        except Exception as exc:  # a sender may fail any way; keep the rest going
+            log.warning("notification %s not delivered: %s", n.id, exc)
+            failed += 1
+            continue
+        n.delivered = True
+        sent += 1
+    session.flush()
+    return sent, failed
+
+
+def mark_read(session: Session, user: User, ids: list[int]) -> int:
+    rows = session.scalars(select(Notification).where(Notification.user_id == user.id, Notification.id.in_(ids),
+                                                      Notification.read_at.is_(None)))
+    count = 0
+    for n in rows:
+        n.read_at = utcnow()
+        count += 1
+    return count

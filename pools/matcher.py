@@ -135,7 +135,7 @@ def run_batch(session: Session, *, grid: str | None = None, party_grid: str | No
         proposal = result.assignments.get(need.id)
         if proposal is not None:
             session.add(_proposal_row(need, proposal, 1, run))
-            change(need, "proposed", proposal.explanation)
+            change(need, "proposed", f"推荐 {proposal.provider_name}：{proposal.explanation}")
         else:
             unmatched = result.unmatched.get(need.id)
             reason = unmatched.reason_zh if unmatched else "无可用服务方"

@@ -35,6 +35,34 @@ def seed_demo(session: Session, *, seed: int = 2026, if_empty: bool = False) -> 
         lines.append(f"{kind}: 新增 {report.created}，更新 {report.updated}，未变 {report.unchanged}")
     session.flush()
     lines.insert(0, f"演示街道（种子 {seed}）：{len(demo.communities)} 个社区，{len(demo.party_grids)} 个党建网格")
+    lines += demo_accounts(session, demo)
+    return lines
+
+
+DEMO_PASSWORD = "sanku-demo-2026"
+
+
+def demo_accounts(session: Session, demo) -> list[str]:  # type: ignore[no-untyped-def]
+    """One account of each role, scoped to the first Party grid, so every page can be tried."""
+    from models import User
+    from workflow.auth import create_user
+    party = demo.party_grids[0]["code"]
+    grids = [g["code"] for g in demo.grids if g["party_grid"] == party]
+    volunteer = next(v for v in demo.volunteers if v["grid"] in grids and v["kind"] == "person")
+    accounts = [
+        ("resident", dict(role="resident", display_name="演示居民")),
+        ("volunteer", dict(role="volunteer", volunteer_ref=volunteer["ref"], display_name=volunteer["name"])),
+        ("coordinator", dict(role="coordinator", scope_type="party_grid", scope_codes=[party],
+                             display_name="志愿服务协调员")),
+        ("reviewer", dict(role="reviewer", scope_type="party_grid", scope_codes=[party], display_name="网格党支部")),
+        ("admin", dict(role="admin", display_name="街道管理员")),
+    ]
+    lines = [f"演示账号（密码均为 {DEMO_PASSWORD}）："]
+    for username, fields in accounts:
+        if session.scalar(select(User.id).where(User.username == username)) is None:
+            create_user(session, username=username, password=DEMO_PASSWORD, **fields)  # type: ignore[arg-type]
+        scope = fields.get("scope_codes") or fields.get("volunteer_ref") or ""
+        lines.append(f"  {username:<12} {fields['role']:<12} {scope}")
     return lines
 
 

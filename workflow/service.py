@@ -173,7 +173,7 @@ def apply_action(session: Session, need: Need, action: str, actor: User | None, 
         if proposal is not None:
             proposal.status, proposal.decided_at = "withdrawn", now
         _new_proposal(session, need, ranked)
-        reason = reason or f"推荐 {ranked.provider_name}"
+        reason = reason or f"推荐 {ranked.provider_name}：{ranked.explanation}"
     elif action == "send_back":
         assert proposal is not None
         if not reason:

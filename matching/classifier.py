@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import functools
 import hashlib
 import io
 import logging
@@ -180,20 +181,35 @@ class TrainedClassifier:
     sklearn_version: str = sklearn.__version__
     format_version: int = FORMAT_VERSION
     evaluation: Evaluation | None = None
+    # "corpus": trained on the shipped corpus, retrained when it changes; "custom": a subdistrict's
+    # own data, kept as it is.
+    source: str = "custom"
 
     def predict(self, text: str) -> Prediction:
         return self.predict_many([text])[0]
+
+    @functools.cached_property
+    def _content_columns(self) -> np.ndarray:
+        vocabulary = self.pipeline[0].vocabulary_
+        return np.array(sorted(i for term, i in vocabulary.items() if term.strip()), dtype=np.int64)
 
     def predict_many(self, texts: Iterable[str]) -> list[Prediction]:
         """Predictions in input order. A blank text has no evidence, so every label gets the same
         probability; with two or more labels that is under TRIAGE_CONFIDENCE and a person decides."""
         batch = [_as_text(t) for t in texts]
         classes = [str(c) for c in self.pipeline.classes_]
-        informative = [i for i, text in enumerate(batch) if text.strip()]
         uniform = np.full(len(classes), 1.0 / len(classes))
         rows = [uniform] * len(batch)
+        if not batch:
+            return []
+        features = self.pipeline[:-1].transform(batch)
+        # A text sharing no n-gram with the training data ("嗯", "xyz") carries no evidence either:
+        # without this the model answers with its bias, confidently. Whitespace n-grams (the padding
+        # of char_wb) are in every text, so they do not count as evidence.
+        known = features[:, self._content_columns].getnnz(axis=1)
+        informative = [i for i in range(len(batch)) if batch[i].strip() and known[i] > 0]
         if informative:
-            for i, row in zip(informative, self.pipeline.predict_proba([batch[i] for i in informative])):
+            for i, row in zip(informative, self.pipeline[-1].predict_proba(features[informative])):
                 rows[i] = row
         return [_prediction(classes, row) for row in rows]
 
@@ -238,6 +254,7 @@ def train(
     *,
     preset: str | None = None,
     evaluation_folds: int | None = None,
+    source: str = "custom",
 ) -> TrainedClassifier:
     """Fit the pipeline on all the data.
 
@@ -264,6 +281,7 @@ def train(
         preset=chosen,
         settings=PRESETS[chosen],
         evaluation=evaluation,
+        source=source,
     )
 
 
@@ -416,9 +434,9 @@ def default_model_path() -> Path:
 
 
 def load_or_train_default(path: str | os.PathLike[str] | None = None) -> TrainedClassifier:
-    """The four-service model: the file at ``path`` if it was trained on the shipped corpus as it
-    is now with today's hyper-parameters, else a model freshly trained on the corpus (a second or
-    two) and saved there."""
+    """The four-service model: the file at ``path`` if it holds a subdistrict's own model, or one
+    trained on the shipped corpus as it is now with today's hyper-parameters; else a model freshly
+    trained on the corpus (a second or two) and saved there."""
     target = Path(path) if path is not None else default_model_path()
     texts, labels = read_labelled_csv(CORPUS_PATH)
     wanted = training_data_hash(texts, labels)
@@ -428,10 +446,12 @@ def load_or_train_default(path: str | os.PathLike[str] | None = None) -> Trained
         except ModelFileError as exc:
             log.warning("retraining the default classifier: %s", exc)
         else:
+            if model.source != "corpus" and model.settings == PRESETS.get(model.preset):
+                return model
             if model.data_hash == wanted and model.settings == PRESETS.get(model.preset):
                 return model
             log.info("retraining the default classifier: the corpus or the hyper-parameters changed")
-    model = train(texts, labels)
+    model = train(texts, labels, source="corpus")
     try:
         save(model, target)
     except OSError as exc:

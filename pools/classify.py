@@ -2,6 +2,7 @@
 shipped corpus) on first use, and replaced only by a successful training."""
 from __future__ import annotations
 
+import os
 import threading
 from pathlib import Path
 
@@ -15,18 +16,28 @@ if TYPE_CHECKING:
 # scikit-learn is imported on first use, so commands that never classify start fast.
 
 _lock = threading.Lock()
-_models: dict[str, "TrainedClassifier"] = {}
+# path -> (file modification time when loaded, model); a model trained by the CLI in another
+# process replaces the file, and the next call here sees the new time and reloads.
+_models: dict[str, tuple[float | None, "TrainedClassifier"]] = {}
+
+
+def _mtime(path: str) -> float | None:
+    try:
+        return os.stat(path).st_mtime
+    except OSError:
+        return None
 
 
 def current_model(path: str | None = None) -> "TrainedClassifier":
     from matching import classifier as engine
     path = path or current_app.config["CLASSIFIER_PATH"]
     with _lock:
-        model = _models.get(path)
-        if model is None:
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-            model = engine.load_or_train_default(path)
-            _models[path] = model
+        cached = _models.get(path)
+        if cached is not None and cached[0] == _mtime(path):
+            return cached[1]
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        model = engine.load_or_train_default(path)
+        _models[path] = (_mtime(path), model)
         return model
 
 
@@ -35,7 +46,7 @@ def replace_model(path: str, model: "TrainedClassifier") -> None:
     from matching import classifier as engine
     engine.save(model, path)
     with _lock:
-        _models[path] = model
+        _models[path] = (_mtime(path), model)
 
 
 def classify_text(text: str) -> tuple[str, float]:

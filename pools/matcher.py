@@ -37,14 +37,17 @@ def need_view(need: Need) -> NeedView:
                     urgency=need.urgency, window=window)
 
 
-def _loads(session: Session) -> tuple[Counter[tuple[str, int]], dict[tuple[str, int], float]]:
-    """Capacity in use and completion rate per provider, from the proposals."""
+def _loads(session: Session, except_need: int | None = None
+           ) -> tuple[Counter[tuple[str, int]], dict[tuple[str, int], float]]:
+    """Capacity in use and completion rate per provider, from the proposals (leaving out those of
+    ``except_need``, whose own proposal must not count against it)."""
     load: Counter[tuple[str, int]] = Counter()
     done: Counter[tuple[str, int]] = Counter()
     ended: Counter[tuple[str, int]] = Counter()
     rows = session.execute(
         select(Proposal.resource_id, Proposal.volunteer_id, Proposal.status, Need.status, func.count())
         .join(Need, Need.id == Proposal.need_id)
+        .where(Proposal.need_id != (except_need or -1))
         .group_by(Proposal.resource_id, Proposal.volunteer_id, Proposal.status, Need.status))
     for resource_id, volunteer_id, p_status, n_status, count in rows:
         key = ("resource", resource_id) if resource_id is not None else ("volunteer", volunteer_id)
@@ -59,8 +62,8 @@ def _loads(session: Session) -> tuple[Counter[tuple[str, int]], dict[tuple[str, 
     return load, reliability
 
 
-def load_providers(session: Session) -> list[ProviderView]:
-    load, reliability = _loads(session)
+def load_providers(session: Session, except_need: int | None = None) -> list[ProviderView]:
+    load, reliability = _loads(session, except_need)
     views: list[ProviderView] = []
     for r in session.scalars(select(Resource).options(selectinload(Resource.grids))
                              .where(Resource.active.is_(True)).order_by(Resource.id)):
@@ -70,7 +73,7 @@ def load_providers(session: Session) -> list[ProviderView]:
             skills=tuple(r.skills), description=r.description, home_grid=None,
             grids_covered=None if r.covers_all else frozenset(g.code for g in r.grids),
             slots=parse_slots(r.hours), capacity=r.capacity, load=load[key], reliability=reliability.get(key)))
-    grid_codes = dict(session.execute(select(Grid.id, Grid.code)).tuples().all())
+    grid_codes = dict(session.execute(select(Grid.id, Grid.code)).all())
     for v in session.scalars(select(Volunteer).where(Volunteer.active.is_(True)).order_by(Volunteer.id)):
         key = ("volunteer", v.id)
         views.append(ProviderView(
@@ -158,7 +161,7 @@ def instant_proposals(session: Session, need: Need, limit: int = 10,
     if not need.service:
         return []
     excluded = set(exclude)
-    providers = [p for p in load_providers(session) if p.key not in excluded]
+    providers = [p for p in load_providers(session, except_need=need.id) if p.key not in excluded]
     return propose(need_view(need), ProviderIndex.build(providers), grid_map(session), limit=limit)
 
 

@@ -11,7 +11,8 @@ from matching.taxonomy import SERVICE_LABELS_ZH
 from web.http import json_body, query_args
 from web.openapi import documented
 from workflow.guard import STAFF, require
-from workflow.scope import get_visible_need
+from errors import Forbidden
+from workflow.scope import get_visible_need, may_match
 
 from . import matcher
 from .classify import current_model, needs_triage
@@ -92,8 +93,10 @@ def need_proposals(id_: int) -> Any:
 @bp.post("/match")
 @documented("批量匹配：一个网格、一个党建网格或全街道", body=MatchIn, tag="matching")
 def run_match() -> Any:
-    require("admin", "coordinator")
+    user = require("admin", "coordinator")
     args = json_body(MatchIn())
+    if not may_match(db_session(), user, args["grid"], args["party_grid"]):
+        raise Forbidden("只能匹配自己负责的网格或党建网格")
     from workflow.service import record_match_outcome
     run, result = matcher.run_batch(db_session(), grid=args["grid"], party_grid=args["party_grid"],
                                     on_status_change=record_match_outcome)

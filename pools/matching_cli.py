@@ -50,7 +50,7 @@ def classifier_train(data: Path | None, text_column: str, label_column: str, out
         texts, labels = _read(data, text_column, label_column)
         if output is None and not set(labels) <= set(SERVICES):
             raise engine.TrainingDataError("标签不是四项服务（public/social/market/volunteer），请用 --output 另存模型")
-        model = engine.train(texts, labels)
+        model = engine.train(texts, labels, source="corpus" if data is None else "custom")
     except engine.TrainingDataError as exc:
         click.echo(f"训练失败：{exc}", err=True)
         sys.exit(1)

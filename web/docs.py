@@ -23,6 +23,24 @@ _PAGE = """<!doctype html>
 </body></html>"""
 
 
+_INDEX = """<!doctype html>
+<html lang="zh-CN"><head><meta charset="utf-8"><title>三库 Sanku</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>body{font-family:system-ui,"PingFang SC","Microsoft YaHei",sans-serif;max-width:40rem;margin:2rem auto;
+padding:0 1rem;line-height:1.6}a{color:#b00020}</style></head><body>
+<h1>三库 · 网格党建资源匹配</h1>
+<p>政府资源库、社会志愿库、需求库，按网格匹配四项服务。</p>
+<ul><li><a href="/api/docs">API 文档（Swagger UI）</a></li>
+<li><a href="/api/v1/openapi.json">OpenAPI 文档（JSON）</a></li>
+<li><a href="/api/v1/grids">网格列表</a></li></ul>
+</body></html>"""
+
+
+@bp.get("/")
+def index() -> Response:
+    return Response(_INDEX, mimetype="text/html")
+
+
 @bp.get("/api/v1/openapi.json")
 def openapi_json() -> Any:
     return build_spec(current_app)

@@ -55,7 +55,11 @@ def works_on(session: Any, user: User, need: Need) -> bool:
     """Whether ``user`` is working this need (and so may see its contact details)."""
     if user.role == "resident":
         return need.resident_id == user.id
-    return user.role != "resident" and can_see(session, user, need)
+    if user.role == "volunteer":
+        # Once declined or withdrawn the need stays visible to them, its contact does not.
+        return any(p.volunteer_id == user.volunteer_id and p.status in ("proposed", "accepted")
+                   for p in need.proposals)
+    return can_see(session, user, need)
 
 
 def mask_phone(text: str) -> str:
@@ -63,3 +67,22 @@ def mask_phone(text: str) -> str:
     import re
     return re.sub(r"(\d{3})\d{3,}(\d{4})", lambda m: m.group(1) + "****" + m.group(2), text)
 
+
+
+def may_match(session: Any, user: User, grid: str | None, party_grid: str | None) -> bool:
+    """Whether ``user`` may run the batch matcher on this scope (admins anywhere; coordinators only
+    on a grid or Party grid of their own)."""
+    if user.role == "admin":
+        return True
+    if user.role != "coordinator" or (grid is None and party_grid is None):
+        return False
+    codes = set(user.scope_codes or [])
+    if user.scope_type == "grid":
+        return party_grid is None and grid in codes
+    if user.scope_type == "party_grid":
+        if party_grid is not None:
+            return party_grid in codes and grid is None
+        pg = session.scalar(select(PartyGrid.code).join(Grid, Grid.party_grid_id == PartyGrid.id)
+                            .where(Grid.code == grid))
+        return pg in codes
+    return False

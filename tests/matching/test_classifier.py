@@ -333,13 +333,20 @@ def test_the_default_model_is_trained_once_then_loaded_from_its_file(toy_corpus,
     assert first.data_hash == classifier.training_data_hash(TOY_TEXTS, TOY_LABELS)
 
 
-def test_a_default_model_of_other_data_or_a_damaged_file_is_retrained(toy_corpus, tmp_path, model):
+def test_a_default_model_of_an_older_corpus_or_a_damaged_file_is_retrained(toy_corpus, tmp_path, model):
     path = tmp_path / "model.joblib"
-    save(model, path)
+    save(dataclasses.replace(model, source="corpus"), path)
     assert load_or_train_default(path).labels == ("aircon", "dance", "street")
     path.write_bytes(b"garbage")
     assert load_or_train_default(path).labels == ("aircon", "dance", "street")
     assert load(path).labels == ("aircon", "dance", "street")
+
+
+def test_a_model_trained_on_a_subdistricts_own_data_is_kept_where_the_default_would_be(toy_corpus, tmp_path,
+                                                                                       model):
+    path = tmp_path / "model.joblib"
+    save(model, path)  # trained by train() on other data: source "custom"
+    assert load_or_train_default(path).version == model.version
 
 
 def test_a_default_model_trained_with_other_hyper_parameters_is_retrained(toy_corpus, tmp_path, monkeypatch):

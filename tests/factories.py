@@ -153,3 +153,67 @@ def signed_in(client: Any, app: Any, user: Any) -> Any:
     """``client`` sending ``user``'s bearer token with every request."""
     client.environ_base["HTTP_AUTHORIZATION"] = bearer_for(app, user)
     return client
+
+
+# --- helpers of the workflow tests (tests/workflow/test_end_to_end.py, test_authorisation.py) ---
+
+ACCOUNT_PASSWORD = _ACCOUNT_PASSWORD  # the password of every make_account user
+ESCORT_TEXT = "我妈周三上午要去医院复查，想找人陪一下"  # the classifier is sure: volunteer service
+WEDNESDAY_MORNING = "2026-12-09T09:00/2026-12-09T12:00"
+
+
+def make_cast(session: Session) -> Any:
+    """The map of :func:`make_map`, three volunteers and accounts of every role, committed. V1 (G1,
+    same grid) is the best match for a G1 escort on Wednesday morning, V2 (G2, the neighbouring grid)
+    the next best; V3 (a barber in G9, Saturdays only) never fits one.
+
+    Accounts (password ``test-password-1``): residents res-a and res-b; coordinators coord-g1 (grid
+    G1), coord-g3 (grid G3) and coord-pg2 (Party grid PG2); reviewers rev-pg1 and rev-pg2;
+    volunteers vol-1 (V1), vol-2 (V2) and vol-3 (V3, in G9, never proposed); admin."""
+    from types import SimpleNamespace
+    make_map(session)
+    v1 = make_volunteer(session, ref="V1", name="张小明", grid="G1", phone="13800138000")
+    v2 = make_volunteer(session, ref="V2", name="王芳", grid="G2", phone="13700137000",
+                        skills=["陪诊"], description="社区志愿者")
+    v3 = make_volunteer(session, ref="V3", name="赵强", grid="G9", phone="13600136000",
+                        skills=["理发"], availability=["sat 08:00-12:00"], description="义务理发")
+    cast = SimpleNamespace(v1=v1, v2=v2, v3=v3)
+    accounts = {
+        "res_a": ("resident", "res-a", {}), "res_b": ("resident", "res-b", {}),
+        "coord_g1": ("coordinator", "coord-g1", {"scope_type": "grid", "scope_codes": ["G1"]}),
+        "coord_g3": ("coordinator", "coord-g3", {"scope_type": "grid", "scope_codes": ["G3"]}),
+        "coord_pg2": ("coordinator", "coord-pg2", {"scope_type": "party_grid", "scope_codes": ["PG2"]}),
+        "rev_pg1": ("reviewer", "rev-pg1", {"scope_type": "party_grid", "scope_codes": ["PG1"]}),
+        "rev_pg2": ("reviewer", "rev-pg2", {"scope_type": "party_grid", "scope_codes": ["PG2"]}),
+        "vol_1": ("volunteer", "vol-1", {"volunteer_id": v1.id}),
+        "vol_2": ("volunteer", "vol-2", {"volunteer_id": v2.id}),
+        "vol_3": ("volunteer", "vol-3", {"volunteer_id": v3.id}),
+        "admin": ("admin", "boss", {}),
+    }
+    for key, (role, username, fields) in accounts.items():
+        setattr(cast, key, make_account(session, role, username, **fields))
+    session.commit()
+    return cast
+
+
+def act(api: Any, need_id: int, action: str, **body: Any) -> Any:
+    """POST an action on a need (reason, provider, rating, hours, service in ``body``)."""
+    return api.post(f"/api/v1/needs/{need_id}/actions", json={"action": action, **body})
+
+
+def audit_of(api: Any, need_id: int) -> list[dict[str, Any]]:
+    response = api.get(f"/api/v1/needs/{need_id}/audit")
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()["items"]
+
+
+def story_of(api: Any, need_id: int) -> list[tuple[str, str, str]]:
+    """The audit trail as (actor, from, to); the system is 系统."""
+    return [(e["actor"], e["from_status"], e["to_status"]) for e in audit_of(api, need_id)]
+
+
+def notices_of(app: Any, user: Any, marker: str = "") -> list[str]:
+    """The messages of ``user``'s in-app notifications that contain ``marker``, oldest first."""
+    response = signed_in(app.test_client(), app, user).get("/api/v1/notifications")
+    assert response.status_code == 200, response.get_json()
+    return [n["message"] for n in reversed(response.get_json()["items"]) if marker in n["message"]]

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from database import db_session, get_db
 from errors import Conflict, InvalidData, TooManyRequests, Unauthorized
-from models import ROLES, SCOPE_TYPES, LoginAttempt, User, Volunteer, utcnow
+from models import ROLES, SCOPE_TYPES, Grid, LoginAttempt, PartyGrid, User, Volunteer, utcnow
 
 _hasher = PasswordHasher()
 
@@ -49,6 +49,12 @@ def create_user(session: Session, *, username: str, password: str, role: str, di
         errors["scope"] = [f"未知范围类型 {scope_type}"]
     if role in ("coordinator", "reviewer") and not scope_codes:
         errors["scope"] = ["协调员和支部审核人必须指定范围"]
+    # A reviewer's codes are always Party grids (see scope.need_filter), whatever type was given.
+    effective_type = "party_grid" if role == "reviewer" else scope_type
+    if scope_codes and effective_type in SCOPE_TYPES and "scope" not in errors:
+        unknown = _unknown_scope_codes(session, effective_type, scope_codes)
+        if unknown:
+            errors["scope"] = [f"未知的{_SCOPE_LABELS_ZH[effective_type]}编码：{'、'.join(unknown)}"]
     volunteer = None
     if role == "volunteer":
         volunteer = session.scalar(select(Volunteer).where(Volunteer.ref == (volunteer_ref or "")))
@@ -64,6 +70,16 @@ def create_user(session: Session, *, username: str, password: str, role: str, di
     session.add(user)
     session.flush()
     return user
+
+
+_SCOPE_LABELS_ZH = {"grid": "网格", "party_grid": "党建网格", "organization": "组织"}
+
+
+def _unknown_scope_codes(session: Session, scope_type: str, codes: list[str]) -> list[str]:
+    """The codes naming nothing, so a typo cannot create an account that silently sees nothing."""
+    column: Any = {"grid": Grid.code, "party_grid": PartyGrid.code, "organization": Volunteer.ref}[scope_type]
+    known = set(session.scalars(select(column).where(column.in_(codes))))
+    return [c for c in codes if c not in known]
 
 
 def _serializer() -> URLSafeTimedSerializer:

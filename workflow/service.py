@@ -18,6 +18,8 @@ from .states import ACTIONS, SYSTEM, IllegalTransition, RoleNotAllowed, allowed_
 # Need statuses in which an accepted proposal occupies its provider's capacity.
 OCCUPYING = ("accepted", "approved", "in_service")
 DEFAULT_REOPEN_DAYS = 7
+# Actions a volunteer takes as the provider of the need's current proposal.
+PROVIDER_ACTIONS = frozenset({"accept", "decline", "start", "report_done"})
 
 
 class TransitionConflict(Conflict):
@@ -55,6 +57,8 @@ def record_creation(session: Session, need: Need, actor: User | None, triage: bo
                            actor_role=actor.role if actor else SYSTEM, at=need.created_at or utcnow(),
                            from_status="", to_status="submitted", reason="提交需求"))
     need.status = "submitted"
+    if not triage:
+        notify.next_actors(session, need, "submitted")
     if triage:
         record(session, need, "triage", None, f"分类器把握不足（置信度 {need.service_confidence:.2f}），转人工分类")
 
@@ -136,6 +140,10 @@ def apply_action(session: Session, need: Need, action: str, actor: User | None, 
     now = now or utcnow()
     proposal = current_proposal(need)
     target = spec.target
+    if actor is not None and role == "volunteer" and action in PROVIDER_ACTIONS and (
+            proposal is None or proposal.volunteer_id is None or proposal.volunteer_id != actor.volunteer_id):
+        # A volunteer sees every need once proposed to them; only the current one is theirs to answer.
+        raise Forbidden("只有当前被推荐的志愿者本人可以执行此操作")
 
     if action == "classify":
         if not service:

@@ -1,0 +1,208 @@
+"""The pure state machine of a need (workflow/states.py): no database, no flask."""
+from __future__ import annotations
+
+from collections import deque
+from itertools import product
+
+import pytest
+
+from workflow.states import (ACTIONS, ENDED, FINISHED, STATUS_LABELS_ZH, STATUSES, SYSTEM, IllegalTransition,
+                             RoleNotAllowed, allowed_actions, check)
+
+ROLES = ("resident", "volunteer", "coordinator", "reviewer", "admin", SYSTEM)
+
+# The machine as the workflow issue describes it: action -> (sources, target, roles). Written out
+# again on purpose, so a change to states.py has to be a change to this specification too.
+SPEC: dict[str, tuple[set[str], str, set[str]]] = {
+    "triage": ({"submitted"}, "triage", {SYSTEM}),
+    "classify": ({"triage"}, "submitted", {"coordinator", "admin"}),
+    "propose": ({"submitted", "unmatched", "escalated"}, "proposed", {SYSTEM, "coordinator", "admin"}),
+    "fail_match": ({"submitted"}, "unmatched", {SYSTEM}),
+    "accept": ({"proposed"}, "accepted", {"coordinator", "volunteer", "admin"}),
+    "decline": ({"proposed"}, "proposed", {"coordinator", "volunteer", "admin"}),
+    "approve": ({"accepted"}, "approved", {"reviewer", "admin"}),
+    "send_back": ({"accepted"}, "proposed", {"reviewer", "admin"}),
+    "reassign": ({"proposed", "accepted"}, "proposed", {"reviewer", "admin"}),
+    "start": ({"approved"}, "in_service", {"volunteer", "coordinator", "admin"}),
+    "report_done": ({"approved", "in_service"}, "done", {"volunteer", "coordinator", "admin"}),
+    "confirm": ({"done"}, "closed", {"resident"}),
+    "auto_close": ({"done"}, "closed", {SYSTEM}),
+    "cancel": ({"submitted", "triage", "proposed", "accepted", "approved", "unmatched", "escalated"},
+               "cancelled", {"resident", "admin"}),
+    "reopen": ({"closed", "cancelled"}, "submitted", {"resident"}),
+    "escalate": ({"unmatched"}, "escalated", {SYSTEM, "coordinator", "reviewer", "admin"}),
+}
+
+
+def successors(status: str) -> set[str]:
+    return {a.target for a in ACTIONS.values() if status in a.sources}
+
+
+# --- the table ----------------------------------------------------------------------------------------
+
+def test_the_actions_are_exactly_those_of_the_specification():
+    assert set(ACTIONS) == set(SPEC)
+
+
+@pytest.mark.parametrize("name", sorted(SPEC))
+def test_each_action_has_its_sources_target_and_roles(name):
+    sources, target, roles = SPEC[name]
+    action = ACTIONS[name]
+
+    assert action.name == name
+    assert set(action.sources) == sources and len(action.sources) == len(sources)
+    assert action.target == target
+    assert action.roles == frozenset(roles)
+    assert action.label_zh and not action.label_zh.isascii()
+
+
+def test_every_status_named_by_an_action_is_a_known_status_with_a_chinese_label():
+    named = {s for a in ACTIONS.values() for s in a.sources} | {a.target for a in ACTIONS.values()}
+
+    assert named == set(STATUSES)
+    assert set(STATUS_LABELS_ZH) == set(STATUSES) and len(STATUSES) == len(set(STATUSES))
+    assert all(not label.isascii() for label in STATUS_LABELS_ZH.values())
+
+
+def test_every_role_of_an_action_is_a_known_role():
+    assert {r for a in ACTIONS.values() for r in a.roles} <= set(ROLES)
+
+
+def test_closed_is_the_only_finished_status_and_closed_and_cancelled_end_a_need():
+    assert FINISHED == {"closed"} and ENDED == {"closed", "cancelled"}
+
+
+def test_only_the_system_triages_fails_a_match_and_closes_automatically():
+    for name in ("triage", "fail_match", "auto_close"):
+        assert ACTIONS[name].roles == {SYSTEM}, name
+
+
+def test_only_the_resident_confirms_and_reopens_and_the_system_never_acts_for_a_person():
+    assert {a.name for a in ACTIONS.values() if "resident" in a.roles} == {"confirm", "cancel", "reopen"}
+    assert all(SYSTEM not in ACTIONS[n].roles for n in ("accept", "approve", "confirm", "cancel", "reopen"))
+
+
+# --- allowed_actions -----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("status", STATUSES)
+def test_the_allowed_actions_of_a_status_are_those_listing_it_in_the_tables_order(status):
+    expected = [name for name in ACTIONS if status in SPEC[name][0]]
+
+    assert allowed_actions(status) == expected
+
+
+def test_the_allowed_actions_of_a_role_are_those_it_may_take():
+    assert allowed_actions("proposed") == ["accept", "decline", "reassign", "cancel"]
+    assert allowed_actions("proposed", "volunteer") == ["accept", "decline"]
+    assert allowed_actions("proposed", "reviewer") == ["reassign"]
+    assert allowed_actions("proposed", "resident") == ["cancel"]
+    assert allowed_actions("accepted", "reviewer") == ["approve", "send_back", "reassign"]
+    assert allowed_actions("done", "resident") == ["confirm"]
+    assert allowed_actions("done", SYSTEM) == ["auto_close"]
+    assert allowed_actions("closed", "admin") == []
+
+
+def test_an_unknown_status_allows_nothing():
+    assert allowed_actions("lost") == [] and allowed_actions("lost", "admin") == []
+
+
+@pytest.mark.parametrize("status", sorted(set(STATUSES) - ENDED))
+def test_every_open_status_can_be_left(status):
+    assert allowed_actions(status)
+
+
+@pytest.mark.parametrize("status", sorted(ENDED))
+def test_an_ended_need_can_only_be_reopened(status):
+    assert allowed_actions(status) == ["reopen"]
+
+
+# --- check ------------------------------------------------------------------------------------------------
+
+def outcome(name: str, status: str, role: str) -> str:
+    try:
+        check(name, status, role)
+    except IllegalTransition:
+        return "illegal"
+    except RoleNotAllowed:
+        return "role"
+    return "ok"
+
+
+def test_check_allows_exactly_the_listed_moves_and_says_why_it_refuses_the_others():
+    wrong = []
+    for name, status, role in product(sorted(SPEC), STATUSES, ROLES):
+        sources, _target, roles = SPEC[name]
+        expected = "illegal" if status not in sources else "role" if role not in roles else "ok"
+        if outcome(name, status, role) != expected:
+            wrong.append((name, status, role, outcome(name, status, role), expected))
+
+    assert wrong == []
+
+
+def test_check_returns_the_action_it_allows():
+    assert check("approve", "accepted", "reviewer") is ACTIONS["approve"]
+
+
+def test_an_illegal_transition_names_the_action_the_status_and_the_allowed_actions():
+    with pytest.raises(IllegalTransition) as caught:
+        check("approve", "proposed", "reviewer")
+
+    error = caught.value
+    assert (error.action, error.status) == ("approve", "proposed")
+    assert error.allowed == ["accept", "decline", "reassign", "cancel"]
+    assert "approve" in str(error) and "proposed" in str(error)
+
+
+def test_an_illegal_move_is_reported_as_such_even_for_a_role_that_could_never_take_it():
+    # The status is checked first: a resident trying approve on a proposed need learns what is allowed.
+    with pytest.raises(IllegalTransition) as caught:
+        check("approve", "proposed", "resident")
+
+    assert caught.value.allowed == allowed_actions("proposed")
+
+
+def test_an_unknown_action_is_an_illegal_transition():
+    with pytest.raises(IllegalTransition) as caught:
+        check("teleport", "submitted", "admin")
+
+    assert caught.value.allowed == allowed_actions("submitted")
+
+
+def test_a_role_not_allowed_names_the_action_and_the_role():
+    with pytest.raises(RoleNotAllowed) as caught:
+        check("accept", "proposed", "resident")
+
+    assert (caught.value.action, caught.value.role) == ("accept", "resident")
+    assert "resident" in str(caught.value) and "accept" in str(caught.value)
+
+
+# --- the graph ----------------------------------------------------------------------------------------------
+
+def test_every_status_is_reachable_from_submitted():
+    seen, queue = {"submitted"}, deque(["submitted"])
+    while queue:
+        for nxt in successors(queue.popleft()) - seen:
+            seen.add(nxt)
+            queue.append(nxt)
+
+    assert seen == set(STATUSES)
+
+
+def test_every_status_can_still_reach_closed():
+    for start in STATUSES:
+        seen, queue = {start}, deque([start])
+        while queue:
+            for nxt in successors(queue.popleft()) - seen:
+                seen.add(nxt)
+                queue.append(nxt)
+        assert "closed" in seen, start
+
+
+def test_the_happy_path_is_a_chain_of_legal_moves_by_the_right_roles():
+    path = [("propose", SYSTEM), ("accept", "volunteer"), ("approve", "reviewer"), ("start", "volunteer"),
+            ("report_done", "volunteer"), ("confirm", "resident")]
+    status = "submitted"
+    for name, role in path:
+        status = check(name, status, role).target
+
+    assert status == "closed"

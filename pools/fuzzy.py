@@ -44,7 +44,8 @@ def fuzzy_search(query: str, candidates: list[Candidate], limit: int = 10,
         return []
     names = [c.name for c in candidates]
     by_name = process.cdist([query], names, scorer=fuzz.WRatio, processor=utils.default_process)[0]
-    by_pinyin = process.cdist([pinyin_key(query)], [pinyin_key(n) for n in names], scorer=fuzz.ratio)[0]
+    query_py = pinyin_key(query)
+    by_pinyin = process.cdist([query_py], [pinyin_key(n) for n in names], scorer=fuzz.ratio)[0]
     hits: list[Hit] = []
     for i, cand in enumerate(candidates):
         best, matched = float(by_name[i]), "name"
@@ -52,6 +53,8 @@ def fuzzy_search(query: str, candidates: list[Candidate], limit: int = 10,
             best, matched = float(by_pinyin[i]) * PINYIN_WEIGHT, "pinyin"
         for skill in cand.skills:
             s = fuzz.ratio(query, skill) if len(query) <= len(skill) + 1 else fuzz.partial_ratio(skill, query)
+            # Two-character skills differ by half on one wrong character (陪珍/陪诊): their sound agrees.
+            s = max(s, fuzz.ratio(query_py, pinyin_key(skill)) * PINYIN_WEIGHT)
             if s > best:
                 best, matched = float(s), skill
         if best >= min_score:

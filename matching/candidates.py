@@ -10,10 +10,12 @@ A provider is eligible for a need when
   time, has no constraint.
 
 Tiers, in order of preference: 1 the same grid (or a resource covering it), 2 a neighbouring grid,
-3 anywhere else in the subdistrict. Candidates are looked up cell by cell (see
-:mod:`matching.index`): :func:`near_visits` gives tiers 1 and 2, :func:`wide_visits` tier 3 for the
-needs that the caller decides to widen. Everything is numpy over whole batches: no Python loop per
-pair, only per distinct (grid, service) of the needs.
+3 anywhere else in the need's subdistrict (``GridMap.subdistricts``; a map without them is one
+subdistrict). A volunteer in another subdistrict is a candidate only as a neighbour across the
+border. Candidates are looked up cell by cell (see :mod:`matching.index`): :func:`near_visits`
+gives tiers 1 and 2, :func:`wide_visits` tier 3 for the needs the caller decides to widen.
+Everything is numpy over whole batches: no Python loop per pair, only per need or per distinct
+grid.
 """
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .index import ANY_TIME, NO_CELL, NO_GRID, SERVICE_CODES, CellTable, ProviderIndex
+from .taxonomy import SERVICES
 from .slots import window_minutes_by_day
 from .textvec import concat_ranges
 from .types import GridMap, NeedView
@@ -60,7 +63,11 @@ class NeedBatch:
 
 @dataclass(frozen=True)
 class Visits:
-    """Need row ``need[v]`` looks at cell ``cell[v]`` of ``cells`` at tier ``tier[v]``."""
+    """Need row ``need[v]`` looks at cell ``cell[v]`` of ``cells`` at tier ``tier[v]``.
+
+    Rows and providers are int32 and tiers int8 here and in :class:`Pairs`: a city's batch has
+    millions of pairs.
+    """
 
     need: np.ndarray
     cell: np.ndarray
@@ -78,44 +85,63 @@ class Pairs:
     offset: np.ndarray
 
 
-def near_visits(batch: NeedBatch, index: ProviderIndex, grid_map: GridMap,
-                rows: np.ndarray | None = None) -> Visits:
-    """Tier 1 and 2 visits of the given need rows (all by default), need by need."""
-    rows = np.arange(len(batch)) if rows is None else rows
-    group_of: dict[tuple[str, str], int] = {}
-    group_cells: list[list[tuple[int, int]]] = []
-    need_group = np.empty(rows.size, dtype=np.int64)
-    for k, i in enumerate(rows.tolist()):
-        need = batch.needs[i]
-        key = (need.grid, need.service)
-        g = group_of.get(key)
-        if g is None:
-            g = group_of[key] = len(group_cells)
-            group_cells.append(_cells_near(need.grid, need.service, index, grid_map))
-        need_group[k] = g
-    sizes = np.fromiter((len(c) for c in group_cells), dtype=np.int64, count=len(group_cells))
-    ptr = np.zeros(len(group_cells) + 1, dtype=np.int64)
-    np.cumsum(sizes, out=ptr[1:])
-    flat = np.array([ct for cells in group_cells for ct in cells], dtype=np.int64).reshape(-1, 2)
-    pick = concat_ranges(ptr[need_group], sizes[need_group])
-    return Visits(need=np.repeat(rows, sizes[need_group]), cell=flat[pick, 0], tier=flat[pick, 1],
+def near_visits(batch: NeedBatch, index: ProviderIndex, grid_map: GridMap) -> Visits:
+    """Tier 1 and 2 visits of every need, need by need: its grid's volunteer cell, the resource
+    cells covering its grid, then its neighbours' volunteer cells (in grid code order)."""
+    n = len(batch)
+    n_services = len(SERVICE_CODES)
+    grid_local: dict[str, int] = {}
+    need_grid = np.fromiter((grid_local.setdefault(need.grid, len(grid_local)) for need in batch.needs),
+                            dtype=np.int64, count=n)
+    service = np.fromiter((SERVICE_CODES.get(need.service, n_services) for need in batch.needs),
+                          dtype=np.int64, count=n)
+    # Row len(grid_codes) of the table, and column n_services, are all "no cell".
+    table = index.volunteer_cell_table
+    no_grid = table.shape[0] - 1
+    own = np.fromiter((index.grid_ids.get(g, no_grid) for g in grid_local), dtype=np.int64,
+                      count=len(grid_local))
+    neighbour_lists = [[index.grid_ids[h] for h in sorted(grid_map.neighbours.get(g, frozenset()) - {g})
+                        if h in index.grid_ids] for g in grid_local]
+    nb_len = np.fromiter((len(x) for x in neighbour_lists), dtype=np.int64, count=len(grid_local))
+    nb_ptr = np.zeros(len(grid_local) + 1, dtype=np.int64)
+    np.cumsum(nb_len, out=nb_ptr[1:])
+    nb_ids = np.fromiter((h for x in neighbour_lists for h in x), dtype=np.int64, count=int(nb_ptr[-1]))
+
+    rows = np.arange(n, dtype=np.int64)
+    parts_need = [rows]
+    parts_cell = [table[own[need_grid], service]]
+    parts_tier = [np.full(n, TIER_SAME_GRID, dtype=np.int64)]
+
+    # Resource cells: a list per distinct (grid, service); few cells each.
+    group_of: dict[tuple[int, int], list[int]] = {}
+    codes = list(grid_local)
+    res_need, res_cell = [], []
+    for i, (g, sv) in enumerate(zip(need_grid.tolist(), service.tolist())):
+        cells = group_of.get((g, sv))
+        if cells is None:
+            name = SERVICES[sv] if sv < n_services else ""
+            cells = group_of[(g, sv)] = [*index.resource_cells_everywhere.get(name, ()),
+                                         *index.resource_cells_by_grid.get((codes[g], name), ())]
+        if cells:
+            res_need.extend([i] * len(cells))
+            res_cell.extend(cells)
+    parts_need.append(np.asarray(res_need, dtype=np.int64))
+    parts_cell.append(np.asarray(res_cell, dtype=np.int64))
+    parts_tier.append(np.full(len(res_need), TIER_SAME_GRID, dtype=np.int64))
+
+    count = nb_len[need_grid]
+    owner = np.repeat(rows, count)
+    parts_need.append(owner)
+    parts_cell.append(table[nb_ids[concat_ranges(nb_ptr[need_grid], count)], service[owner]])
+    parts_tier.append(np.full(owner.size, TIER_NEIGHBOUR, dtype=np.int64))
+
+    need = np.concatenate(parts_need)
+    cell = np.concatenate(parts_cell)
+    tier = np.concatenate(parts_tier)
+    keep = np.flatnonzero(cell != NO_CELL)
+    order = keep[np.argsort(need[keep], kind="stable")]
+    return Visits(need=need[order].astype(np.int32), cell=cell[order], tier=tier[order].astype(np.int8),
                   cells=index.cells)
-
-
-def _cells_near(grid: str, service: str, index: ProviderIndex, grid_map: GridMap) -> list[tuple[int, int]]:
-    cells: list[tuple[int, int]] = []
-    own = index.volunteer_cell.get((grid, service))
-    if own is not None:
-        cells.append((own, TIER_SAME_GRID))
-    for c in index.resource_cells_everywhere.get(service, ()):
-        cells.append((c, TIER_SAME_GRID))
-    for c in index.resource_cells_by_grid.get((grid, service), ()):
-        cells.append((c, TIER_SAME_GRID))
-    for h in sorted(grid_map.neighbours.get(grid, frozenset()) - {grid}):
-        cell = index.volunteer_cell.get((h, service))
-        if cell is not None:
-            cells.append((cell, TIER_NEIGHBOUR))
-    return cells
 
 
 def wide_visits(batch: NeedBatch, index: ProviderIndex, grid_map: GridMap, rows: np.ndarray,
@@ -133,8 +159,8 @@ def wide_visits(batch: NeedBatch, index: ProviderIndex, grid_map: GridMap, rows:
     tag = np.full(rows.size, -1, dtype=np.int64) if tags is None else np.asarray(tags, dtype=np.int64)
     cell = t3.lookup(sub, service, tag)
     found = (cell != NO_CELL) & (service >= 0)
-    return Visits(need=rows[found], cell=cell[found],
-                  tier=np.full(int(found.sum()), TIER_ELSEWHERE, dtype=np.int64), cells=t3.table)
+    return Visits(need=rows[found].astype(np.int32), cell=cell[found],
+                  tier=np.full(int(found.sum()), TIER_ELSEWHERE, dtype=np.int8), cells=t3.table)
 
 
 def expand(visits: Visits) -> Pairs:
@@ -164,7 +190,7 @@ def near_homes(batch: NeedBatch, index: ProviderIndex, grid_map: GridMap, pairs:
     if near.size == 0:
         return np.zeros(pairs.need.size, dtype=bool)
     home = index.home[pairs.provider]
-    pair_keys = pairs.need * stride + home + 1
+    pair_keys = pairs.need.astype(np.int64) * stride + home + 1
     at = np.minimum(np.searchsorted(near, pair_keys), near.size - 1)
     return (home != NO_GRID) & (near[at] == pair_keys)
 
@@ -178,13 +204,26 @@ def overlap_minutes(batch: NeedBatch, index: ProviderIndex, pairs: Pairs) -> np.
     idx = np.flatnonzero(constrained)
     if idx.size == 0:
         return out
-    need = pairs.need[idx]
+    need, pattern = pairs.need[idx], pattern[idx]
+    n_patterns = index.pattern_days.shape[0]
+    windowed = np.flatnonzero(batch.window_minutes > 0)
+    if windowed.size * n_patterns < idx.size:
+        # Fewer (need, availability) combinations than pairs: work them all out once.
+        table = _covered(batch, index, np.repeat(windowed, n_patterns),
+                         np.tile(np.arange(n_patterns), windowed.size)).reshape(-1, n_patterns)
+        out[idx] = table[np.searchsorted(windowed, need), pattern]
+    else:
+        out[idx] = _covered(batch, index, need, pattern)
+    return out
+
+
+def _covered(batch: NeedBatch, index: ProviderIndex, need: np.ndarray, pattern: np.ndarray) -> np.ndarray:
+    """Minutes of need ``need[k]``'s window inside availability pattern ``pattern[k]``."""
     n_pieces = batch.piece_ptr[need + 1] - batch.piece_ptr[need]
     piece = concat_ranges(batch.piece_ptr[need], n_pieces)
-    owner = np.repeat(np.arange(idx.size), n_pieces)
-    slots = index.pattern_days[pattern[idx][owner], batch.piece_day[piece]]  # (rows, per_day, 2)
+    owner = np.repeat(np.arange(need.size), n_pieces)
+    slots = index.pattern_days[pattern[owner], batch.piece_day[piece]]  # (rows, per_day, 2)
     start = batch.piece_start[piece][:, None]
     end = batch.piece_end[piece][:, None]
     covered = np.clip(np.minimum(end, slots[:, :, 1]) - np.maximum(start, slots[:, :, 0]), 0, None)
-    out[idx] = np.bincount(owner, weights=covered.sum(axis=1), minlength=idx.size).astype(np.int64)
-    return out
+    return np.bincount(owner, weights=covered.sum(axis=1), minlength=need.size).astype(np.int64)

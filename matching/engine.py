@@ -1,14 +1,20 @@
 """Batch matching (批量匹配): the best set of (need, provider) pairs for a grid, a Party grid or the
-whole subdistrict.
+whole subdistrict (or several: see ``GridMap.subdistricts``).
 
-1. Candidates and scores (:func:`matching.scoring.score_candidates`): tiers 1-2 for every need;
-   tier 3 only for needs with fewer than ``top_k`` candidates scoring at least ``min_score`` there.
-2. Pruning: per need, the ``top_k`` best candidates at or above ``min_score`` (ties: the smaller
-   provider key). Pairs below ``min_score`` are never made.
+1. Candidates and scores (:func:`matching.scoring.score_candidates`): tiers 1-2 for every need,
+   tier 3 for the needs with fewer than ``top_k`` eligible candidates there (or whose best there
+   could be beaten from tier 3). Pairs below ``min_score`` are dropped: they are never made.
+2. Pruning: per need, the ``top_k`` best candidates (ties: the smaller provider key).
 3. Assignment: :func:`matching.assign.solve_assignment` maximises the total of
    ``URGENCY_PRIORITY[urgency] x score`` with at most one provider per need and no provider over
-   its free capacity, exactly, on the pruned graph.
-4. Every need left without a provider gets a reason and is flagged for escalation (上报).
+   its free capacity, exactly, on the pruned graph. Needs that :func:`fix_uncontested` can settle
+   are settled first; the solver gets the rest.
+4. Pricing (:mod:`matching.pricing`): the dual prices of that optimum give every pair left out
+   a reduced weight; the pairs that could raise the total (widening needs to tier 3 where it
+   could) join the graph and it is solved again, until none can. Then the total equals the optimum
+   over every eligible pair, not just the pruned ones (``stats.proven_optimal``); pruning loses
+   nothing. On the benchmarks this takes one or two extra solves.
+5. Every need left without a provider gets a reason and is flagged for escalation (上报).
 
 Pure and deterministic: needs are taken in id order and providers in key order, so the same
 needs and providers give the same result whatever order they come in.
@@ -22,7 +28,7 @@ import numpy as np
 
 from .assign import greedy_assignment, solve_assignment
 from .candidates import NeedBatch, expand, overlap_minutes, wide_visits
-from .index import ProviderIndex
+from .index import NO_CELL, SERVICE_CODES, ProviderIndex, paused_gc
 from .pricing import assignment_duals, weight_units
 from .scoring import (
     MIN_SCORE,
@@ -94,10 +100,24 @@ class CandidateGraph:
     def batch(self) -> NeedBatch:
         return self.scored.batch
 
-    def solve(self, solver=solve_assignment) -> np.ndarray:  # type: ignore[no-untyped-def]
-        """Per need row, the chosen edge (an index into ``edges``) or -1."""
-        return solver(self.scored.need[self.edges], self.scored.provider[self.edges], self.weight,
-                      self.index.free, len(self.batch))
+    def solve(self, solver=solve_assignment, *,  # type: ignore[no-untyped-def]
+              reduce: bool | None = None) -> np.ndarray:
+        """Per need row, the chosen edge (an index into ``edges``) or -1.
+
+        With ``reduce`` (the default for the exact solver), needs that :func:`fix_uncontested`
+        can settle are settled first and the solver gets the rest.
+        """
+        need = self.scored.need[self.edges]
+        provider = self.scored.provider[self.edges]
+        n_needs = len(self.batch)
+        if not (solver is solve_assignment if reduce is None else reduce):
+            return solver(need, provider, self.weight, self.index.free, n_needs)
+        fixed, rest, capacity = fix_uncontested(need, provider, self.index.free, n_needs)
+        chosen = fixed.copy()
+        picked = solver(need[rest], provider[rest], self.weight[rest], capacity, n_needs)
+        solved = picked >= 0
+        chosen[solved] = rest[picked[solved]]
+        return chosen
 
     def with_edges(self, scored: ScoredPairs, keep: np.ndarray) -> CandidateGraph:
         edges = np.flatnonzero(keep)
@@ -140,7 +160,7 @@ class CandidateGraph:
         return self.with_edges(scored, kept | gain)
 
 
-# Pricing rounds of :func:`solve_graph`; on the benchmarks the optimum is proven in two or three.
+# Pricing rounds of :func:`solve_graph`; on the benchmarks the optimum is proven in one or two.
 PRICING_ROUNDS = 10
 
 
@@ -181,7 +201,8 @@ def assemble(graph: CandidateGraph, chosen: np.ndarray, *, optimal: bool = False
     pairs = graph.edges[chosen[rows]]
     matched = [batch.needs[i] for i in rows.tolist()]
     proposals = make_proposals(matched, scored.provider[pairs], scored.tier[pairs],
-                               scored.features[pairs], scored.score[pairs], index)
+                               scored.features[pairs], scored.score[pairs], index,
+                               graph.scorer.skills, rows)
     assignments = {need.id: p for need, p in zip(matched, proposals)}
     unmatched = {batch.needs[i].id: _why_unmatched(i, graph) for i in np.flatnonzero(chosen < 0).tolist()}
     stats = BatchStats(needs=len(batch), providers=index.size, pairs_scored=int(scored.eligible.sum()),
@@ -197,9 +218,10 @@ def match_batch(needs: Sequence[NeedView], providers: Sequence[ProviderView] | P
 
     ``providers`` may be a prebuilt :class:`ProviderIndex`, to share it with instant proposals.
     """
-    graph = candidate_graph(needs, providers, grid_map, top_k=top_k, min_score=min_score)
-    graph, chosen, optimal = solve_graph(graph, solve_assignment)
-    return assemble(graph, chosen, optimal=optimal)
+    with paused_gc():
+        graph = candidate_graph(needs, providers, grid_map, top_k=top_k, min_score=min_score)
+        graph, chosen, optimal = solve_graph(graph, solve_assignment)
+        return assemble(graph, chosen, optimal=optimal)
 
 
 def match_batch_greedy(needs: Sequence[NeedView], providers: Sequence[ProviderView] | ProviderIndex,
@@ -207,17 +229,47 @@ def match_batch_greedy(needs: Sequence[NeedView], providers: Sequence[ProviderVi
                        min_score: float = MIN_SCORE) -> BatchResult:
     """The yardstick: the top ``top_k`` graph taken by descending weight (greedy has no prices
     to grow the graph by)."""
-    graph = candidate_graph(needs, providers, grid_map, top_k=top_k, min_score=min_score)
-    return assemble(graph, graph.solve(greedy_assignment))
+    with paused_gc():
+        graph = candidate_graph(needs, providers, grid_map, top_k=top_k, min_score=min_score)
+        return assemble(graph, graph.solve(greedy_assignment))
+
+
+def fix_uncontested(need: np.ndarray, provider: np.ndarray, capacity: np.ndarray,
+                    n_needs: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Settle, exactly, the needs whose best edge goes to a provider nobody can crowd out.
+
+    Edges come need by need, best first. A provider with no more edges than free places can
+    never turn anyone away, so a need whose best edge leads there can take it in some optimal
+    assignment: if an optimum gave it another provider, or none, moving it there loses nothing.
+    Settling it uses one place and removes its other edges, which may free further providers;
+    repeat until nothing changes. Returns per need the settled edge or -1, the edges left for the
+    solver, and the places left.
+    """
+    fixed = np.full(n_needs, -1, dtype=np.int64)
+    capacity = capacity.copy()
+    alive = np.arange(need.size)
+    while alive.size:
+        degree = np.bincount(provider[alive], minlength=capacity.size)
+        first = np.r_[True, need[alive][1:] != need[alive][:-1]]
+        best = alive[first]
+        take = best[degree[provider[best]] <= capacity[provider[best]]]
+        if take.size == 0:
+            break
+        fixed[need[take]] = take
+        np.subtract.at(capacity, provider[take], 1)
+        alive = alive[fixed[need[alive]] < 0]
+    return fixed, alive, capacity
 
 
 def _why_unmatched(row: int, graph: CandidateGraph) -> Unmatched:
     scored = graph.scored
     need = scored.batch.needs[row]
-    label = SERVICE_LABELS_ZH.get(need.service, need.service)
     if scored.eligible[row] == 0 and not _eligible_elsewhere(row, graph):
-        return Unmatched(NO_ELIGIBLE_PROVIDER, _no_eligible_reason(need, label, graph.index))
-    if scored.eligible[row] == 0 or scored.best[row] < graph.min_score:
+        return Unmatched(NO_ELIGIBLE_PROVIDER, _no_eligible_reason(need, graph))
+    if scored.eligible[row] == 0 or scored.best_fit[row] < graph.min_score:
+        if scored.best[row] >= graph.min_score:
+            label = SERVICE_LABELS_ZH.get(need.service, need.service)
+            return Unmatched(BELOW_MIN_SCORE, f"有可用的{label}力量，但没有技能对口的，需人工协调")
         best = max(float(scored.best[row]), 0.0)
         return Unmatched(BELOW_MIN_SCORE,
                          f"最合适的候选匹配度 {best:.2f}，低于最低要求 {graph.min_score:.2f}，需人工协调")
@@ -225,26 +277,33 @@ def _why_unmatched(row: int, graph: CandidateGraph) -> Unmatched:
 
 
 def _eligible_elsewhere(row: int, graph: CandidateGraph) -> bool:
-    """Whether some volunteer anywhere is eligible (service, room, window) for the need, however
-    weak: tier 3 only scores those holding a matching tag, so it may not have counted them."""
+    """Whether some volunteer of the subdistrict is eligible (service, room, window) for the
+    need, however weak: tier 3 only scores those holding a matching tag, so it may not have
+    counted them."""
     scorer = graph.scorer
     pairs = expand(wide_visits(scorer.batch, scorer.index, scorer.grid_map, np.array([row])))
     return bool((overlap_minutes(scorer.batch, scorer.index, pairs) != 0).any())
 
 
-def _no_eligible_reason(need: NeedView, label: str, index: ProviderIndex) -> str:
-    offering = (index.volunteers_offering.get(need.service, 0)
+def _no_eligible_reason(need: NeedView, graph: CandidateGraph) -> str:
+    """Nobody offers the service here; or all who do are full; or none is free in the window."""
+    index, grid_map = graph.index, graph.scorer.grid_map
+    label = SERVICE_LABELS_ZH.get(need.service, need.service)
+    service = SERVICE_CODES.get(need.service)
+    if service is None:
+        return f"“{need.service}”不是已知的服务类别，无法匹配"
+    t3 = index.tier3_cells(grid_map)
+    sub = np.array([t3.subdistrict_ids.get(grid_map.subdistricts.get(need.grid, ""), 0)])
+    resource_cells = [*index.resource_cells_everywhere.get(need.service, ()),
+                      *index.resource_cells_by_grid.get((need.grid, need.service), ())]
+    offering = (int(t3.offering[sub[0], service])
                 + index.resources_offering_everywhere.get(need.service, 0)
                 + index.resources_offering_by_grid.get((need.grid, need.service), 0))
     if offering == 0:
         return f"本街道暂无可服务本网格的{label}力量"
-    free = index.volunteers_free.get(need.service, 0) + _free_resources(need, index)
+    cell = t3.lookup(sub, np.array([service]), np.array([-1]))
+    free = int(t3.table.size(cell).sum()) if cell[0] != NO_CELL else 0
+    free += int(index.cells.size(np.asarray(resource_cells, dtype=np.int64)).sum())
     if free == 0:
         return f"提供{label}的力量均已满负荷"
     return f"提供{label}的力量在需求时间内都没有空"
-
-
-def _free_resources(need: NeedView, index: ProviderIndex) -> int:
-    cells = [*index.resource_cells_everywhere.get(need.service, ()),
-             *index.resource_cells_by_grid.get((need.grid, need.service), ())]
-    return int(index.cells.size(np.asarray(cells, dtype=np.int64)).sum()) if cells else 0

@@ -15,22 +15,25 @@ every tie later falls to the smaller provider key.
 """
 from __future__ import annotations
 
+import gc
 import weakref
 from collections import defaultdict
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import sparse
 
 from .slots import WeeklySlot
 from .taxonomy import SERVICES
-from .textvec import CharNgramTfidf
+from .textvec import CellBlocks, CharNgramTfidf, concat_ranges, gather_rows
 from .types import GridMap, ProviderView
 
 DAYS_PER_WEEK = 7
 NO_GRID = -1  # grid id of a volunteer without a home grid
 ANY_TIME = -1  # pattern id of a provider without slots
+TAG_PAD = 8  # tags per provider read as a matrix; more are read one by one
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,8 @@ class Tier3Cells:
     keys: np.ndarray
     n_tags: int
     subdistrict_ids: dict[str, int]
+    # [subdistrict id, service code] -> volunteers living there offering it, free or not.
+    offering: np.ndarray = field(default_factory=lambda: np.zeros((1, len(SERVICES)), np.int64))
 
     def key(self, subdistrict: np.ndarray, service: np.ndarray, tag: np.ndarray) -> np.ndarray:
         n_services = len(SERVICES)
@@ -71,6 +76,20 @@ class Tier3Cells:
         return np.where(self.keys[at] == wanted, at, NO_CELL)
 
 
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """The cyclic garbage collector paused for a bulk step. Matching allocates many short-lived
+    objects but makes no reference cycles, and with hundreds of thousands of providers alive every
+    full collection would walk them all: at a city's size that is seconds of a batch."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 class ProviderIndex:
     """Everything the matcher needs to know about the providers, as arrays.
 
@@ -79,6 +98,10 @@ class ProviderIndex:
     """
 
     def __init__(self, providers: Sequence[ProviderView]) -> None:
+        with paused_gc():
+            self._build(providers)
+
+    def _build(self, providers: Sequence[ProviderView]) -> None:
         self.providers: tuple[ProviderView, ...] = tuple(sorted(providers, key=lambda p: p.key))
         ps = self.providers
         n = len(ps)
@@ -86,25 +109,31 @@ class ProviderIndex:
         self.is_resource = np.fromiter((p.kind == "resource" for p in ps), dtype=bool, count=n)
         self.capacity = np.fromiter((p.capacity for p in ps), dtype=np.int64, count=n)
         self.load = np.fromiter((p.load for p in ps), dtype=np.int64, count=n)
-        self.free = np.fromiter((p.free for p in ps), dtype=np.int64, count=n)
+        self.free = np.maximum(self.capacity - self.load, 0)  # ProviderView.free
         self.reliability = np.fromiter(
             (np.nan if p.reliability is None else p.reliability for p in ps), dtype=np.float64, count=n)
 
         # Dense ids of the volunteers' home grids; other grids need none (nobody lives there).
+        homes = [p.home_grid if p.kind == "volunteer" else None for p in ps]
         self.grid_ids: dict[str, int] = {}
-        for p in ps:
-            if p.kind == "volunteer" and p.home_grid is not None:
-                self.grid_ids.setdefault(p.home_grid, len(self.grid_ids))
-        self.home = np.fromiter((self.grid_ids[p.home_grid] if p.kind == "volunteer"
-                                 and p.home_grid is not None else NO_GRID for p in ps),
-                                dtype=np.int64, count=n)
+        for g in homes:
+            if g is not None and g not in self.grid_ids:
+                self.grid_ids[g] = len(self.grid_ids)
+        self.grid_codes: tuple[str, ...] = tuple(self.grid_ids)
+        ids = self.grid_ids
+        self.home = np.fromiter((NO_GRID if g is None else ids[g] for g in homes), dtype=np.int64, count=n)
 
         self._build_patterns()
         self._build_tags()
         self.tfidf = CharNgramTfidf()
-        self.text_matrix: sparse.csr_matrix = self.tfidf.fit_transform(
-            [" ".join(p.skills) + " " + p.description for p in ps])
+        text = self.tfidf.fit_transform([" ".join(p.skills) + " " + p.description for p in ps])
         self._build_cells()
+        # Only providers in some cell ever get a text cosine: keep their rows, in cell order, and
+        # not the full matrix (at a city's size that would be another 200 MB).
+        self.cell_text = CellBlocks.of(self.cells, gather_rows(text, self.cells.members),
+                                       self.tfidf.n_features)
+        self.text_row = np.full(n, -1, dtype=np.int64)  # provider -> a member row holding its text
+        self.text_row[self.cells.members[::-1]] = np.arange(self.cells.members.size)[::-1]
 
     @classmethod
     def build(cls, providers: Sequence[ProviderView]) -> ProviderIndex:
@@ -125,8 +154,14 @@ class ProviderIndex:
         sub_of_grid = np.zeros(len(self.grid_ids) + 1, dtype=np.int64)  # last: no home grid
         for code, gid in self.grid_ids.items():
             sub_of_grid[gid] = sub_ids[grid_map.subdistricts.get(code, "")]
-        home = self.home[self.t3_provider]
-        sub = sub_of_grid[np.where(home == NO_GRID, len(self.grid_ids), home)]
+
+        def subdistrict_of(providers: np.ndarray) -> np.ndarray:
+            home = self.home[providers]
+            return sub_of_grid[np.where(home == NO_GRID, len(self.grid_ids), home)]
+
+        offering = np.zeros((len(sub_ids), len(SERVICES)), dtype=np.int64)
+        np.add.at(offering, (subdistrict_of(self.offer_provider), self.offer_service), 1)
+        sub = subdistrict_of(self.t3_provider)
         cells = Tier3Cells(table=CellTable(np.zeros(1, np.int64), np.zeros(0, np.int64)),
                            keys=np.zeros(0, np.int64), n_tags=len(self.tags), subdistrict_ids=sub_ids)
         key = cells.key(sub, self.t3_service, self.t3_tag)
@@ -135,7 +170,8 @@ class ProviderIndex:
         starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if key.size else np.zeros(0, np.int64)
         ptr = np.append(starts, key.size).astype(np.int64)
         cells = Tier3Cells(table=CellTable(ptr=ptr, members=self.t3_provider[order]),
-                           keys=key[starts], n_tags=len(self.tags), subdistrict_ids=sub_ids)
+                           keys=key[starts], n_tags=len(self.tags), subdistrict_ids=sub_ids,
+                           offering=offering)
         self._tier3 = (weakref.ref(grid_map), cells)
         return cells
 
@@ -147,8 +183,8 @@ class ProviderIndex:
             (ANY_TIME if not p.slots else pattern_of.setdefault(p.slots, len(pattern_of))
              for p in self.providers), dtype=np.int64, count=self.size)
         patterns = list(pattern_of)
-        per_day = max((sum(1 for s in slots if s.day == d) for slots in patterns
-                        for d in range(DAYS_PER_WEEK)), default=1)
+        per_day = max((sum(1 for s in slots if s.day == d)
+                       for slots in patterns for d in range(DAYS_PER_WEEK)), default=1)
         # Padding slots are empty (0, 0) and overlap nothing.
         days = np.zeros((max(len(patterns), 1), DAYS_PER_WEEK, max(per_day, 1), 2), dtype=np.int64)
         for i, slots in enumerate(patterns):
@@ -161,12 +197,23 @@ class ProviderIndex:
     # -- skills --------------------------------------------------------------------------------
     def _build_tags(self) -> None:
         tag_of: dict[str, int] = {}
-        lengths = np.fromiter((len(p.skills) for p in self.providers), dtype=np.int64, count=self.size)
-        ids = [tag_of.setdefault(t, len(tag_of)) for p in self.providers for t in p.skills]
+        # A tag listed twice by one provider counts once.
+        per_provider = [[tag_of.setdefault(t, len(tag_of)) for t in dict.fromkeys(p.skills)]
+                        for p in self.providers]
+        lengths = np.fromiter((len(t) for t in per_provider), dtype=np.int64, count=self.size)
         self.tags: tuple[str, ...] = tuple(tag_of)
         self.tag_ptr = np.zeros(self.size + 1, dtype=np.int64)
         np.cumsum(lengths, out=self.tag_ptr[1:])
-        self.tag_ids = np.asarray(ids, dtype=np.int64)
+        self.tag_ids = np.fromiter((t for tags in per_provider for t in tags), dtype=np.int64,
+                                   count=int(self.tag_ptr[-1]))
+        # The first TAG_PAD tags of each provider as a matrix, padded with len(tags) (a column of
+        # zeros in the skill tables): the skill of a pair is then one gather and a max.
+        self.tag_count = lengths
+        width = int(min(TAG_PAD, lengths.max(initial=1)))
+        self.tag_pad = np.full((self.size, max(width, 1)), len(self.tags), dtype=np.int32)
+        for k in range(width):
+            has = np.flatnonzero(lengths > k)
+            self.tag_pad[has, k] = self.tag_ids[self.tag_ptr[has] + k]
         # Which characters each tag holds, with multiplicity: a cheap upper bound on how well the
         # tag can match a text, so that rapidfuzz only sees pairs that could score.
         # Matching ignores case ("WiFi" and "wifi"); self.tags keep the spelling shown to people.
@@ -185,54 +232,61 @@ class ProviderIndex:
 
     # -- cells ---------------------------------------------------------------------------------
     def _build_cells(self) -> None:
-        volunteer_cells: dict[tuple[str, str], list[int]] = defaultdict(list)
-        resource_cells: dict[tuple[frozenset[str] | None, str], list[int]] = defaultdict(list)
-        # Tier 3 memberships of free volunteers: (provider, service, tag or -1 for the service as
-        # a whole); cells over them depend on the map's subdistricts (see tier3_cells).
-        t3_provider: list[int] = []
-        t3_service: list[int] = []
-        t3_tag: list[int] = []
-        # Providers of a service that could ever serve a need, free or not, for the reason a need
-        # stays unmatched: by service for volunteers, by (grid, service) for resources.
-        self.volunteers_offering: dict[str, int] = defaultdict(int)
-        self.volunteers_free: dict[str, int] = defaultdict(int)
-        resource_offering: dict[tuple[frozenset[str] | None, str], int] = defaultdict(int)
+        """Volunteer and resource cells of free providers; tier 3 memberships; the counts of
+        providers offering each service, free or not, for the reasons a need stays unmatched."""
+        member_provider, member_service = [], []
         for i, p in enumerate(self.providers):
-            has_room = p.free > 0
             for s in sorted(p.services):
-                if p.kind == "resource":
-                    resource_offering[(p.grids_covered, s)] += 1
-                    if has_room:
-                        resource_cells[(p.grids_covered, s)].append(i)
-                    continue
-                self.volunteers_offering[s] += 1
-                if not has_room:
-                    continue
-                self.volunteers_free[s] += 1
-                tags = [-1, *dict.fromkeys(self.tag_ids[self.tag_ptr[i]: self.tag_ptr[i + 1]].tolist())]
-                t3_provider.extend([i] * len(tags))
-                t3_service.extend([SERVICE_CODES[s]] * len(tags))
-                t3_tag.extend(tags)
-                if p.home_grid is not None:
-                    volunteer_cells[(p.home_grid, s)].append(i)
+                if s in SERVICE_CODES:
+                    member_provider.append(i)
+                    member_service.append(SERVICE_CODES[s])
+        mp = np.asarray(member_provider, dtype=np.int64)
+        ms = np.asarray(member_service, dtype=np.int64)
+        resource = self.is_resource[mp]
+        room = self.free[mp] > 0
+        n_services = len(SERVICES)
+        self.offer_provider = mp[~resource]  # every volunteer membership, free or not
+        self.offer_service = ms[~resource]
 
-        members: list[list[int]] = []
-        self.volunteer_cell: dict[tuple[str, str], int] = {}
-        for key, ms in volunteer_cells.items():
-            self.volunteer_cell[key] = len(members)
-            members.append(ms)
-        self.first_resource_cell = len(members)
-        # Resource cells visible from a grid: covering it, or covering every grid.
+        # Volunteer cells: (home grid, service), members in provider order.
+        pick = np.flatnonzero(~resource & room & (self.home[mp] != NO_GRID))
+        key = self.home[mp[pick]] * n_services + ms[pick]
+        order = np.argsort(key, kind="stable")
+        key, vol_members = key[order], mp[pick][order]
+        starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if key.size else np.zeros(0, np.int64)
+        vol_ptr = np.append(starts, key.size).astype(np.int64)
+        # [home grid id, service code] -> cell; the last row and column (an unknown grid or
+        # service) hold no cell.
+        self.volunteer_cell_table = np.full((len(self.grid_codes) + 1, n_services + 1), NO_CELL,
+                                            dtype=np.int64)
+        cell_keys = key[starts]
+        self.volunteer_cell_table[cell_keys // n_services, cell_keys % n_services] = np.arange(starts.size)
+
+        # Resource cells: (covered grids, service); there are few resources.
+        resource_cells: dict[tuple[frozenset[str] | None, str], list[int]] = defaultdict(list)
+        resource_offering: dict[tuple[frozenset[str] | None, str], int] = defaultdict(int)
+        for i, s in zip(mp[resource].tolist(), ms[resource].tolist()):
+            covered = self.providers[i].grids_covered
+            resource_offering[(covered, SERVICES[s])] += 1
+            if self.free[i] > 0:
+                resource_cells[(covered, SERVICES[s])].append(i)
+        # One more cell, never visited at tiers 1-2: free volunteers without a home grid, so that
+        # their text rows are kept for tier 3.
+        homeless = np.unique(mp[~resource & room & (self.home[mp] == NO_GRID)])
+        members = [vol_members, homeless]
+        sizes = [np.diff(vol_ptr), np.array([homeless.size])]
+        cell = len(starts) + 1
         self.resource_cells_by_grid: dict[tuple[str, str], list[int]] = defaultdict(list)
         self.resource_cells_everywhere: dict[str, list[int]] = defaultdict(list)
-        for (covered, s), ms in sorted(resource_cells.items(), key=lambda kv: kv[1][0]):
-            cell = len(members)
-            members.append(ms)
+        for (covered, s), ids in sorted(resource_cells.items(), key=lambda kv: kv[1][0]):
+            members.append(np.asarray(ids, dtype=np.int64))
+            sizes.append(np.array([len(ids)]))
             if covered is None:
                 self.resource_cells_everywhere[s].append(cell)
             else:
                 for g in covered:
                     self.resource_cells_by_grid[(g, s)].append(cell)
+            cell += 1
         self.resources_offering_by_grid: dict[tuple[str, str], int] = defaultdict(int)
         self.resources_offering_everywhere: dict[str, int] = defaultdict(int)
         for (covered, s), count in resource_offering.items():
@@ -241,15 +295,20 @@ class ProviderIndex:
             else:
                 for g in covered:
                     self.resources_offering_by_grid[(g, s)] += count
+        ptr = np.zeros(cell + 1, dtype=np.int64)
+        np.cumsum(np.concatenate(sizes), out=ptr[1:])
+        self.cells = CellTable(ptr=ptr, members=np.concatenate(members).astype(np.int32))
 
-        sizes = np.fromiter((len(m) for m in members), dtype=np.int64, count=len(members))
-        ptr = np.zeros(len(members) + 1, dtype=np.int64)
-        np.cumsum(sizes, out=ptr[1:])
-        flat = np.fromiter((i for m in members for i in m), dtype=np.int64, count=int(ptr[-1]))
-        self.cells = CellTable(ptr=ptr, members=flat)
-        self.t3_provider = np.asarray(t3_provider, dtype=np.int64)
-        self.t3_service = np.asarray(t3_service, dtype=np.int64)
-        self.t3_tag = np.asarray(t3_tag, dtype=np.int64)
+        # Tier 3 memberships of free volunteers: (provider, service, tag), with tag -1 standing
+        # for the service as a whole; cells over them depend on the map (see tier3_cells).
+        t3 = np.flatnonzero(~resource & room)
+        provider = mp[t3]
+        n_tags = self.tag_ptr[provider + 1] - self.tag_ptr[provider]
+        count = n_tags + 1
+        first = np.cumsum(count) - count
+        self.t3_provider = np.repeat(provider, count).astype(np.int32)
+        self.t3_service = np.repeat(ms[t3], count)
+        self.t3_tag = np.full(self.t3_provider.size, -1, dtype=np.int64)
+        own_tags = self.tag_ids[concat_ranges(self.tag_ptr[provider], n_tags)]
+        self.t3_tag[concat_ranges(first + 1, n_tags)] = own_tags
         self._tier3: tuple[weakref.ref[GridMap], Tier3Cells] | None = None
-        self.cell_is_resource = np.zeros(len(members), dtype=bool)
-        self.cell_is_resource[self.first_resource_cell:] = True

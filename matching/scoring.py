@@ -7,7 +7,8 @@ A score is a weighted sum of named features, each in [0, 1], so it lies in [0, 1
                   of the best tag, 0 at or below :data:`SKILL_FLOOR`, rising to 1 for a tag
                   found verbatim
 ``text``          cosine of character 1-3-gram TF-IDF vectors (``char_wb``, fitted on the
-                  providers' skills and description) of the need and the provider
+                  providers' skills and description) of the need and the provider; the need's
+                  n-grams no provider has still count in its norm (``count_unseen``)
 ``tier``          :data:`TIER_SCORES` of same grid / neighbouring grid / elsewhere
 ``availability``  share of the need's window that the provider's slots cover; 1 when the need is
                   flexible or the provider is available any time (nothing constrains them)
@@ -15,13 +16,25 @@ A score is a weighted sum of named features, each in [0, 1], so it lies in [0, 1
 ``reliability``   share of past assignments completed; :data:`RELIABILITY_PRIOR` without history
 ================  ============================================================================
 
-Urgency does not change a score: it multiplies it into the assignment's weight
-(:data:`URGENCY_PRIORITY`), so an urgent need wins a contested provider without looking like a
-better fit. Every :class:`Proposal` keeps its features, their weighted contributions and a
-one-line explanation in Chinese.
+Features are kept in steps of 0.0001 (:data:`FEATURE_STEPS`) and the score is computed from
+those, so it equals the sum of its contributions. Urgency does not change a score: it multiplies
+it into the assignment's weight (:data:`URGENCY_PRIORITY`), so an urgent need wins a contested
+provider without looking like a better fit. Every :class:`Proposal` keeps its features, their
+weighted contributions and a one-line explanation in Chinese, e.g.
+``同网格 · 技能：陪诊 · 周三上午有空 · 当前任务 0/2``.
 
-Scores are computed for whole batches with numpy (:func:`score_candidates`); :func:`propose` runs
-the same code on a batch of one need, so a pair scores the same in both.
+Which pairs get a score (:func:`score_candidates`, :class:`PairScorer`): every eligible pair of
+tiers 1-2 (see :mod:`matching.candidates`); tier 3 only for needs with fewer than ``widen_below``
+eligible candidates there, or whose best there scores below what tier 3 could
+(:meth:`PairScorer.tier3_bound`). With these weights a tier 3 pair without a skill value of at
+least :func:`tier3_min_skill` cannot reach :data:`MIN_SCORE`, so tier 3 looks only at the
+volunteers of the subdistrict holding a matching tag. Only pairs scoring at least ``min_score``
+are kept, and in the services of :data:`FIT_REQUIRED_SERVICES` only those showing fit: a plumber
+is not sent to tune a piano because he is next door and free. The batch engine may widen more
+needs later, when pricing shows tier 3 could help.
+
+Scores are computed for whole batches with numpy, cell by cell, never pair by pair in Python;
+:func:`propose` runs the same code on a batch of one need, so a pair scores the same in both.
 """
 from __future__ import annotations
 
@@ -37,6 +50,7 @@ from .candidates import (
     TIER_NEIGHBOUR,
     TIER_SAME_GRID,
     NeedBatch,
+    Pairs,
     Visits,
     expand,
     near_homes,
@@ -44,16 +58,18 @@ from .candidates import (
     overlap_minutes,
     wide_visits,
 )
-from .index import ProviderIndex
+from .index import CellTable, ProviderIndex
 from .slots import overlapping_slots
 from .taxonomy import SERVICE_LABELS_ZH
-from .textvec import cell_pair_cosines, concat_ranges
-from .types import GridMap, NeedView
+from .textvec import CellBlocks, cell_pair_cosines, concat_ranges
+from .types import GridMap, NeedView, ProviderView
 
 __all__ = [
-    "FEATURES", "MIN_SCORE", "RELIABILITY_PRIOR", "SKILL_FLOOR", "TIER_SCORES", "TOP_K",
-    "URGENCY_PRIORITY", "WEIGHTS", "PairScorer", "Proposal", "ProviderIndex", "ScoredPairs", "make_proposal",
-    "propose", "score_candidates",
+    "FEATURES", "FEATURE_STEPS", "FIT_REQUIRED_SERVICES", "MIN_SCORE", "MIN_TEXT_FIT",
+    "RELIABILITY_PRIOR", "SKILL_FLOOR", "TIER_SCORES",
+    "TOP_K", "URGENCY_PRIORITY", "WEIGHTS", "PairScorer", "Proposal", "ProviderIndex", "ScoredPairs",
+    "explain", "make_proposal", "make_proposals", "priorities", "propose", "score_candidates",
+    "tier3_min_skill",
 ]
 
 # Weight of each feature in the score (unitless, summing to 1). The tier weighs most: the grid
@@ -79,6 +95,14 @@ TIER_SCORES: dict[int, float] = {TIER_SAME_GRID: 1.0, TIER_NEIGHBOUR: 0.6, TIER_
 # providers holding a matching skill tag (see tier3_min_skill).
 MIN_SCORE = 0.45
 
+# Services whose deliverer is chosen for a trade, a licence or a mandate (市场、社会、公共服务): a pair
+# there must show that fit, a skill tag matched (skill > 0) or a text cosine of MIN_TEXT_FIT, or it
+# is not made, however near and free the provider. Plain help from a neighbour (志愿服务) needs none.
+FIT_REQUIRED_SERVICES = frozenset({"public", "social", "market"})
+# Text cosine that shows fit without a matched tag. Unrelated short Chinese texts share common
+# characters (家, 的, ，) and reach 0.1-0.25; texts on the same matter start around 0.3.
+MIN_TEXT_FIT = 0.3
+
 # Candidates kept per need for the exact assignment, and the widening threshold: a need with fewer
 # eligible candidates in tiers 1-2 is widened to tier 3 from the start.
 TOP_K = 5
@@ -95,8 +119,14 @@ RELIABILITY_PRIOR = 0.8
 SKILL_FLOOR = 50.0
 _SKILL_PAD = "\x00"  # pads need texts so a tag's half at the text's edge scores as inside it
 
-# Dense need x tag cells held at once while reading skill values (float32: 64 MB).
-_SKILL_DENSE_CELLS = 1 << 24
+# Dense need x tag cells held at once while reading skill values (float64: 64 MB).
+_SKILL_DENSE_CELLS = 1 << 23
+# Features are kept in steps of 1 / FEATURE_STEPS (0.0001): four decimals are all anyone reads,
+# they keep float noise out of the explanations, and a batch's millions of pairs take 2 bytes a
+# feature. The score is computed from the stepped values, so it equals the sum of contributions.
+FEATURE_STEPS = 10_000
+# Pairs whose skill is read at once (a pairs x TAG_PAD gather: 64 MB at most).
+_SKILL_PAIRS_AT_ONCE = 1 << 20
 # Pairs at which rapidfuzz is worth its thread pool.
 _RAPIDFUZZ_PARALLEL_MIN = 20_000
 
@@ -128,18 +158,19 @@ class Proposal:
 
 @dataclass(frozen=True)
 class ScoredPairs:
-    """The usable pairs of a batch (eligible, scoring at least ``min_score``), need by need, best
-    first (ties: the smaller provider key); and, per need, what was seen on the way."""
+    """The usable pairs of a batch (eligible, fit, scoring at least ``min_score``), need by need,
+    best first (ties: the smaller provider key); and, per need, what was seen on the way."""
 
     batch: NeedBatch
     need: np.ndarray  # row in batch
     provider: np.ndarray  # row in index.providers
     tier: np.ndarray
-    features: np.ndarray  # (pairs, len(FEATURES)) float32, columns in FEATURES order
+    features: np.ndarray  # (pairs, len(FEATURES)) uint16 steps, columns in FEATURES order
     score: np.ndarray  # float64
     key: np.ndarray  # the sort key: need, then score descending, then provider
     eligible: np.ndarray  # per need: eligible pairs scored, usable or not
     best: np.ndarray  # per need: best score of an eligible pair, -1 without one
+    best_fit: np.ndarray  # per need: best score of an eligible pair that is fit (see is_fit), or -1
     widened: np.ndarray  # rows of the needs whose tier 3 is in, ascending
 
     def __len__(self) -> int:
@@ -169,7 +200,8 @@ class ScoredPairs:
             provider=cat(self.provider, other.provider), tier=cat(self.tier, other.tier),
             features=cat(self.features, other.features), score=cat(self.score, other.score),
             key=key[first], eligible=self.eligible + other.eligible,
-            best=np.maximum(self.best, other.best), widened=np.union1d(self.widened, other.widened))
+            best=np.maximum(self.best, other.best), best_fit=np.maximum(self.best_fit, other.best_fit),
+            widened=np.union1d(self.widened, other.widened))
         return merged, where[: len(self)]
 
 
@@ -200,8 +232,10 @@ class PairScorer:
                  min_score: float = MIN_SCORE) -> None:
         self.batch, self.index, self.grid_map = batch, index, grid_map
         self.min_score = min_score
-        self.need_texts = index.tfidf.transform([n.text for n in batch.needs])
+        self.need_texts = index.tfidf.transform([n.text for n in batch.needs], count_unseen=True)
         self.skills = _need_tag_scores(batch, index)
+        self.needs_fit = np.fromiter((n.service in FIT_REQUIRED_SERVICES for n in batch.needs),
+                                     dtype=bool, count=len(batch))
 
     def near(self) -> ScoredPairs:
         visits = near_visits(self.batch, self.index, self.grid_map)
@@ -225,6 +259,24 @@ class PairScorer:
                                  coo.col[strong])
         return self._scored(visits, widened=rows, tier3=True)
 
+    def _cosines(self, visits: Visits, pairs: Pairs) -> np.ndarray:
+        """Text cosine of every pair of these visits."""
+        index = self.index
+        if visits.cells is index.cells:
+            blocks = index.cell_text
+            cells = visits.cell
+        else:
+            # Tier 3 cells are many and mostly unvisited: blocks of just the visited ones.
+            visited, cells = np.unique(visits.cell, return_inverse=True)
+            sizes = visits.cells.size(visited)
+            ptr = np.zeros(visited.size + 1, dtype=np.int64)
+            np.cumsum(sizes, out=ptr[1:])
+            members = visits.cells.members[concat_ranges(visits.cells.ptr[visited], sizes)]
+            rows = index.cell_text.rows(index.text_row[members])
+            blocks = CellBlocks.of(CellTable(ptr=ptr, members=members), rows, index.tfidf.n_features)
+        return cell_pair_cosines(self.need_texts, blocks, visits.need, cells, pairs.offset,
+                                 pairs.need.size)
+
     def tier3_bound(self) -> np.ndarray:
         """Per need, a score no tier 3 pair of it can exceed: its best skill value over every
         tag, and every other feature at its best except the tier."""
@@ -239,7 +291,10 @@ class PairScorer:
         eligible = np.bincount(need, minlength=n)
         best = np.full(n, -1.0)
         np.maximum.at(best, need, score)
-        usable = np.flatnonzero(score >= self.min_score)
+        fit = self._is_fit(need, features)
+        best_fit = np.full(n, -1.0)
+        np.maximum.at(best_fit, need[fit], score[fit])
+        usable = np.flatnonzero(fit & (score >= self.min_score))
         need, provider, tier, features, score = (need[usable], provider[usable], tier[usable],
                                                  features[usable], score[usable])
         key = sort_key(need, score, provider, n, self.index.size)
@@ -251,7 +306,15 @@ class PairScorer:
         order = order[first]
         return ScoredPairs(batch=self.batch, need=need[order], provider=provider[order],
                            tier=tier[order], features=features[order], score=score[order],
-                           key=key[first], eligible=eligible, best=best, widened=widened)
+                           key=key[first], eligible=eligible, best=best, best_fit=best_fit,
+                           widened=widened)
+
+    def _is_fit(self, need: np.ndarray, features: np.ndarray) -> np.ndarray:
+        """Whether each pair shows the fit its service asks for: a matched skill tag or a close
+        enough text, in the services of FIT_REQUIRED_SERVICES; always elsewhere."""
+        col = FEATURES.index
+        return (~self.needs_fit[need] | (features[:, col("skill")] > 0)
+                | (features[:, col("text")] >= round(MIN_TEXT_FIT * FEATURE_STEPS)))
 
     def _eligible(self, visits: Visits, tier3: bool):  # type: ignore[no-untyped-def]
         """Eligible pairs of these visits, need by need, with their features."""
@@ -263,33 +326,33 @@ class PairScorer:
             keep &= ~near_homes(batch, index, self.grid_map, pairs)
         if tier3 and visits.need.size:
             # A provider met through two tags is one pair: count and score it once here too.
-            keys = pairs.need * index.size + pairs.provider
+            keys = pairs.need.astype(np.int64) * index.size + pairs.provider
             order = np.argsort(keys, kind="stable")
             repeat = np.zeros(keys.size, dtype=bool)
             repeat[order[1:]] = keys[order[1:]] == keys[order[:-1]]
             keep &= ~repeat
-        text = cell_pair_cosines(self.need_texts, index.text_matrix, visits.need, visits.cell,
-                                 visits.cells.ptr, visits.cells.members, pairs.offset, pairs.need.size)
+        text = self._cosines(visits, pairs)
         idx = np.flatnonzero(keep)
         need, provider, tier = pairs.need[idx], pairs.provider[idx], pairs.tier[idx]
         overlap = overlap[idx]
 
-        features = np.empty((idx.size, len(FEATURES)), dtype=np.float32)
+        features = np.empty((idx.size, len(FEATURES)), dtype=np.uint16)
         col = {name: k for k, name in enumerate(FEATURES)}
-        features[:, col["skill"]] = _pair_skill(need, provider, index, self.skills)
-        features[:, col["text"]] = np.clip(text[idx], 0.0, 1.0)
-        tier_value = np.zeros(TIER_ELSEWHERE + 1, dtype=np.float32)
+
+        def put(name: str, values: np.ndarray) -> None:
+            features[:, col[name]] = np.rint(np.clip(values, 0.0, 1.0) * FEATURE_STEPS)
+
+        put("skill", _pair_skill(need, provider, index, self.skills))
+        put("text", text[idx])
+        tier_value = np.zeros(TIER_ELSEWHERE + 1, dtype=np.float64)
         for t, v in TIER_SCORES.items():
             tier_value[t] = v
-        features[:, col["tier"]] = tier_value[tier]
+        put("tier", tier_value[tier])
         window = batch.window_minutes[need]
-        features[:, col["availability"]] = np.where(
-            overlap < 0, 1.0, np.minimum(1.0, overlap / np.maximum(window, 1)))
-        capacity = index.capacity[provider]
-        features[:, col["load"]] = 1.0 - index.load[provider] / np.maximum(capacity, 1)
+        put("availability", np.where(overlap < 0, 1.0, overlap / np.maximum(window, 1)))
+        put("load", 1.0 - index.load[provider] / np.maximum(index.capacity[provider], 1))
         reliability = index.reliability[provider]
-        features[:, col["reliability"]] = np.where(np.isnan(reliability), RELIABILITY_PRIOR,
-                                                   np.clip(reliability, 0.0, 1.0))
+        put("reliability", np.where(np.isnan(reliability), RELIABILITY_PRIOR, reliability))
         return need, provider, tier, features
 
 
@@ -316,11 +379,16 @@ def score_candidates(batch: NeedBatch, index: ProviderIndex, grid_map: GridMap, 
     return scored.merged(scorer.wide(widen))[0] if widen.size else scored
 
 
-def weighted_score(features: np.ndarray) -> np.ndarray:
-    """Sum of WEIGHTS x feature, in FEATURES order, in float64."""
-    score = np.zeros(features.shape[0], dtype=np.float64)
+def feature_values(steps: np.ndarray) -> np.ndarray:
+    """Stepped features (uint16) as values in [0, 1]."""
+    return np.asarray(steps, dtype=np.float64) / FEATURE_STEPS
+
+
+def weighted_score(steps: np.ndarray) -> np.ndarray:
+    """Sum of WEIGHTS x feature value, in FEATURES order, in float64."""
+    score = np.zeros(steps.shape[0], dtype=np.float64)
     for k, name in enumerate(FEATURES):
-        score += WEIGHTS[name] * features[:, k].astype(np.float64)
+        score += WEIGHTS[name] * feature_values(steps[:, k])
     return score
 
 
@@ -332,7 +400,7 @@ def _padded(text: str, index: ProviderIndex) -> str:
 
 def skill_value(ratio: np.ndarray | float) -> np.ndarray:
     """A partial_ratio (0-100) as a feature: 0 at or below SKILL_FLOOR, 1 at 100."""
-    return np.clip((np.asarray(ratio, dtype=np.float32) - SKILL_FLOOR) / (100.0 - SKILL_FLOOR), 0.0, 1.0)
+    return np.clip((np.asarray(ratio, dtype=np.float64) - SKILL_FLOOR) / (100.0 - SKILL_FLOOR), 0.0, 1.0)
 
 
 def _need_tag_scores(batch: NeedBatch, index: ProviderIndex) -> sparse.csr_matrix:
@@ -344,7 +412,7 @@ def _need_tag_scores(batch: NeedBatch, index: ProviderIndex) -> sparse.csr_matri
     """
     n, n_tags = len(batch), len(index.tags)
     if n == 0 or n_tags == 0:
-        return sparse.csr_matrix((n, n_tags), dtype=np.float32)
+        return sparse.csr_matrix((n, n_tags), dtype=np.float64)
     texts = [need.text.lower() for need in batch.needs]
     lengths = np.fromiter((len(t) for t in texts), dtype=np.int64, count=n)
     cps = np.frombuffer("".join(texts).encode("utf-32-le"), dtype=np.uint32).astype(np.int64)
@@ -361,37 +429,45 @@ def _need_tag_scores(batch: NeedBatch, index: ProviderIndex) -> sparse.csr_matri
     padded = [_padded(t, index) for t in texts]
     ratios = process.cpdist([index.match_tags[t] for t in tags.tolist()],
                             [padded[i] for i in rows.tolist()],
-                            scorer=fuzz.partial_ratio, score_cutoff=SKILL_FLOOR, dtype=np.float32,
+                            scorer=fuzz.partial_ratio, score_cutoff=SKILL_FLOOR, dtype=np.float64,
                             workers=-1 if rows.size >= _RAPIDFUZZ_PARALLEL_MIN else 1)
     values = skill_value(ratios)
     positive = values > 0
     return sparse.csr_matrix((values[positive], (rows[positive], tags[positive])), shape=(n, n_tags),
-                             dtype=np.float32)
+                             dtype=np.float64)
 
 
 def _pair_skill(need: np.ndarray, provider: np.ndarray, index: ProviderIndex,
                 skills: sparse.csr_matrix) -> np.ndarray:
     """Best skill value over each pair's provider tags. Pairs come need by need, so the need x
-    tag values are made dense a slab of needs at a time."""
-    out = np.zeros(need.size, dtype=np.float32)
+    tag values are made dense a slab of needs at a time, with one more column of zeros that the
+    padding of :attr:`ProviderIndex.tag_pad` points at."""
+    out = np.zeros(need.size, dtype=np.float64)
     if need.size == 0 or skills.nnz == 0:
         return out
-    n_tags = skills.shape[1]
-    n_tags_of = index.tag_ptr[provider + 1] - index.tag_ptr[provider]
-    slab = max(1, _SKILL_DENSE_CELLS // max(n_tags, 1))
-    bounds = np.searchsorted(need, np.arange(0, skills.shape[0] + slab, slab))
-    for lo_need, (lo, hi) in zip(range(0, skills.shape[0], slab), zip(bounds[:-1], bounds[1:])):
+    n_needs, n_tags = skills.shape
+    pad = index.tag_pad.shape[1]
+    slab = max(1, _SKILL_DENSE_CELLS // (n_tags + 1))
+    bounds = np.searchsorted(need, np.arange(0, n_needs + slab, slab))
+    for lo_need, (lo, hi) in zip(range(0, n_needs, slab), zip(bounds[:-1], bounds[1:])):
         if lo == hi:
             continue
-        dense = skills[lo_need: lo_need + slab].toarray()
-        counts = n_tags_of[lo:hi]
-        owner = np.repeat(np.arange(hi - lo), counts)
-        tag = index.tag_ids[concat_ranges(index.tag_ptr[provider[lo:hi]], counts)]
-        values = dense[need[lo:hi][owner] - lo_need, tag]
-        has_tags = counts > 0
-        if values.size:
-            first = (np.cumsum(counts) - counts)[has_tags]
-            out[lo:hi][has_tags] = np.maximum.reduceat(values, first)
+        part = skills[lo_need: lo_need + slab]
+        dense = np.zeros((part.shape[0], n_tags + 1), dtype=np.float64)
+        dense[:, :n_tags] = part.toarray()
+        for start in range(lo, hi, _SKILL_PAIRS_AT_ONCE):
+            stop = min(hi, start + _SKILL_PAIRS_AT_ONCE)
+            rows = need[start:stop] - lo_need
+            provs = provider[start:stop]
+            best = dense[rows[:, None], index.tag_pad[provs]].max(axis=1, initial=0.0)
+            # Providers with more tags than the padding holds: the rest of their tags one by one.
+            many = np.flatnonzero(index.tag_count[provs] > pad)
+            if many.size:
+                extra = index.tag_count[provs[many]] - pad
+                owner = np.repeat(many, extra)
+                tag = index.tag_ids[concat_ranges(index.tag_ptr[provs[many]] + pad, extra)]
+                np.maximum.at(best, owner, dense[rows[owner], tag])
+            out[start:stop] = best
     return out
 
 
@@ -409,36 +485,62 @@ def best_tag(need: NeedView, provider_row: int, index: ProviderIndex) -> str | N
 
 # -- proposals -----------------------------------------------------------------------------------
 def make_proposals(needs: Sequence[NeedView], provider_rows: np.ndarray, tiers: np.ndarray,
-                   features: np.ndarray, scores: np.ndarray, index: ProviderIndex) -> list[Proposal]:
-    """One :class:`Proposal` per (need, provider row, tier, feature row, score)."""
+                   features: np.ndarray, scores: np.ndarray, index: ProviderIndex,
+                   skills: sparse.csr_matrix | None = None,
+                   need_rows: np.ndarray | None = None) -> list[Proposal]:
+    """One :class:`Proposal` per (need, provider row, tier, feature row, score).
+
+    With the batch's need x tag ``skills`` and each need's row in it, the best tags come from
+    there instead of being scored again.
+    """
+    provider_rows = np.asarray(provider_rows, dtype=np.int64)
+    if skills is not None and need_rows is not None:
+        tags = best_tags(np.asarray(need_rows, dtype=np.int64), provider_rows, index, skills)
+    else:
+        tags = [best_tag(n, r, index) for n, r in zip(needs, provider_rows.tolist())]
     out = []
-    for need, row, tier, values, score in zip(needs, np.asarray(provider_rows).tolist(),
-                                              np.asarray(tiers).tolist(),
-                                              np.asarray(features, dtype=np.float64).tolist(),
-                                              np.asarray(scores).tolist()):
+    for need, row, tier, values, score, tag in zip(needs, provider_rows.tolist(),
+                                                   np.asarray(tiers).tolist(),
+                                                   feature_values(features).tolist(),
+                                                   np.asarray(scores).tolist(), tags):
         provider = index.providers[row]
         named = dict(zip(FEATURES, values))
         out.append(Proposal(
             need_id=need.id, provider_kind=provider.kind, provider_id=provider.id,
             provider_ref=provider.ref, provider_name=provider.name, score=score, tier=tier,
             features=named, contributions={name: WEIGHTS[name] * v for name, v in named.items()},
-            explanation=explain(need, row, tier, named, index)))
+            explanation=explain(need, provider, tier, tag if named["skill"] > 0 else None)))
     return out
 
 
-def make_proposal(need: NeedView, provider_row: int, tier: int, features: np.ndarray, score: float,
-                  index: ProviderIndex) -> Proposal:
-    return make_proposals([need], np.array([provider_row]), np.array([tier]),
-                          np.asarray(features).reshape(1, -1), np.array([score]), index)[0]
+def best_tags(need_rows: np.ndarray, provider_rows: np.ndarray, index: ProviderIndex,
+              skills: sparse.csr_matrix) -> list[str | None]:
+    """:func:`best_tag` of many pairs at once, read from the batch's need x tag skill values."""
+    if need_rows.size == 0:
+        return []
+    n_tags = skills.shape[1]
+    dense = np.zeros((need_rows.size, n_tags + 1), dtype=np.float64)
+    dense[:, :n_tags] = skills[need_rows].toarray()
+    padded = index.tag_pad[provider_rows]
+    values = dense[np.arange(need_rows.size)[:, None], padded]
+    pick = values.argmax(axis=1)  # first of equals, in the provider's own order
+    best = padded[np.arange(need_rows.size), pick]
+    found = values.max(axis=1) > 0
+    out: list[str | None] = [index.tags[t] if ok else None for t, ok in zip(best.tolist(), found.tolist())]
+    # A provider with more tags than the padding holds: look at all of them.
+    for k in np.flatnonzero(index.tag_count[provider_rows] > index.tag_pad.shape[1]).tolist():
+        row = int(provider_rows[k])
+        tags = index.tag_ids[index.tag_ptr[row]: index.tag_ptr[row + 1]]
+        vals = dense[k, tags]
+        out[k] = index.tags[int(tags[vals.argmax()])] if vals.max() > 0 else None
+    return out
 
 
-def explain(need: NeedView, provider_row: int, tier: int, features: dict[str, float],
-            index: ProviderIndex) -> str:
+def explain(need: NeedView, provider: ProviderView, tier: int, skill_tag: str | None) -> str:
     """One line in Chinese: where, what skill, when, how busy (and how reliable, with history)."""
-    provider = index.providers[provider_row]
     parts = [RESOURCE_TIER_LABEL_ZH if provider.kind == "resource" else TIER_LABELS_ZH[tier]]
-    tag = best_tag(need, provider_row, index) if features["skill"] > 0 else None
-    parts.append(f"技能：{tag}" if tag else f"提供{SERVICE_LABELS_ZH.get(need.service, need.service)}")
+    parts.append(f"技能：{skill_tag}" if skill_tag else
+                 f"提供{SERVICE_LABELS_ZH.get(need.service, need.service)}")
     if need.window is None:
         parts.append("时间灵活")
     elif not provider.slots:
@@ -452,17 +554,26 @@ def explain(need: NeedView, provider_row: int, tier: int, features: dict[str, fl
     return EXPLANATION_SEPARATOR.join(parts)
 
 
+def make_proposal(need: NeedView, provider_row: int, tier: int, features: np.ndarray, score: float,
+                  index: ProviderIndex) -> Proposal:
+    return make_proposals([need], np.array([provider_row]), np.array([tier]),
+                          np.asarray(features).reshape(1, -1), np.array([score]), index)[0]
+
+
 def propose(need: NeedView, index: ProviderIndex, grid_map: GridMap, limit: int = 10, *,
             min_score: float = MIN_SCORE) -> list[Proposal]:
     """Up to ``limit`` providers for one need, best first, none below ``min_score``.
 
     Candidates come from tiers 1-2, and from tier 3 too when those give fewer than ``limit``.
     """
-    scored = score_candidates(NeedBatch.of([need]), index, grid_map, widen_below=limit,
-                              min_score=min_score)
+    batch = NeedBatch.of([need])
+    scorer = PairScorer(batch, index, grid_map, min_score=min_score)
+    scored = score_candidates(batch, index, grid_map, widen_below=limit, min_score=min_score,
+                              scorer=scorer)
     top = slice(0, min(limit, len(scored)))
     return make_proposals([need] * (top.stop or 0), scored.provider[top], scored.tier[top],
-                          scored.features[top], scored.score[top], index)
+                          scored.features[top], scored.score[top], index, scorer.skills,
+                          scored.need[top])
 
 
 def priorities(needs: Sequence[NeedView]) -> np.ndarray:

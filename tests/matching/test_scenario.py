@@ -108,11 +108,6 @@ def test_a_need_nobody_is_free_for_is_unmatched_with_a_reason_and_not_exported(s
     assert f"未匹配 #{unmatched.id}：{unmatched.unmatched_reason}" in scenario["matched"]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "scoring (not the app): N06 钢琴调音 in S03 (market) is assigned V08 洁美家政 (保洁;搬家;家电清洗, S04, "
-    "tier 2) at 0.5143 with skill 0: features skill 0, text 0.243, tier 0.6, availability 1, load 1, "
-    "reliability 0.8; tier, availability, load and reliability alone pass MIN_SCORE 0.45 without any skill "
-    "in common"))
 def test_a_need_no_provider_has_the_trade_for_is_not_forced_on_another_trade(scenario, session):
     assert NOBODY_SKILLED not in scenario["by_need"], scenario["by_need"].get(NOBODY_SKILLED)
     assert need(session, NOBODY_SKILLED).status == "unmatched"

@@ -1,0 +1,242 @@
+"""Batch matching: capacity, the minimum score, reasons, urgency, determinism and optimality."""
+from __future__ import annotations
+
+import random
+import sys
+from collections import Counter
+from dataclasses import replace
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from matching.assign import solve_assignment
+from matching.engine import (
+    BELOW_MIN_SCORE,
+    CAPACITY_EXHAUSTED,
+    NO_ELIGIBLE_PROVIDER,
+    candidate_graph,
+    fix_uncontested,
+    match_batch,
+    match_batch_greedy,
+)
+from matching.index import ProviderIndex
+from matching.pricing import assignment_duals, weight_units
+from matching.scoring import MIN_SCORE, propose
+from matching.slots import parse_slots
+from matching.types import GridMap, NeedView, ProviderView
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO_ROOT))
+from benchmarks.synthetic import make_subdistrict  # noqa: E402
+
+LINE = GridMap(neighbours={"G1": frozenset({"G2"}), "G2": frozenset({"G1", "G3"}),
+                           "G3": frozenset({"G2"}), "G9": frozenset()})
+UNLIMITED = 1_000_000  # a top_k that prunes nothing
+
+
+def volunteer(id: int, **kw) -> ProviderView:  # type: ignore[no-untyped-def]
+    data = dict(kind="volunteer", id=id, ref=f"V{id}", name=f"志愿者{id}",
+                services=frozenset({"volunteer"}), skills=("陪诊", "买菜"),
+                description="退休教师，热心助老", home_grid="G1", capacity=1, load=0)
+    return ProviderView(**{**data, **kw})  # type: ignore[arg-type]
+
+
+def need(id: int, **kw) -> NeedView:  # type: ignore[no-untyped-def]
+    data = dict(id=id, ref=f"N{id}", text="周三要去医院复查，想找人陪诊", grid="G1", service="volunteer")
+    return NeedView(**{**data, **kw})  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="module")
+def tight():  # type: ignore[no-untyped-def]
+    """A subdistrict with less free capacity than needs."""
+    return make_subdistrict(400, 420, seed=11, n_grids=36, supply="tight", plant=0.1)
+
+
+@pytest.fixture(scope="module")
+def ample():  # type: ignore[no-untyped-def]
+    return make_subdistrict(400, 1200, seed=12, n_grids=36, plant=0.2)
+
+
+def test_no_provider_is_given_more_needs_than_it_has_room_for(tight):  # type: ignore[no-untyped-def]
+    result = match_batch(tight.needs, tight.providers, tight.grid_map)
+    used = Counter(p.provider_key for p in result.assignments.values())
+    free = {p.key: p.free for p in tight.providers}
+    assert used and all(count <= free[key] for key, count in used.items())
+    assert len(result.assignments) < len(tight.needs)  # supply really is tight
+
+
+def test_no_pair_below_the_minimum_score_is_ever_made(tight, ample):  # type: ignore[no-untyped-def]
+    for sub in (tight, ample):
+        result = match_batch(sub.needs, sub.providers, sub.grid_map)
+        assert all(p.score >= MIN_SCORE for p in result.assignments.values())
+    strict = match_batch(ample.needs, ample.providers, ample.grid_map, min_score=0.8)
+    assert strict.assignments and all(p.score >= 0.8 for p in strict.assignments.values())
+    assert any(u.reason_code == BELOW_MIN_SCORE for u in strict.unmatched.values())
+
+
+def test_every_need_is_either_assigned_or_unmatched_with_a_reason(tight):  # type: ignore[no-untyped-def]
+    result = match_batch(tight.needs, tight.providers, tight.grid_map)
+    assert set(result.assignments) | set(result.unmatched) == {n.id for n in tight.needs}
+    assert not set(result.assignments) & set(result.unmatched)
+    assert all(u.reason_zh and u.escalate for u in result.unmatched.values())
+    assert result.stats.matched == len(result.assignments)
+
+
+def test_a_need_nobody_offers_is_unmatched_as_no_eligible_provider():
+    result = match_batch([need(1, service="market")], [volunteer(1)], LINE)
+    assert result.unmatched[1].reason_code == NO_ELIGIBLE_PROVIDER
+    assert "市场服务" in result.unmatched[1].reason_zh
+
+
+def test_a_need_nobody_is_free_for_is_unmatched_as_no_eligible_provider():
+    busy = match_batch([need(1)], [volunteer(1, load=1)], LINE)
+    assert busy.unmatched[1].reason_code == NO_ELIGIBLE_PROVIDER
+    assert "满负荷" in busy.unmatched[1].reason_zh
+    window = (datetime(2026, 12, 9, 9), datetime(2026, 12, 9, 11))  # a Wednesday morning
+    away = match_batch([need(1, window=window)], [volunteer(1, slots=parse_slots(["wed 14:00-17:00"]))], LINE)
+    assert away.unmatched[1].reason_code == NO_ELIGIBLE_PROVIDER
+    assert "没有空" in away.unmatched[1].reason_zh
+
+
+def test_a_need_with_no_providers_at_all_is_unmatched_not_an_error():
+    result = match_batch([need(1), need(2, grid="G404", service="nonsense")], [], LINE)
+    assert {u.reason_code for u in result.unmatched.values()} == {NO_ELIGIBLE_PROVIDER}
+    assert match_batch([], [volunteer(1)], LINE).assignments == {}
+
+
+def test_a_need_whose_only_candidates_are_weak_is_unmatched_as_below_min_score():
+    # A busy volunteer without the skill, a grid away, and with a bad record scores under 0.45.
+    weak = volunteer(1, home_grid="G2", skills=("理发",), capacity=2, load=1, reliability=0.2)
+    result = match_batch([need(1)], [weak], LINE)
+    assert result.unmatched[1].reason_code == BELOW_MIN_SCORE
+    assert propose(need(1), ProviderIndex.build([weak]), LINE, min_score=0.0)[0].score < MIN_SCORE
+
+
+def test_a_trade_nobody_near_has_is_unmatched_as_below_min_score_with_a_reason_naming_it():
+    piano = need(1, text="想找人做钢琴调音", service="market")
+    cleaner = volunteer(1, services=frozenset({"market"}), skills=("保洁",), description="家庭保洁")
+    result = match_batch([piano], [cleaner], LINE)
+    assert result.unmatched[1].reason_code == BELOW_MIN_SCORE
+    assert "技能对口" in result.unmatched[1].reason_zh
+
+
+def test_a_need_crowded_out_is_unmatched_as_capacity_exhausted():
+    result = match_batch([need(1), need(2)], [volunteer(1)], LINE)
+    assert len(result.assignments) == 1
+    [reason] = result.unmatched.values()
+    assert reason.reason_code == CAPACITY_EXHAUSTED
+
+
+def test_an_urgent_need_wins_a_contested_provider():
+    needs = [need(1, urgency="normal"), need(2, urgency="urgent", text="家里需要帮忙")]
+    result = match_batch(needs, [volunteer(1)], LINE)
+    assert list(result.assignments) == [2]
+    assert result.unmatched[1].reason_code == CAPACITY_EXHAUSTED
+    # Without urgency the better-fitting need (the one mentioning 陪诊) would have won.
+    calm = match_batch([needs[0], replace(needs[1], urgency="normal")], [volunteer(1)], LINE)
+    assert list(calm.assignments) == [1]
+
+
+def test_the_same_input_always_gives_the_same_output(tight):  # type: ignore[no-untyped-def]
+    first = match_batch(tight.needs, tight.providers, tight.grid_map)
+    again = match_batch(tight.needs, tight.providers, tight.grid_map)
+    shuffled_needs, shuffled_providers = list(tight.needs), list(tight.providers)
+    random.Random(0).shuffle(shuffled_needs)
+    random.Random(1).shuffle(shuffled_providers)
+    reordered = match_batch(shuffled_needs, shuffled_providers, tight.grid_map)
+    assert first == again == reordered
+
+
+def test_the_total_equals_the_optimum_over_every_eligible_pair(tight, ample):  # type: ignore[no-untyped-def]
+    for sub in (tight, ample):
+        index = ProviderIndex.build(sub.providers)
+        pruned = match_batch(sub.needs, index, sub.grid_map)
+        unpruned = match_batch(sub.needs, index, sub.grid_map, top_k=UNLIMITED)
+        assert pruned.stats.proven_optimal
+        assert pruned.stats.edges_kept < unpruned.stats.edges_kept
+        assert pruned.stats.total_weight == pytest.approx(unpruned.stats.total_weight, abs=1e-4)
+
+
+def test_the_exact_batch_never_loses_to_greedy(tight):  # type: ignore[no-untyped-def]
+    exact = match_batch(tight.needs, tight.providers, tight.grid_map)
+    greedy = match_batch_greedy(tight.needs, tight.providers, tight.grid_map)
+    assert exact.stats.total_weight >= greedy.stats.total_weight - 1e-6
+    assert exact.stats.total_weight > greedy.stats.total_weight  # tight supply: greedy loses some
+
+
+def test_planted_best_providers_are_found(ample):  # type: ignore[no-untyped-def]
+    result = match_batch(ample.needs, ample.providers, ample.grid_map)
+    hits = sum(result.assignments[n].provider_key == key for n, key in ample.planted.items()
+               if n in result.assignments)
+    assert hits >= 0.9 * len(ample.planted)
+
+
+def test_settling_uncontested_needs_first_keeps_the_optimum():
+    rng = np.random.default_rng(5)
+    for _ in range(200):
+        n_needs, n_providers = int(rng.integers(1, 8)), int(rng.integers(1, 6))
+        edges = sorted({(int(rng.integers(n_needs)), int(rng.integers(n_providers)))
+                        for _ in range(int(rng.integers(1, 16)))})
+        need_idx = np.array([e[0] for e in edges])
+        provider_idx = np.array([e[1] for e in edges])
+        weight = rng.choice([0.3, 0.5, 0.8, 1.0], size=need_idx.size) * rng.uniform(0.5, 1.0, need_idx.size)
+        # Edges come need by need, best first, as the engine hands them over.
+        order = np.lexsort((provider_idx, -weight, need_idx))
+        need_idx, provider_idx, weight = need_idx[order], provider_idx[order], weight[order]
+        capacity = rng.integers(0, 3, n_providers)
+        plain = solve_assignment(need_idx, provider_idx, weight, capacity, n_needs)
+        fixed, rest, left = fix_uncontested(need_idx, provider_idx, capacity, n_needs)
+        picked = solve_assignment(need_idx[rest], provider_idx[rest], weight[rest], left, n_needs)
+        reduced = fixed.copy()
+        reduced[picked >= 0] = rest[picked[picked >= 0]]
+        total = weight[plain[plain >= 0]].sum()
+        assert weight[reduced[reduced >= 0]].sum() == pytest.approx(total, abs=1e-5)
+        assert np.all(np.bincount(provider_idx[reduced[reduced >= 0]], minlength=n_providers) <= capacity)
+
+
+def test_dual_prices_certify_an_optimal_assignment():
+    rng = np.random.default_rng(6)
+    for _ in range(200):
+        n_needs, n_providers = int(rng.integers(1, 8)), int(rng.integers(1, 6))
+        edges = sorted({(int(rng.integers(n_needs)), int(rng.integers(n_providers)))
+                        for _ in range(int(rng.integers(1, 16)))})
+        need_idx = np.array([e[0] for e in edges])
+        provider_idx = np.array([e[1] for e in edges])
+        weight = rng.uniform(0.1, 1.0, need_idx.size)
+        capacity = rng.integers(0, 3, n_providers)
+        units = weight_units(weight)
+        chosen = solve_assignment(need_idx, provider_idx, units / 1e6, capacity, n_needs)
+        usable = capacity[provider_idx] > 0
+        duals = assignment_duals(need_idx[usable], provider_idx[usable], units[usable], capacity,
+                                 _reindex(chosen, usable))
+        assert duals is not None
+        utility, price = duals
+        assert np.all(utility >= 0) and np.all(price >= 0)
+        assert np.all(utility[need_idx[usable]] + price[provider_idx[usable]] >= units[usable])
+        # Strong duality: the dual objective equals the total weight.
+        total = units[chosen[chosen >= 0]].sum()
+        assert utility.sum() + (capacity * price).sum() == total
+
+
+def _reindex(chosen: np.ndarray, usable: np.ndarray) -> np.ndarray:
+    """Edge indices of ``chosen`` as positions among the usable edges."""
+    position = np.cumsum(usable) - 1
+    return np.where(chosen >= 0, position[np.maximum(chosen, 0)], -1)
+
+
+def test_the_pruned_graph_keeps_top_k_edges_per_need_before_pricing(ample):  # type: ignore[no-untyped-def]
+    graph = candidate_graph(ample.needs, ample.providers, ample.grid_map, top_k=3)
+    per_need = np.bincount(graph.scored.need[graph.edges], minlength=len(ample.needs))
+    assert per_need.max() == 3
+    assert np.all(graph.scored.score[graph.edges] >= MIN_SCORE)
+
+
+def test_stats_add_up(ample):  # type: ignore[no-untyped-def]
+    result = match_batch(ample.needs, ample.providers, ample.grid_map)
+    stats = result.stats
+    assert stats.needs == len(ample.needs) and stats.providers == len(ample.providers)
+    assert stats.total_score == pytest.approx(sum(p.score for p in result.assignments.values()))
+    assert stats.pairs_scored >= stats.edges_kept >= stats.matched
+    assert set(stats.as_dict()) >= {"pairs_scored", "edges_kept", "total_weight"}

@@ -59,6 +59,7 @@ from .candidates import (
     wide_visits,
 )
 from .index import CellTable, ProviderIndex
+from .lexicon import skill_text
 from .slots import overlapping_slots
 from .taxonomy import SERVICE_LABELS_ZH
 from .textvec import CellBlocks, cell_pair_cosines, concat_ranges
@@ -232,7 +233,7 @@ class PairScorer:
                  min_score: float = MIN_SCORE) -> None:
         self.batch, self.index, self.grid_map = batch, index, grid_map
         self.min_score = min_score
-        self.need_texts = index.tfidf.transform([n.text for n in batch.needs], count_unseen=True)
+        self.need_texts = index.tfidf.transform([skill_text(n.text) for n in batch.needs], count_unseen=True)
         self.skills = _need_tag_scores(batch, index)
         self.needs_fit = np.fromiter((n.service in FIT_REQUIRED_SERVICES for n in batch.needs),
                                      dtype=bool, count=len(batch))
@@ -413,7 +414,7 @@ def _need_tag_scores(batch: NeedBatch, index: ProviderIndex) -> sparse.csr_matri
     n, n_tags = len(batch), len(index.tags)
     if n == 0 or n_tags == 0:
         return sparse.csr_matrix((n, n_tags), dtype=np.float64)
-    texts = [need.text.lower() for need in batch.needs]
+    texts = [skill_text(need.text).lower() for need in batch.needs]
     lengths = np.fromiter((len(t) for t in texts), dtype=np.int64, count=n)
     cps = np.frombuffer("".join(texts).encode("utf-32-le"), dtype=np.uint32).astype(np.int64)
     col = np.minimum(np.searchsorted(index.tag_chars, cps), index.tag_chars.size - 1)
@@ -474,7 +475,7 @@ def _pair_skill(need: np.ndarray, provider: np.ndarray, index: ProviderIndex,
 def best_tag(need: NeedView, provider_row: int, index: ProviderIndex) -> str | None:
     """The provider's tag that matches the need best (first among equals), or None if none
     passes SKILL_FLOOR. Same computation as the skill feature."""
-    text = _padded(need.text, index)
+    text = _padded(skill_text(need.text), index)
     best, best_ratio = None, SKILL_FLOOR
     for t in index.tag_ids[index.tag_ptr[provider_row]: index.tag_ptr[provider_row + 1]].tolist():
         ratio = fuzz.partial_ratio(index.match_tags[t], text)

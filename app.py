@@ -76,7 +76,6 @@ def register_blueprints(app: Flask) -> None:
 def register_commands(app: Flask) -> None:
     from pools.cli import register as register_pool_commands
     from pools.matching_cli import register as register_matching_commands
-
     from workflow.cli import register as register_workflow_commands
 
     register_pool_commands(app)

@@ -25,8 +25,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .index import ANY_TIME, NO_CELL, NO_GRID, SERVICE_CODES, CellTable, ProviderIndex
-from .taxonomy import SERVICES
 from .slots import window_minutes_by_day
+from .taxonomy import SERVICES
 from .textvec import concat_ranges
 from .types import GridMap, NeedView
 

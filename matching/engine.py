@@ -33,8 +33,8 @@ from .pricing import assignment_duals, weight_units
 from .scoring import (
     MIN_SCORE,
     TOP_K,
-    Proposal,
     PairScorer,
+    Proposal,
     ScoredPairs,
     make_proposals,
     priorities,

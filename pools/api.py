@@ -8,23 +8,37 @@ from flask import Blueprint, request
 from sqlalchemy import select
 
 from database import db_session
+from errors import Forbidden
 from models import Resource, Volunteer
 from web.http import json_body, page_body, query_args
-from errors import Forbidden
 from web.openapi import documented
-from workflow.service import record_creation
-from workflow.states import STATUS_LABELS_ZH
 from workflow import scope
 from workflow.auth import current_user
 from workflow.guard import STAFF, require
+from workflow.service import record_creation
+from workflow.states import STATUS_LABELS_ZH
 
 from . import grids as grid_service
-from .classify import classify_text, needs_triage
 from . import needs as need_service
 from . import providers as provider_service
+from .classify import classify_text, needs_triage
 from .fuzzy import Candidate, fuzzy_search
-from .schemas import (GridIn, GridListArgs, GridOut, NeedIn, NeedListArgs, NeedOut, PartyGridOut, ResourceIn,
-                      ResourceListArgs, ResourceOut, SearchArgs, VolunteerIn, VolunteerListArgs, VolunteerOut)
+from .schemas import (
+    GridIn,
+    GridListArgs,
+    GridOut,
+    NeedIn,
+    NeedListArgs,
+    NeedOut,
+    PartyGridOut,
+    ResourceIn,
+    ResourceListArgs,
+    ResourceOut,
+    SearchArgs,
+    VolunteerIn,
+    VolunteerListArgs,
+    VolunteerOut,
+)
 
 bp = Blueprint("pools", __name__, url_prefix="/api/v1")
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import threading
 from pathlib import Path
-
 from typing import TYPE_CHECKING
 
 from flask import current_app

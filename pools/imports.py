@@ -24,7 +24,7 @@ from . import needs as need_service
 from . import providers as provider_service
 from .fuzzy import probable_duplicates
 from .schemas import GridIn, NeedIn, ResourceIn, VolunteerIn
-from .tabular import IMPORT_COLUMNS, CellError, Row, read_table, check_columns
+from .tabular import IMPORT_COLUMNS, CellError, Row, check_columns, read_table
 
 KINDS = tuple(IMPORT_COLUMNS)
 

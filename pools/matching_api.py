@@ -7,11 +7,11 @@ from flask import Blueprint
 from marshmallow import Schema, fields, validate
 
 from database import db_session
+from errors import Forbidden
 from matching.taxonomy import SERVICE_LABELS_ZH
 from web.http import json_body, query_args
 from web.openapi import documented
 from workflow.guard import STAFF, require
-from errors import Forbidden
 from workflow.scope import get_visible_need, may_match
 
 from . import matcher

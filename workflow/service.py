@@ -131,7 +131,7 @@ def apply_action(session: Session, need: Need, action: str, actor: User | None, 
     role = actor.role if actor else SYSTEM
     try:
         spec = check(action, need.status, role)
-    except IllegalTransition as exc:
+    except IllegalTransition:
         raise TransitionConflict(
             f"需求当前为“{need.status}”，不能执行“{action}”",
             extra={"status": need.status, "allowed": allowed_actions(need.status)}) from None

@@ -16,8 +16,7 @@ from matching.classifier import TRIAGE_CONFIDENCE
 from matching.scoring import FEATURES
 from matching.taxonomy import SERVICES
 from models import AuditEntry, Need, Proposal
-from tests.factories import (error_of, make_account, make_map, make_need, make_resource, make_volunteer,
-                             signed_in)
+from tests.factories import error_of, make_account, make_map, make_need, make_resource, make_volunteer, signed_in
 
 CLASSIFY = "/api/v1/classify"
 MATCH = "/api/v1/match"

@@ -116,8 +116,9 @@ def test_listing_needs_filters_by_urgency(pool):
 
 
 def test_listing_needs_filters_by_status(pool, session):
-    from models import Need
     from sqlalchemy import select
+
+    from models import Need
     session.scalar(select(Need).where(Need.ref == "N3")).status = "unmatched"  # as the matcher would
     session.commit()
 

@@ -12,8 +12,16 @@ from models import Grid, Need, Resource, Volunteer
 from pools.imports import import_file
 from pools.schemas import GridOut, ResourceOut, VolunteerOut
 from pools.tabular import IMPORT_COLUMNS, TEMPLATES_DIR, read_table
-from tests.factories import (csv_bytes, error_of, make_account, make_map, make_volunteer, signed_in,
-                             table_counts, xlsx_bytes)
+from tests.factories import (
+    csv_bytes,
+    error_of,
+    make_account,
+    make_map,
+    make_volunteer,
+    signed_in,
+    table_counts,
+    xlsx_bytes,
+)
 
 KINDS_IN_ORDER = ("grids", "resources", "volunteers", "needs")
 

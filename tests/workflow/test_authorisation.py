@@ -16,8 +16,17 @@ from sqlalchemy import delete, func, select
 
 from app import create_app
 from models import LoginAttempt, Need, User
-from tests.factories import (ACCOUNT_PASSWORD, ESCORT_TEXT, WEDNESDAY_MORNING, act, bearer_for, error_of,
-                             make_account, make_cast, signed_in)
+from tests.factories import (
+    ACCOUNT_PASSWORD,
+    ESCORT_TEXT,
+    WEDNESDAY_MORNING,
+    act,
+    bearer_for,
+    error_of,
+    make_account,
+    make_cast,
+    signed_in,
+)
 
 NEEDS = "/api/v1/needs"
 TOKEN = "/api/v1/auth/token"

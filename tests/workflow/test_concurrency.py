@@ -22,8 +22,7 @@ from sqlalchemy.orm import Session
 
 from app import create_app
 from database import make_engine
-from models import (AuditEntry, Community, Grid, MatchRun, Need, Notification, PartyGrid, Proposal, User,
-                    Volunteer)
+from models import AuditEntry, Community, Grid, MatchRun, Need, Notification, PartyGrid, Proposal, User, Volunteer
 from tests.factories import bearer_for, make_account
 from workflow import service
 

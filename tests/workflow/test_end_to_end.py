@@ -11,8 +11,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from models import AuditEntry, Need, utcnow
-from tests.factories import (ESCORT_TEXT, WEDNESDAY_MORNING, act, audit_of, make_cast, notices_of, signed_in,
-                             story_of)
+from tests.factories import ESCORT_TEXT, WEDNESDAY_MORNING, act, audit_of, make_cast, notices_of, signed_in, story_of
 
 NEEDS = "/api/v1/needs"
 SYSTEM = "系统"  # how the audit trail names the matcher and the scheduled jobs

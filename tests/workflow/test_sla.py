@@ -10,8 +10,16 @@ from sqlalchemy import func, select
 from models import AuditEntry, Need, Notification, Proposal, User
 from tests.factories import make_account, make_map, make_need, make_volunteer, table_counts
 from workflow.service import apply_action, record, record_creation
-from workflow.sla import (DEFAULT_CLOSE_HOURS, DEFAULT_MATCH_HOURS, OVERDUE_MARK, SlaConfigError,
-                          load_targets, overdue_needs, run_escalation, target_hours)
+from workflow.sla import (
+    DEFAULT_CLOSE_HOURS,
+    DEFAULT_MATCH_HOURS,
+    OVERDUE_MARK,
+    SlaConfigError,
+    load_targets,
+    overdue_needs,
+    run_escalation,
+    target_hours,
+)
 
 T0 = datetime(2026, 12, 1, 9, 0)  # naive UTC, as stored
 ZEROS = {"escalated": 0, "failed_match": 0, "auto_closed": 0, "overdue": 0, "notified": 0}

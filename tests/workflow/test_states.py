@@ -6,8 +6,18 @@ from itertools import product
 
 import pytest
 
-from workflow.states import (ACTIONS, ENDED, FINISHED, STATUS_LABELS_ZH, STATUSES, SYSTEM, IllegalTransition,
-                             RoleNotAllowed, allowed_actions, check)
+from workflow.states import (
+    ACTIONS,
+    ENDED,
+    FINISHED,
+    STATUS_LABELS_ZH,
+    STATUSES,
+    SYSTEM,
+    IllegalTransition,
+    RoleNotAllowed,
+    allowed_actions,
+    check,
+)
 
 ROLES = ("resident", "volunteer", "coordinator", "reviewer", "admin", SYSTEM)
 

@@ -35,6 +35,7 @@ from sklearn.preprocessing import normalize  # noqa: E402
 
 from benchmarks.synthetic import make_subdistrict  # noqa: E402
 from matching.index import ProviderIndex  # noqa: E402
+from matching.lexicon import skill_text  # noqa: E402
 from matching.scoring import (  # noqa: E402
     FIT_REQUIRED_SERVICES,
     MIN_SCORE,
@@ -76,8 +77,9 @@ class NaiveMatcher:
         return row / np.sqrt(square) if square > 0 else row
 
     def propose(self, need: NeedView, grid_map: GridMap, limit: int) -> list[tuple[float, ProviderView]]:
-        query = self.query(need.text)
-        text = self.pad + need.text.lower() + self.pad
+        words = skill_text(need.text)  # the need's words and the skill tags they call for
+        query = self.query(words)
+        text = self.pad + words.lower() + self.pad
         minutes = sum(e - s for _, s, e in window_minutes_by_day(*need.window)) if need.window else 0
         sub = grid_map.subdistricts.get(need.grid, "")
         near = {need.grid} | set(grid_map.neighbours.get(need.grid, frozenset()))

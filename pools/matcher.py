@@ -10,6 +10,7 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
+from flask import current_app, has_app_context
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
@@ -155,14 +156,41 @@ def _set_status(need: Need, status: str, _reason: str) -> None:
     need.status = status
 
 
+def pool_fingerprint(session: Session) -> tuple[Any, ...]:
+    """Changes whenever a provider, its capacity in use or its history may have changed: any edit
+    of the pools bumps an updated_at, and every change of a proposal's or need's state writes a
+    proposal or an audit entry."""
+    from models import AuditEntry
+    return tuple(session.execute(select(
+        select(func.count(Resource.id)).scalar_subquery(), select(func.max(Resource.updated_at)).scalar_subquery(),
+        select(func.count(Volunteer.id)).scalar_subquery(), select(func.max(Volunteer.updated_at)).scalar_subquery(),
+        select(func.max(Proposal.id)).scalar_subquery(), select(func.max(AuditEntry.id)).scalar_subquery(),
+    )).one())
+
+
+def provider_index(session: Session) -> ProviderIndex:
+    """The index of every active provider, rebuilt only when the pools changed (one per app)."""
+    if not has_app_context():
+        return ProviderIndex.build(load_providers(session))
+    cache = current_app.extensions.setdefault("sanku_provider_index", {})
+    key = pool_fingerprint(session)
+    if cache.get("key") != key:
+        cache["index"], cache["key"] = ProviderIndex.build(load_providers(session)), key
+    return cache["index"]
+
+
 def instant_proposals(session: Session, need: Need, limit: int = 10,
                       exclude: Iterable[tuple[str, int]] = ()) -> list[Any]:
     """Ranked proposals for one need, computed now and not stored."""
     if not need.service:
         return []
     excluded = set(exclude)
-    providers = [p for p in load_providers(session, except_need=need.id) if p.key not in excluded]
-    return propose(need_view(need), ProviderIndex.build(providers), grid_map(session), limit=limit)
+    if any(p.status in ("proposed", "accepted") for p in need.proposals):
+        # The need's own proposal must not count against its provider: a load of its own.
+        providers = [p for p in load_providers(session, except_need=need.id) if p.key not in excluded]
+        return propose(need_view(need), ProviderIndex.build(providers), grid_map(session), limit=limit)
+    ranked = propose(need_view(need), provider_index(session), grid_map(session), limit=limit + len(excluded))
+    return [p for p in ranked if p.provider_key not in excluded][:limit]
 
 
 def declined_providers(need: Need) -> set[tuple[str, int]]:

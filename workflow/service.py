@@ -57,10 +57,10 @@ def record_creation(session: Session, need: Need, actor: User | None, triage: bo
                            actor_role=actor.role if actor else SYSTEM, at=need.created_at or utcnow(),
                            from_status="", to_status="submitted", reason="提交需求"))
     need.status = "submitted"
-    if not triage:
-        notify.next_actors(session, need, "submitted")
     if triage:
         record(session, need, "triage", None, f"分类器把握不足（置信度 {need.service_confidence:.2f}），转人工分类")
+    else:
+        notify.next_actors(session, need, "submitted")
 
 
 def record_match_outcome(need: Need, new_status: str, reason: str) -> None:

@@ -15,6 +15,7 @@ from matching.assign import solve_assignment
 from matching.engine import (
     BELOW_MIN_SCORE,
     CAPACITY_EXHAUSTED,
+    GAP_TOLERANCE,
     NO_ELIGIBLE_PROVIDER,
     candidate_graph,
     fix_uncontested,
@@ -152,11 +153,21 @@ def test_the_same_input_always_gives_the_same_output(tight):  # type: ignore[no-
 def test_the_total_equals_the_optimum_over_every_eligible_pair(tight, ample):  # type: ignore[no-untyped-def]
     for sub in (tight, ample):
         index = ProviderIndex.build(sub.providers)
-        pruned = match_batch(sub.needs, index, sub.grid_map)
-        unpruned = match_batch(sub.needs, index, sub.grid_map, top_k=UNLIMITED)
-        assert pruned.stats.proven_optimal
+        pruned = match_batch(sub.needs, index, sub.grid_map, gap_tolerance=0.0)
+        unpruned = match_batch(sub.needs, index, sub.grid_map, top_k=UNLIMITED, gap_tolerance=0.0)
+        assert pruned.stats.proven_optimal and pruned.stats.optimality_gap == 0.0
         assert pruned.stats.edges_kept < unpruned.stats.edges_kept
         assert pruned.stats.total_weight == pytest.approx(unpruned.stats.total_weight, abs=1e-4)
+
+
+def test_by_default_the_total_is_within_its_proven_gap_of_the_optimum(tight, ample):  # type: ignore[no-untyped-def]
+    for sub in (tight, ample):
+        index = ProviderIndex.build(sub.providers)
+        default = match_batch(sub.needs, index, sub.grid_map)
+        optimum = match_batch(sub.needs, index, sub.grid_map, top_k=UNLIMITED, gap_tolerance=0.0)
+        gap = default.stats.optimality_gap
+        assert gap <= GAP_TOLERANCE * default.stats.total_weight
+        assert optimum.stats.total_weight - default.stats.total_weight <= gap + 1e-4
 
 
 def test_the_exact_batch_never_loses_to_greedy(tight):  # type: ignore[no-untyped-def]

@@ -209,13 +209,13 @@ def list_needs() -> Any:
     args = query_args(NeedListArgs())
     session = db_session()
     page = need_service.list_needs(session, visible=scope.need_filter(user), **args)
-    return {"items": [_dump_need(session, n, user) for n in page.items], "page": page.page,
+    return {"items": [_dump_need(session, n, user, visible=True) for n in page.items], "page": page.page,
             "per_page": page.per_page, "total": page.total}
 
 
-def _dump_need(session: Any, need: Any, user: Any) -> dict[str, Any]:
+def _dump_need(session: Any, need: Any, user: Any, visible: bool = False) -> dict[str, Any]:
     body = NeedOut().dump(need)
-    if not scope.works_on(session, user, need):
+    if not scope.works_on(session, user, need, visible=visible):
         body["contact"] = scope.mask_phone(body["contact"])
     body["status_label"] = STATUS_LABELS_ZH.get(need.status, need.status)
     return body

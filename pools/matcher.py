@@ -108,7 +108,7 @@ def needs_in_scope(session: Session, *, grid: str | None = None, party_grid: str
     return list(session.scalars(query))
 
 
-def _proposal_row(need: Need, p: Any, rank: int, run: MatchRun | None) -> Proposal:
+def proposal_row(need: Need, p: Any, rank: int, run: MatchRun | None) -> Proposal:
     return Proposal(
         need=need, resource_id=p.provider_id if p.provider_kind == "resource" else None,
         volunteer_id=p.provider_id if p.provider_kind == "volunteer" else None,
@@ -138,7 +138,7 @@ def run_batch(session: Session, *, grid: str | None = None, party_grid: str | No
     for need in needs:
         proposal = result.assignments.get(need.id)
         if proposal is not None:
-            session.add(_proposal_row(need, proposal, 1, run))
+            session.add(proposal_row(need, proposal, 1, run))
             change(need, "proposed", f"推荐 {proposal.provider_name}：{proposal.explanation}")
         else:
             unmatched = result.unmatched.get(need.id)

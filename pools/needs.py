@@ -68,7 +68,7 @@ def list_needs(session: Session, *, page: int, per_page: int, active: bool = Tru
                grid: str | None = None, service: str | None = None, status: str | None = None,
                urgency: str | None = None, visible: Any = None) -> Page[Need]:
     """Needs matching the filters; ``visible`` is the caller's scope condition (workflow.scope)."""
-    query = select(Need).options(selectinload(Need.grid)).where(Need.active == active)
+    query = select(Need).options(selectinload(Need.grid), selectinload(Need.proposals)).where(Need.active == active)
     if visible is not None:
         query = query.where(visible)
     if q:

@@ -51,15 +51,16 @@ def get_visible_need(session: Any, user: User, need_id: int) -> Need:
     return need
 
 
-def works_on(session: Any, user: User, need: Need) -> bool:
-    """Whether ``user`` is working this need (and so may see its contact details)."""
+def works_on(session: Any, user: User, need: Need, *, visible: bool = False) -> bool:
+    """Whether ``user`` is working this need (and so may see its contact details). ``visible``:
+    the caller already knows the user may see it (a list filtered by :func:`need_filter`)."""
     if user.role == "resident":
         return need.resident_id == user.id
     if user.role == "volunteer":
         # Once declined or withdrawn the need stays visible to them, its contact does not.
         return any(p.volunteer_id == user.volunteer_id and p.status in ("proposed", "accepted")
                    for p in need.proposals)
-    return can_see(session, user, need)
+    return visible or can_see(session, user, need)
 
 
 def mask_phone(text: str) -> str:

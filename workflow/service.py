@@ -101,8 +101,8 @@ def _occupied(session: Session, p: Proposal) -> int:
 
 
 def _new_proposal(session: Session, need: Need, ranked: Any) -> Proposal:
-    from pools.matcher import _proposal_row
-    row = _proposal_row(need, ranked, 1, None)
+    from pools.matcher import proposal_row
+    row = proposal_row(need, ranked, 1, None)
     session.add(row)
     return row
 

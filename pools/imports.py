@@ -103,7 +103,17 @@ def parse_row(kind: str, row: Row) -> tuple[dict[str, Any] | None, list[CellErro
         for column, reasons in exc.normalized_messages().items():
             errors.extend(CellError(row.number, column, r) for r in _flatten(reasons))
         return None, _dedupe(errors)
+    if kind == "needs" and not data.get("ref") and not errors:
+        data["ref"] = content_ref(row.values)
     return (data if not errors else None), errors
+
+
+def content_ref(values: dict[str, str]) -> str:
+    """A need's ref from what it says, for files without refs: the same row imported twice is
+    the same need, not two."""
+    import hashlib
+    key = "\x1f".join(values.get(c, "").strip() for c in ("text", "grid", "window", "contact"))
+    return "NI-" + hashlib.sha1(key.encode("utf-8")).hexdigest()[:12].upper()
 
 
 def _flatten(reasons: Any) -> list[str]:

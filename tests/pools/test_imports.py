@@ -483,3 +483,14 @@ def test_a_downloaded_template_uploads_cleanly(api):
         template = response.get_data()
 
     assert upload(api, "grids", template).get_json()["created"] == 3
+
+
+def test_needs_without_refs_imported_twice_are_the_same_needs(session):
+    from pools.imports import import_file
+    make_map(session)
+    data = csv_bytes(["ref", "text", "grid", "urgency", "window", "contact", "service"],
+                     [["", "楼道路灯坏了好几天", "G1", "一般", "", "13800138000", "public"],
+                      ["", "想找人陪老人去医院复查", "G2", "一般", "", "", "volunteer"]])
+    first = import_file(session, "needs", data, "needs.csv")
+    second = import_file(session, "needs", data, "needs.csv")
+    assert (first.created, second.created, second.unchanged) == (2, 0, 2)

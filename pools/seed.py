@@ -42,6 +42,18 @@ def seed_demo(session: Session, *, seed: int = 2026, if_empty: bool = False) -> 
 DEMO_PASSWORD = "sanku-demo-2026"
 
 
+DEMO_RESIDENT_NEEDS = 5
+
+
+def _give_needs(session: Session, resident, grids: list[str]) -> None:  # type: ignore[no-untyped-def]
+    """The demo resident has submitted a few needs in the demo Party grid, so their list is not empty."""
+    from models import Need
+    needs = session.scalars(select(Need).join(Need.grid).where(Grid.code.in_(grids), Need.resident_id.is_(None))
+                            .order_by(Need.id).limit(DEMO_RESIDENT_NEEDS))
+    for need in needs:
+        need.resident_id = resident.id
+
+
 def demo_accounts(session: Session, demo) -> list[str]:  # type: ignore[no-untyped-def]
     """One account of each role, scoped to the first Party grid, so every page can be tried."""
     from models import User
@@ -60,7 +72,9 @@ def demo_accounts(session: Session, demo) -> list[str]:  # type: ignore[no-untyp
     lines = [f"演示账号（密码均为 {DEMO_PASSWORD}）："]
     for username, fields in accounts:
         if session.scalar(select(User.id).where(User.username == username)) is None:
-            create_user(session, username=username, password=DEMO_PASSWORD, **fields)  # type: ignore[arg-type]
+            user = create_user(session, username=username, password=DEMO_PASSWORD, **fields)  # type: ignore[arg-type]
+            if username == "resident":
+                _give_needs(session, user, grids)
         scope = fields.get("scope_codes") or fields.get("volunteer_ref") or ""
         lines.append(f"  {username:<12} {fields['role']:<12} {scope}")
     return lines

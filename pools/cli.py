@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import click
-from flask import Flask, current_app
+from flask import Flask
 from flask.cli import AppGroup, with_appcontext
 
 from database import get_db
@@ -48,7 +48,7 @@ def db_downgrade(revision: str) -> None:
 
 def print_report(report: ImportReport) -> None:
     click.echo(f"{report.kind}: 共 {report.rows} 行；新增 {report.created}，更新 {report.updated}，"
-               f"未变 {report.unchanged}，有误 {len(report.rejected_rows) or (1 if report.errors else 0)}")
+               f"未变 {report.unchanged}，有误 {len(report.rejected_rows)} 行")
     for error in report.errors:
         click.echo(f"  ✗ {error}", err=True)
     for a, b, reason in report.duplicates:
@@ -103,4 +103,3 @@ def seed_demo_command(seed: int, if_empty: bool) -> None:
         return
     for line in summary:
         click.echo(line)
-    _ = current_app

@@ -292,14 +292,13 @@ def find_probable_duplicates(session: Session, kind: str, rows: list[dict[str, A
     """Near-identical names and phones among the file's rows and the pool (reported, never merged)."""
     if kind not in ("volunteers", "resources") or not rows:
         return []
-    model = Volunteer if kind == "volunteers" else Resource
     file_refs = {d["ref"] for d in rows}
     entries = {d["ref"]: (d["ref"], d["name"], d.get("phone", "")) for d in rows}
     if kind == "volunteers":
         stored = session.execute(select(Volunteer.ref, Volunteer.name, Volunteer.phone))
-    else:
-        stored = session.execute(select(Resource.ref, Resource.name, Resource.ref))
+    else:  # resources have no phone
+        stored = ((ref, name, "") for ref, name in session.execute(select(Resource.ref, Resource.name)))
     for ref, name, phone in stored:
-        entries.setdefault(ref, (ref, name, phone if model is Volunteer else ""))
+        entries.setdefault(ref, (ref, name, phone))
     pairs = probable_duplicates(list(entries.values()))
     return [p for p in pairs if p[0] in file_refs or p[1] in file_refs]

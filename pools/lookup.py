@@ -1,10 +1,11 @@
 """Shared lookups: rows by id or code, paging, and turning unknown codes into field errors."""
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, String, cast, func, select
 from sqlalchemy.orm import Session
 
 from errors import InvalidData, NotFound
@@ -51,7 +52,4 @@ def grid_by_code(session: Session, code: str, field: str = "grid") -> Grid:
 
 def json_list_contains(column: Any, value: str) -> Any:
     """``value`` is an element of a JSON list column (portable: SQLite and PostgreSQL JSON text)."""
-    import json
-
-    from sqlalchemy import String, cast
     return cast(column, String).contains(json.dumps(value, ensure_ascii=False))

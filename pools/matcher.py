@@ -7,7 +7,7 @@ answered, accepted, approved or in service. So two batches never promise the sam
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from flask import current_app, has_app_context
@@ -121,39 +121,28 @@ def _round(values: dict[str, float]) -> dict[str, float]:
     return {k: round(float(v), 4) for k, v in values.items()}
 
 
-def run_batch(session: Session, *, grid: str | None = None, party_grid: str | None = None,
-              on_status_change: Any = None) -> tuple[MatchRun, BatchResult]:
+def run_batch(session: Session, record_outcome: Callable[[Need, str, str], None], *, grid: str | None = None,
+              party_grid: str | None = None) -> tuple[MatchRun, BatchResult]:
     """Match the open needs of a scope (a grid, a Party grid or everything) and store the proposals.
 
-    ``on_status_change(need, new_status, reason)`` lets the workflow record each transition; by
-    default the status is just set.
+    ``record_outcome(need, "proposed" | "unmatched", reason)`` moves each need through the
+    workflow's state machine (workflow.service.record_match_outcome); the matcher never writes a
+    status itself.
     """
     scope = f"grid:{grid}" if grid else f"party_grid:{party_grid}" if party_grid else "all"
     needs = needs_in_scope(session, grid=grid, party_grid=party_grid)
-    providers = load_providers(session)
-    result = match_batch([need_view(n) for n in needs], providers, grid_map(session))
-    run = MatchRun(scope=scope, stats=result.stats.as_dict())
+    result = match_batch([need_view(n) for n in needs], load_providers(session), grid_map(session))
+    run = MatchRun(scope=scope, stats={**result.stats.as_dict(), "unmatched": len(result.unmatched)})
     session.add(run)
-    change = on_status_change or _set_status
     for need in needs:
         proposal = result.assignments.get(need.id)
         if proposal is not None:
             session.add(proposal_row(need, proposal, 1, run))
-            change(need, "proposed", f"推荐 {proposal.provider_name}：{proposal.explanation}")
+            record_outcome(need, "proposed", f"推荐 {proposal.provider_name}：{proposal.explanation}")
         else:
-            unmatched = result.unmatched.get(need.id)
-            reason = unmatched.reason_zh if unmatched else "无可用服务方"
-            if need.status != "unmatched":
-                change(need, "unmatched", reason)
-            need.unmatched_reason = reason
-    run.stats = {**run.stats, "needs": len(needs), "matched": len(result.assignments),
-                 "unmatched": len(needs) - len(result.assignments)}
+            record_outcome(need, "unmatched", result.unmatched[need.id].reason_zh)
     session.flush()
     return run, result
-
-
-def _set_status(need: Need, status: str, _reason: str) -> None:
-    need.status = status
 
 
 def pool_fingerprint(session: Session) -> tuple[Any, ...]:

@@ -98,8 +98,8 @@ def run_match() -> Any:
     if not may_match(db_session(), user, args["grid"], args["party_grid"]):
         raise Forbidden("只能匹配自己负责的网格或党建网格")
     from workflow.service import record_match_outcome
-    run, result = matcher.run_batch(db_session(), grid=args["grid"], party_grid=args["party_grid"],
-                                    on_status_change=record_match_outcome)
+    run, result = matcher.run_batch(db_session(), record_match_outcome, grid=args["grid"],
+                                    party_grid=args["party_grid"])
     return {"match_run_id": run.id, "scope": run.scope, "stats": run.stats,
             "assignments": [{"need_id": nid, **proposal_dict(1, p)} for nid, p in sorted(result.assignments.items())],
             "unmatched": [{"need_id": nid, "reason": u.reason_code, "reason_zh": u.reason_zh}

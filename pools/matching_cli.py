@@ -89,7 +89,7 @@ def match_command(grid: str | None, party_grid: str | None) -> None:
     from .matcher import run_batch
     try:
         with get_db().unit_of_work() as session:
-            run, result = run_batch(session, grid=grid, party_grid=party_grid, on_status_change=record_match_outcome)
+            run, result = run_batch(session, record_match_outcome, grid=grid, party_grid=party_grid)
             stats = dict(run.stats)
     except ApiError as exc:
         click.echo(f"匹配失败：{exc.message}", err=True)

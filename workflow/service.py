@@ -7,9 +7,9 @@ from typing import Any
 
 from flask import current_app, has_app_context
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
-from errors import ApiError, Conflict, Forbidden, InvalidData
+from errors import Conflict, Forbidden, InvalidData
 from models import AuditEntry, Need, Proposal, Resource, User, Volunteer, utcnow
 
 from . import notify
@@ -65,7 +65,6 @@ def record_creation(session: Session, need: Need, actor: User | None, triage: bo
 
 def record_match_outcome(need: Need, new_status: str, reason: str) -> None:
     """Called by the batch matcher for each need it proposed for or could not match."""
-    from sqlalchemy.orm import object_session
     session = object_session(need)
     assert session is not None
     if new_status == "unmatched" and need.status == "unmatched":
@@ -217,5 +216,3 @@ def audit_trail(session: Session, need: Need) -> list[AuditEntry]:
     return list(session.scalars(select(AuditEntry).where(AuditEntry.need_id == need.id)
                                 .order_by(AuditEntry.at, AuditEntry.id)))
 
-
-__all__ = ["apply_action", "record", "record_creation", "record_match_outcome", "audit_trail", "ApiError"]

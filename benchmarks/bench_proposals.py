@@ -82,7 +82,7 @@ class NaiveMatcher:
         text = self.pad + words.lower() + self.pad
         minutes = sum(e - s for _, s, e in window_minutes_by_day(*need.window)) if need.window else 0
         sub = grid_map.subdistricts.get(need.grid, "")
-        near = {need.grid} | set(grid_map.neighbours.get(need.grid, frozenset()))
+        near = {need.grid} | set(grid_map.neighbors.get(need.grid, frozenset()))
         scored = []
         for j, p in enumerate(self.providers):
             if need.service not in p.services or p.free <= 0:

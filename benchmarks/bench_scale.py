@@ -84,7 +84,7 @@ def measure(size: tuple[int, int], queue) -> None:  # type: ignore[no-untyped-de
     queue.put(dict(size=size, index=t1 - t0, scoring=t2 - t1, solving=t3 - t2, results=t4 - t3,
                    total=t4 - t1, yardstick=yardstick, input_mib=input_mib, peak_mib=peak_mib(),
                    pairs=s.pairs_scored, edges=s.edges_kept, widened=s.widened,
-                   matched=s.matched, gap=(0.0 if s.proven_optimal else s.optimality_gap / max(s.total_weight, 1e-9)), grids=len(sub.grid_map.neighbours)))
+                   matched=s.matched, gap=(0.0 if s.proven_optimal else s.optimality_gap / max(s.total_weight, 1e-9)), grids=len(sub.grid_map.neighbors)))
 
 
 def run(size: tuple[int, int]) -> dict:

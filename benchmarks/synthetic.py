@@ -19,8 +19,9 @@ import random
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
+from core.vocab import Service
 from matching.slots import parse_slots
-from matching.taxonomy import SERVICES, SKILLS_BY_SERVICE
+from matching.taxonomy import SKILLS_BY_SERVICE
 from matching.types import GridMap, NeedView, ProviderView
 
 WEEK_START = datetime(2026, 12, 7)  # a Monday
@@ -102,7 +103,7 @@ def lattice(n_grids: int) -> tuple[list[str], GridMap]:
                 if (dr or dc) and 0 <= cc < cols and 0 <= kk < n_grids and rr >= 0:
                     near.add(codes[kk])
         neighbours[code] = frozenset(near)
-    return codes, GridMap(neighbours=neighbours, subdistricts=subdistricts)
+    return codes, GridMap(neighbors=neighbours, subdistricts=subdistricts)
 
 
 def patch(codes: list[str], centre: int, radius: int) -> frozenset[str]:
@@ -170,7 +171,7 @@ def _provider(rng: random.Random, k: int, codes: list[str], everywhere: float) -
     services = {primary}
     skills = rng.sample(SKILLS_BY_SERVICE[primary], rng.randint(1, 4))
     if rng.random() < SECOND_SERVICE_SHARE:
-        second = rng.choice([s for s in SERVICES if s != primary])
+        second = rng.choice([s for s in Service if s != primary])
         services.add(second)
         skills.append(rng.choice(SKILLS_BY_SERVICE[second]))
     capacity = rng.choices((1, 2, 3), weights=(5, 3, 2))[0]

@@ -24,9 +24,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .index import ANY_TIME, NO_CELL, NO_GRID, SERVICE_CODES, CellTable, ProviderIndex
+from .index import ANY_TIME, NO_CELL, NO_GRID, SERVICE_CODES, SERVICES, CellTable, ProviderIndex
 from .slots import window_minutes_by_day
-from .taxonomy import SERVICES
 from .textvec import concat_ranges
 from .types import GridMap, NeedView
 
@@ -100,7 +99,7 @@ def near_visits(batch: NeedBatch, index: ProviderIndex, grid_map: GridMap) -> Vi
     no_grid = table.shape[0] - 1
     own = np.fromiter((index.grid_ids.get(g, no_grid) for g in grid_local), dtype=np.int64,
                       count=len(grid_local))
-    neighbour_lists = [[index.grid_ids[h] for h in sorted(grid_map.neighbours.get(g, frozenset()) - {g})
+    neighbour_lists = [[index.grid_ids[h] for h in sorted(grid_map.neighbors.get(g, frozenset()) - {g})
                         if h in index.grid_ids] for g in grid_local]
     nb_len = np.fromiter((len(x) for x in neighbour_lists), dtype=np.int64, count=len(grid_local))
     nb_ptr = np.zeros(len(grid_local) + 1, dtype=np.int64)
@@ -182,7 +181,7 @@ def near_homes(batch: NeedBatch, index: ProviderIndex, grid_map: GridMap, pairs:
     keys = []
     for i in np.unique(pairs.need).tolist():
         grid = batch.needs[i].grid
-        for g in {grid} | set(grid_map.neighbours.get(grid, frozenset())):
+        for g in {grid} | set(grid_map.neighbors.get(grid, frozenset())):
             gid = index.grid_ids.get(g)
             if gid is not None:
                 keys.append(i * stride + gid + 1)

@@ -27,6 +27,8 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from core.vocab import SERVICE_LABELS_ZH
+
 from .assign import WEIGHT_SCALE, greedy_assignment, solve_assignment
 from .candidates import NeedBatch, expand, overlap_minutes, wide_visits
 from .index import NO_CELL, SERVICE_CODES, ProviderIndex, paused_gc
@@ -34,14 +36,13 @@ from .pricing import assignment_duals, weight_units
 from .scoring import (
     MIN_SCORE,
     TOP_K,
+    Match,
     PairScorer,
-    Proposal,
     ScoredPairs,
-    make_proposals,
+    make_matches,
     priorities,
     score_candidates,
 )
-from .taxonomy import SERVICE_LABELS_ZH
 from .types import GridMap, NeedView, ProviderView
 
 NO_ELIGIBLE_PROVIDER = "no_eligible_provider"
@@ -81,7 +82,7 @@ class BatchStats:
 
 @dataclass(frozen=True)
 class BatchResult:
-    assignments: dict[int, Proposal]  # need id -> the provider assigned
+    assignments: dict[int, Match]  # need id -> the provider assigned
     unmatched: dict[int, Unmatched]  # need id -> why not
     stats: BatchStats = field(default_factory=BatchStats)
 
@@ -223,7 +224,7 @@ def assemble(graph: CandidateGraph, chosen: np.ndarray, *, gap: float = float("i
     rows = np.flatnonzero(chosen >= 0)
     pairs = graph.edges[chosen[rows]]
     matched = [batch.needs[i] for i in rows.tolist()]
-    proposals = make_proposals(matched, scored.provider[pairs], scored.tier[pairs],
+    proposals = make_matches(matched, scored.provider[pairs], scored.tier[pairs],
                                scored.features[pairs], scored.score[pairs], index,
                                graph.scorer.skills, rows)
     assignments = {need.id: p for need, p in zip(matched, proposals)}

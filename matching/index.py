@@ -25,8 +25,9 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import sparse
 
+from core.vocab import Service
+
 from .slots import WeeklySlot
-from .taxonomy import SERVICES
 from .textvec import CellBlocks, CharNgramTfidf, concat_ranges, gather_rows
 from .types import GridMap, ProviderView
 
@@ -47,6 +48,7 @@ class CellTable:
         return self.ptr[cells + 1] - self.ptr[cells]
 
 
+SERVICES: tuple[Service, ...] = tuple(Service)  # the columns of a cell's offering counts
 SERVICE_CODES: dict[str, int] = {s: k for k, s in enumerate(SERVICES)}
 NO_CELL = -1
 

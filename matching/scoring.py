@@ -19,7 +19,7 @@ A score is a weighted sum of named features, each in [0, 1], so it lies in [0, 1
 Features are kept in steps of 0.0001 (:data:`FEATURE_STEPS`) and the score is computed from
 those, so it equals the sum of its contributions. Urgency does not change a score: it multiplies
 it into the assignment's weight (:data:`URGENCY_PRIORITY`), so an urgent need wins a contested
-provider without looking like a better fit. Every :class:`Proposal` keeps its features, their
+provider without looking like a better fit. Every :class:`Match` keeps its features, their
 weighted contributions and a one-line explanation in Chinese, e.g.
 ``同网格 · 技能：陪诊 · 周三上午有空 · 当前任务 0/2``.
 
@@ -45,6 +45,8 @@ import numpy as np
 from rapidfuzz import fuzz, process
 from scipy import sparse
 
+from core.vocab import SERVICE_LABELS_ZH
+
 from .candidates import (
     TIER_ELSEWHERE,
     TIER_NEIGHBOUR,
@@ -61,15 +63,14 @@ from .candidates import (
 from .index import CellTable, ProviderIndex
 from .lexicon import skill_text
 from .slots import overlapping_slots
-from .taxonomy import SERVICE_LABELS_ZH
 from .textvec import CellBlocks, cell_pair_cosines, concat_ranges
 from .types import GridMap, NeedView, ProviderView
 
 __all__ = [
     "FEATURES", "FEATURE_STEPS", "FIT_REQUIRED_SERVICES", "MIN_SCORE", "MIN_TEXT_FIT",
     "RELIABILITY_PRIOR", "SKILL_FLOOR", "TIER_SCORES",
-    "TOP_K", "URGENCY_PRIORITY", "WEIGHTS", "PairScorer", "Proposal", "ProviderIndex", "ScoredPairs",
-    "explain", "make_proposal", "make_proposals", "priorities", "propose", "score_candidates",
+    "TOP_K", "URGENCY_PRIORITY", "WEIGHTS", "PairScorer", "Match", "ProviderIndex", "ScoredPairs",
+    "explain", "make_match", "make_matches", "priorities", "propose", "score_candidates",
     "tier3_min_skill",
 ]
 
@@ -138,8 +139,9 @@ MAX_SLOT_LABELS = 2  # slot labels named in an explanation
 
 
 @dataclass(frozen=True)
-class Proposal:
-    """A provider proposed for a need, with why."""
+class Match:
+    """A provider the engine pairs with a need, scored, with why. The dispatcher stores the ones
+    it proposes as ``models.Proposal`` rows."""
 
     need_id: int
     provider_kind: str  # "resource" or "volunteer"
@@ -485,11 +487,11 @@ def best_tag(need: NeedView, provider_row: int, index: ProviderIndex) -> str | N
 
 
 # -- proposals -----------------------------------------------------------------------------------
-def make_proposals(needs: Sequence[NeedView], provider_rows: np.ndarray, tiers: np.ndarray,
+def make_matches(needs: Sequence[NeedView], provider_rows: np.ndarray, tiers: np.ndarray,
                    features: np.ndarray, scores: np.ndarray, index: ProviderIndex,
                    skills: sparse.csr_matrix | None = None,
-                   need_rows: np.ndarray | None = None) -> list[Proposal]:
-    """One :class:`Proposal` per (need, provider row, tier, feature row, score).
+                   need_rows: np.ndarray | None = None) -> list[Match]:
+    """One :class:`Match` per (need, provider row, tier, feature row, score).
 
     With the batch's need x tag ``skills`` and each need's row in it, the best tags come from
     there instead of being scored again.
@@ -506,7 +508,7 @@ def make_proposals(needs: Sequence[NeedView], provider_rows: np.ndarray, tiers: 
                                                    np.asarray(scores).tolist(), tags):
         provider = index.providers[row]
         named = dict(zip(FEATURES, values))
-        out.append(Proposal(
+        out.append(Match(
             need_id=need.id, provider_kind=provider.kind, provider_id=provider.id,
             provider_ref=provider.ref, provider_name=provider.name, score=score, tier=tier,
             features=named, contributions={name: WEIGHTS[name] * v for name, v in named.items()},
@@ -555,14 +557,14 @@ def explain(need: NeedView, provider: ProviderView, tier: int, skill_tag: str | 
     return EXPLANATION_SEPARATOR.join(parts)
 
 
-def make_proposal(need: NeedView, provider_row: int, tier: int, features: np.ndarray, score: float,
-                  index: ProviderIndex) -> Proposal:
-    return make_proposals([need], np.array([provider_row]), np.array([tier]),
+def make_match(need: NeedView, provider_row: int, tier: int, features: np.ndarray, score: float,
+                  index: ProviderIndex) -> Match:
+    return make_matches([need], np.array([provider_row]), np.array([tier]),
                           np.asarray(features).reshape(1, -1), np.array([score]), index)[0]
 
 
 def propose(need: NeedView, index: ProviderIndex, grid_map: GridMap, limit: int = 10, *,
-            min_score: float = MIN_SCORE) -> list[Proposal]:
+            min_score: float = MIN_SCORE) -> list[Match]:
     """Up to ``limit`` providers for one need, best first, none below ``min_score``.
 
     Candidates come from tiers 1-2, and from tier 3 too when those give fewer than ``limit``.
@@ -572,7 +574,7 @@ def propose(need: NeedView, index: ProviderIndex, grid_map: GridMap, limit: int 
     scored = score_candidates(batch, index, grid_map, widen_below=limit, min_score=min_score,
                               scorer=scorer)
     top = slice(0, min(limit, len(scored)))
-    return make_proposals([need] * (top.stop or 0), scored.provider[top], scored.tier[top],
+    return make_matches([need] * (top.stop or 0), scored.provider[top], scored.tier[top],
                           scored.features[top], scored.score[top], index, scorer.skills,
                           scored.need[top])
 

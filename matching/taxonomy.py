@@ -1,43 +1,19 @@
-"""The fixed vocabularies of the domain: the four services, urgencies, the five forces, skill tags.
-
-Codes are English and stable (stored in the database, used in files and the API); the Chinese
-labels are what users see.
+"""What the engine knows of the four services beyond their codes (``core.vocab``): the spellings
+people use for them, and the skill tags each usually needs, in residents' words.
 """
 from __future__ import annotations
 
-SERVICES: tuple[str, ...] = ("public", "social", "market", "volunteer")
-
-SERVICE_LABELS_ZH: dict[str, str] = {
-    "public": "公共服务",
-    "social": "社会服务",
-    "market": "市场服务",
-    "volunteer": "志愿服务",
-}
+from core.vocab import SERVICE_LABELS_ZH, Service
 
 # Accepted spellings in files and requests, normalised to the code.
-SERVICE_ALIASES: dict[str, str] = {
-    **{code: code for code in SERVICES},
-    **{label: code for code, label in SERVICE_LABELS_ZH.items()},
-    "公共": "public",
-    "社会": "social",
-    "市场": "market",
-    "志愿": "volunteer",
+SERVICE_ALIASES: dict[str, Service] = {
+    **{code.value: code for code in Service},
+    **{label: Service(code) for code, label in SERVICE_LABELS_ZH.items()},
+    "公共": Service.PUBLIC,
+    "社会": Service.SOCIAL,
+    "市场": Service.MARKET,
+    "志愿": Service.VOLUNTEER,
 }
-
-URGENCIES: tuple[str, ...] = ("low", "normal", "high", "urgent")
-URGENCY_LABELS_ZH: dict[str, str] = {"low": "不急", "normal": "一般", "high": "较急", "urgent": "紧急"}
-
-FORCES: tuple[str, ...] = ("governance", "liaison", "cobuilding", "professional", "selfgov")
-FORCE_LABELS_ZH: dict[str, str] = {
-    "governance": "治理力量",
-    "liaison": "联络力量",
-    "cobuilding": "共建力量",
-    "professional": "专业力量",
-    "selfgov": "自治力量",
-}
-
-PROVIDER_KINDS: tuple[str, ...] = ("resource", "volunteer")
-VOLUNTEER_KINDS: tuple[str, ...] = ("person", "organization")
 
 # Skill tags by the service that usually uses them. Providers may carry tags of several services;
 # the matcher compares need texts with these tags, so keep them short and in residents' words.
@@ -67,6 +43,6 @@ WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 WEEKDAY_LABELS_ZH: tuple[str, ...] = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
 
 
-def normalise_service(value: str) -> str | None:
+def normalise_service(value: str) -> Service | None:
     """The service code for a code or a Chinese label, or None when it is not one."""
     return SERVICE_ALIASES.get(value.strip().lower() if value.isascii() else value.strip())

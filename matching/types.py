@@ -47,9 +47,9 @@ class ProviderView:
 
 @dataclass(frozen=True)
 class GridMap:
-    """Which grids neighbour which; the subdistrict is every grid in ``neighbours``."""
+    """Which grids neighbour which; the subdistrict is every grid in ``neighbors``."""
 
-    neighbours: dict[str, frozenset[str]] = field(default_factory=dict)
+    neighbors: dict[str, frozenset[str]] = field(default_factory=dict)
     # Grid code -> subdistrict code, for a map spanning several subdistricts (a district's or a
     # city's batch): tier 3, "the rest of the subdistrict", then stays inside the need's own
     # subdistrict. Empty (or a grid left out): the whole map is one subdistrict.
@@ -62,6 +62,6 @@ class GridMap:
             return 1
         if provider.home_grid == need_grid:
             return 1
-        if provider.home_grid in self.neighbours.get(need_grid, frozenset()):
+        if provider.home_grid in self.neighbors.get(need_grid, frozenset()):
             return 2
         return 3

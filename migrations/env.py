@@ -6,7 +6,7 @@ import os
 from alembic import context
 from sqlalchemy import pool
 
-from database import make_engine
+from core.database import make_engine
 from models import Base
 
 config = context.config

@@ -3,11 +3,11 @@ from .base import Base, utcnow
 from .grid import Community, Grid, PartyGrid, grid_neighbors
 from .need import MatchRun, Need, Proposal
 from .providers import Resource, Volunteer, resource_grids
-from .user import ROLES, SCOPE_TYPES, LoginAttempt, User
+from .user import LoginAttempt, User
 from .workflow import AuditEntry, Notification
 
 __all__ = [
     "Base", "utcnow", "Community", "Grid", "PartyGrid", "grid_neighbors", "Resource", "Volunteer",
-    "resource_grids", "Need", "MatchRun", "Proposal", "ROLES", "SCOPE_TYPES", "User", "LoginAttempt",
+    "resource_grids", "Need", "MatchRun", "Proposal", "User", "LoginAttempt",
     "AuditEntry", "Notification",
 ]

@@ -1,10 +1,14 @@
-"""Declarative base with predictable constraint names (so migrations can name what they drop)."""
+"""Declarative base with predictable constraint names (so migrations can name what they drop), and
+the column type of the vocabulary."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
+from enum import StrEnum
 
-from sqlalchemy import JSON, DateTime, MetaData
+from sqlalchemy import JSON, DateTime, Enum, MetaData
 from sqlalchemy.orm import DeclarativeBase
+
+from core.times import utcnow
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -13,6 +17,7 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+CODE_LENGTH = 16  # every code of core.vocab fits
 
 
 class Base(DeclarativeBase):
@@ -24,6 +29,11 @@ class Base(DeclarativeBase):
     }
 
 
-def utcnow() -> datetime:
-    """Naive UTC: stored the same way on SQLite and PostgreSQL."""
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+def code_of(vocabulary: type[StrEnum], name: str) -> Enum:
+    """A column holding one code of ``vocabulary``: a VARCHAR with a CHECK constraint named
+    ``ck_<table>_<name>``, so the database itself refuses a code it does not know."""
+    return Enum(vocabulary, name=name, native_enum=False, create_constraint=True, length=CODE_LENGTH,
+                validate_strings=True, values_callable=lambda members: [m.value for m in members])
+
+
+__all__ = ["Base", "NAMING_CONVENTION", "code_of", "utcnow"]

@@ -7,7 +7,9 @@ from typing import Optional
 from sqlalchemy import CheckConstraint, Float, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import Base, utcnow
+from core.vocab import Channel, NeedStatus, ProposalStatus, ProviderKind, Service, Urgency
+
+from .base import Base, code_of, utcnow
 from .grid import Grid
 from .providers import Resource, Volunteer
 
@@ -19,13 +21,16 @@ class Need(Base):
     ref: Mapped[str] = mapped_column(String(64), unique=True)
     text: Mapped[str] = mapped_column(Text)
     grid_id: Mapped[int] = mapped_column(ForeignKey("grids.id"), index=True)
-    urgency: Mapped[str] = mapped_column(String(16), default="normal")
+    urgency: Mapped[Urgency] = mapped_column(code_of(Urgency, "urgency"), default=Urgency.NORMAL)
     window_start: Mapped[Optional[datetime]]  # both None: flexible
     window_end: Mapped[Optional[datetime]]
     contact: Mapped[str] = mapped_column(String(200), default="")  # private: masked for outsiders
-    service: Mapped[Optional[str]] = mapped_column(String(16), index=True)
+    service: Mapped[Optional[Service]] = mapped_column(code_of(Service, "service"), index=True)
     service_confidence: Mapped[Optional[float]] = mapped_column(Float)  # None: set by a person
-    status: Mapped[str] = mapped_column(String(16), default="submitted", index=True)
+    status: Mapped[NeedStatus] = mapped_column(code_of(NeedStatus, "status"), default=NeedStatus.SUBMITTED,
+                                               index=True)
+    channel: Mapped[Channel] = mapped_column(code_of(Channel, "channel"), default=Channel.APP,
+                                             server_default=Channel.APP.value)
     active: Mapped[bool] = mapped_column(default=True, index=True)
     resident_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"), index=True)
     unmatched_reason: Mapped[str] = mapped_column(Text, default="")
@@ -77,7 +82,8 @@ class Proposal(Base):
     tier: Mapped[int]
     features: Mapped[dict] = mapped_column(default=dict)
     explanation: Mapped[str] = mapped_column(Text, default="")
-    status: Mapped[str] = mapped_column(String(16), default="proposed", index=True)
+    status: Mapped[ProposalStatus] = mapped_column(code_of(ProposalStatus, "status"),
+                                                   default=ProposalStatus.PROPOSED, index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     decided_at: Mapped[Optional[datetime]]
     decided_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
@@ -90,8 +96,17 @@ class Proposal(Base):
 
     @property
     def provider(self) -> Resource | Volunteer:
-        return self.resource if self.resource is not None else self.volunteer  # type: ignore[return-value]
+        provider = self.resource if self.resource is not None else self.volunteer
+        assert provider is not None  # the one_provider constraint
+        return provider
 
     @property
-    def provider_kind(self) -> str:
-        return "resource" if self.resource_id is not None else "volunteer"
+    def provider_kind(self) -> ProviderKind:
+        return ProviderKind.RESOURCE if self.resource_id is not None else ProviderKind.VOLUNTEER
+
+    @property
+    def provider_key(self) -> tuple[ProviderKind, int]:
+        """(kind, id), as the engine names a provider."""
+        provider_id = self.resource_id if self.resource_id is not None else self.volunteer_id
+        assert provider_id is not None  # the one_provider constraint
+        return self.provider_kind, provider_id

@@ -7,7 +7,9 @@ from typing import Optional
 from sqlalchemy import Column, ForeignKey, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import Base, utcnow
+from core.vocab import Force, Service, VolunteerKind
+
+from .base import Base, code_of, utcnow
 from .grid import Grid
 
 resource_grids = Table(
@@ -27,7 +29,7 @@ class Resource(Base):
     ref: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(200), index=True)
     department: Mapped[str] = mapped_column(String(200), default="")
-    service: Mapped[str] = mapped_column(String(16), index=True)
+    service: Mapped[Service] = mapped_column(code_of(Service, "service"), index=True)
     covers_all: Mapped[bool] = mapped_column(default=False)  # True: every grid of the subdistrict
     capacity: Mapped[int] = mapped_column(default=1)  # needs it can serve at once
     skills: Mapped[list] = mapped_column(default=list)
@@ -48,14 +50,14 @@ class Volunteer(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     ref: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(200), index=True)
-    kind: Mapped[str] = mapped_column(String(16), default="person")  # person | organization
+    kind: Mapped[VolunteerKind] = mapped_column(code_of(VolunteerKind, "kind"), default=VolunteerKind.PERSON)
     phone: Mapped[str] = mapped_column(String(32), default="", index=True)
     grid_id: Mapped[Optional[int]] = mapped_column(ForeignKey("grids.id"), index=True)
     skills: Mapped[list] = mapped_column(default=list)
-    services: Mapped[list] = mapped_column(default=list)
+    services: Mapped[list] = mapped_column(default=list)  # codes of core.vocab.Service, checked by the schemas
     availability: Mapped[list] = mapped_column(default=list)  # weekly slots; empty: any time
     capacity: Mapped[int] = mapped_column(default=1)
-    force: Mapped[str] = mapped_column(String(16), default="selfgov")  # 五大力量
+    force: Mapped[Force] = mapped_column(code_of(Force, "force"), default=Force.SELFGOV)  # 五大力量
     party_member: Mapped[bool] = mapped_column(default=False)
     description: Mapped[str] = mapped_column(Text, default="")
     active: Mapped[bool] = mapped_column(default=True, index=True)

@@ -7,12 +7,10 @@ from typing import Optional
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import Base, utcnow
-from .providers import Volunteer
+from core.vocab import Role, ScopeType
 
-ROLES = ("resident", "volunteer", "coordinator", "reviewer", "admin")
-# What a coordinator's scope names: grids, one Party grid, or an organisation of the volunteer pool.
-SCOPE_TYPES = ("grid", "party_grid", "organization")
+from .base import Base, code_of, utcnow
+from .providers import Volunteer
 
 
 class User(Base):
@@ -21,9 +19,10 @@ class User(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
-    role: Mapped[str] = mapped_column(String(16), index=True)
+    role: Mapped[Role] = mapped_column(code_of(Role, "role"), index=True)
     display_name: Mapped[str] = mapped_column(String(100), default="")
-    scope_type: Mapped[Optional[str]] = mapped_column(String(16))
+    # What a staff account's scope names: grids, Party grids, or an organisation of the volunteer pool.
+    scope_type: Mapped[Optional[ScopeType]] = mapped_column(code_of(ScopeType, "scope_type"))
     scope_codes: Mapped[list] = mapped_column(default=list)  # grid codes, Party grid codes or an org ref
     volunteer_id: Mapped[Optional[int]] = mapped_column(ForeignKey("volunteers.id"), index=True)
     active: Mapped[bool] = mapped_column(default=True)

@@ -4,17 +4,30 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Optional
 
-from sqlalchemy import ForeignKey, String, Text, event
+from sqlalchemy import CheckConstraint, ForeignKey, String, Text, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from core.vocab import ACTORS, NeedStatus
 
 from .base import Base, utcnow
 from .user import User
+
+
+def _one_of(column: str, codes: tuple[str, ...]) -> str:
+    quoted = ", ".join(f"'{code}'" for code in codes)
+    return f"{column} IN ({quoted})"
 
 
 class AuditEntry(Base):
     """One transition of a need: who, when, from, to, why. Append-only."""
 
     __tablename__ = "audit_entries"
+    __table_args__ = (
+        CheckConstraint(_one_of("actor_role", ACTORS), name="actor_role"),
+        # A need's first entry comes from nowhere ("").
+        CheckConstraint(_one_of("from_status", ("", *NeedStatus)), name="from_status"),
+        CheckConstraint(_one_of("to_status", tuple(NeedStatus)), name="to_status"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     need_id: Mapped[int] = mapped_column(ForeignKey("needs.id", ondelete="CASCADE"), index=True)

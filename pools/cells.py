@@ -19,7 +19,7 @@ Public API
 ``parse_grid_list(text) -> list[str] | None``      covered grids; ``*`` or ``全部`` gives None (all grids)
 ``parse_bool(text) -> bool | None``                yes/no, true/false, y/n, 1/0, 是/否
 ``parse_int(text, *, minimum=None, maximum=None) -> int | None``
-``parse_service(text) -> str | None``             a code of ``taxonomy.SERVICES`` or its Chinese label
+``parse_service(text) -> str | None``             a code of ``core.vocab.Service`` or its Chinese label
 ``parse_services(text) -> list[str]``
 ``parse_choice(text, choices, labels_zh=None, *, aliases=None) -> str | None``
 ``parse_kind / parse_force / parse_urgency (text) -> str | None``   parse_choice with the taxonomy's words
@@ -35,17 +35,20 @@ import unicodedata
 from collections.abc import Collection, Mapping
 from datetime import datetime
 
-from matching.slots import WeeklySlot, parse_slots, parse_window
-from matching.taxonomy import (
+from core.vocab import (
+    CHANNEL_LABELS_ZH,
     FORCE_LABELS_ZH,
-    FORCES,
     SERVICE_LABELS_ZH,
-    SERVICES,
-    URGENCIES,
     URGENCY_LABELS_ZH,
-    VOLUNTEER_KINDS,
-    normalise_service,
+    VOLUNTEER_KIND_LABELS_ZH,
+    Channel,
+    Force,
+    Service,
+    Urgency,
+    VolunteerKind,
 )
+from matching.slots import WeeklySlot, parse_slots, parse_window
+from matching.taxonomy import normalise_service
 
 from .tabular import show_value
 
@@ -70,10 +73,13 @@ ALL_GRIDS_WORDS = frozenset({"*", "全部"})
 CODE_MAX_CHARS = 64
 _CODE_RE = re.compile(r"[^\s;,，；、*/\\]+")
 
-KIND_LABELS_ZH: dict[str, str] = {"person": "个人", "organization": "组织"}
 KIND_ALIASES: dict[str, str] = {"机构": "organization", "organisation": "organization"}
 # People drop the 力量 suffix when they type: 专业 for 专业力量.
 FORCE_ALIASES: dict[str, str] = {label.removesuffix("力量"): code for code, label in FORCE_LABELS_ZH.items()}
+
+CHANNEL_ALIASES: dict[str, str] = {"电话": "hotline", "热线": "hotline", "12345": "hotline", "走访": "visit",
+                                   "楼栋长": "building_head", "随手拍": "snapshot", "来访": "walk_in", "窗口": "walk_in",
+                                   "居民": "app", "自助": "app", "导入": "import"}
 
 _MOBILE_RE = re.compile(r"1[3-9]\d{9}")
 # Beijing (010) and the 02x cities have three-digit area codes, every other area four.
@@ -190,7 +196,7 @@ def _choices_hint(choices: Collection[str], labels_zh: Mapping[str, str] | None)
     return hint
 
 
-_SERVICES_HINT = _choices_hint(SERVICES, SERVICE_LABELS_ZH)
+_SERVICES_HINT = _choices_hint(tuple(Service), SERVICE_LABELS_ZH)
 
 
 def parse_service(text: str) -> str | None:
@@ -238,16 +244,21 @@ def parse_choice(
 
 def parse_kind(text: str) -> str | None:
     """A volunteer entry's kind: ``person`` (个人) or ``organization`` (组织/机构)."""
-    return parse_choice(text, VOLUNTEER_KINDS, KIND_LABELS_ZH, aliases=KIND_ALIASES)
+    return parse_choice(text, tuple(VolunteerKind), VOLUNTEER_KIND_LABELS_ZH, aliases=KIND_ALIASES)
 
 
 def parse_force(text: str) -> str | None:
     """One of the five forces (五大力量), by code, label (专业力量) or short label (专业)."""
-    return parse_choice(text, FORCES, FORCE_LABELS_ZH, aliases=FORCE_ALIASES)
+    return parse_choice(text, tuple(Force), FORCE_LABELS_ZH, aliases=FORCE_ALIASES)
 
 
 def parse_urgency(text: str) -> str | None:
-    return parse_choice(text, URGENCIES, URGENCY_LABELS_ZH)
+    return parse_choice(text, tuple(Urgency), URGENCY_LABELS_ZH)
+
+
+def parse_channel(text: str) -> str | None:
+    """How a need came in (需求来源), by code or label (电话/12345 热线…) or a short word (热线, 走访)."""
+    return parse_choice(text, tuple(Channel), CHANNEL_LABELS_ZH, aliases=CHANNEL_ALIASES)
 
 
 # ---------------------------------------------------------------------------------------- phones
@@ -327,9 +338,9 @@ __all__ = [
     "ALL_GRIDS_WORDS",
     "FORCE_ALIASES",
     "KIND_ALIASES",
-    "KIND_LABELS_ZH",
     "CellValueError",
     "parse_bool",
+    "parse_channel",
     "parse_choice",
     "parse_code",
     "parse_codes",

@@ -6,8 +6,10 @@ from typing import Any
 
 from marshmallow import ValidationError, fields
 
+from core.vocab import SERVICE_LABELS_ZH
+from core.vocab import Service as ServiceCode
 from matching.slots import parse_slot, parse_window
-from matching.taxonomy import SERVICE_LABELS_ZH, normalise_service
+from matching.taxonomy import normalise_service
 
 from .cells import CellValueError, parse_phone
 
@@ -15,7 +17,7 @@ from .cells import CellValueError, parse_phone
 class Service(fields.String):
     """A service code; the Chinese label (公共服务…) is accepted too and stored as the code."""
 
-    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> str:
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> ServiceCode:  # type: ignore[override]
         text = super()._deserialize(value, attr, data, **kwargs)
         code = normalise_service(text)
         if code is None:

@@ -6,7 +6,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from errors import Conflict, InvalidData
+from core.errors import Conflict, InvalidData
 from models import Community, Grid, PartyGrid
 
 from .lookup import Page, get_or_404, grids_by_code, paginate
@@ -111,17 +111,3 @@ def list_grids(session: Session, *, page: int, per_page: int, active: bool = Tru
 def list_party_grids(session: Session) -> list[PartyGrid]:
     return list(session.scalars(select(PartyGrid).options(selectinload(PartyGrid.grids)).order_by(PartyGrid.code)))
 
-
-def neighbor_map(session: Session) -> dict[str, frozenset[str]]:
-    """Grid code → codes of its neighbours, for the matcher."""
-    from models import grid_neighbors
-    a, b = Grid.__table__.alias("a"), Grid.__table__.alias("b")
-    rows = session.execute(
-        select(a.c.code, b.c.code)
-        .select_from(grid_neighbors.join(a, a.c.id == grid_neighbors.c.grid_id)
-                     .join(b, b.c.id == grid_neighbors.c.neighbor_id))
-    )
-    out: dict[str, set[str]] = {code: set() for code in session.scalars(select(Grid.code))}
-    for code, neighbor in rows:
-        out[code].add(neighbor)
-    return {k: frozenset(v) for k, v in out.items()}

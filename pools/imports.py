@@ -4,6 +4,9 @@ The same validation as the API: each row's cells are parsed (pools.cells), loade
 kind's input schema, and checked against the grids that exist or come in the same file. Rows are
 upserted by ``ref`` (grids by ``code``), so importing a file twice changes nothing. A file with any
 bad row imports nothing unless ``skip_invalid`` is set; probable duplicates are reported, never merged.
+
+What a new need needs besides its row is the caller's (``intake``): a classifier for texts without a
+service, and a hook that starts the need's workflow (:class:`NeedIntake`).
 """
 from __future__ import annotations
 
@@ -15,6 +18,7 @@ from marshmallow import Schema, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from core.vocab import Channel
 from matching.slots import format_slot_text
 from models import Grid, Need, Resource, Volunteer
 
@@ -27,6 +31,17 @@ from .schemas import GridIn, NeedIn, ResourceIn, VolunteerIn
 from .tabular import IMPORT_COLUMNS, CellError, Row, check_columns, read_table
 
 KINDS = tuple(IMPORT_COLUMNS)
+
+
+@dataclass(frozen=True)
+class NeedIntake:
+    """How imported needs come in: ``classify`` labels texts without a service (service, confidence);
+    ``started`` is called for each new need once it is flushed."""
+    classify: Callable[[list[str]], list[tuple[str, float]]] | None = None
+    started: Callable[[Session, Need], None] | None = None
+
+
+NO_INTAKE = NeedIntake()
 
 
 def slot_texts(text: str) -> list[str]:
@@ -47,7 +62,7 @@ CELL_PARSERS: dict[str, dict[str, Callable[[str], Any]]] = {
                    "availability": slot_texts, "capacity": cells.parse_int, "force": cells.parse_force,
                    "party_member": cells.parse_bool},
     "needs": {"ref": cells.parse_code, "grid": cells.parse_code, "urgency": cells.parse_urgency,
-              "service": cells.parse_service},
+              "service": cells.parse_service, "channel": cells.parse_channel},
 }
 SCHEMAS: dict[str, type[Schema]] = {"grids": GridIn, "resources": ResourceIn, "volunteers": VolunteerIn,
                                     "needs": NeedIn}
@@ -138,7 +153,7 @@ def _check_grid_refs(kind: str, number: int, data: dict[str, Any], known: set[st
 
 
 def import_rows(session: Session, kind: str, rows: list[Row], *, skip_invalid: bool = False,
-                classify: Callable[[list[str]], list[tuple[str, float]]] | None = None) -> ImportReport:
+                intake: NeedIntake = NO_INTAKE) -> ImportReport:
     """Validate every row, then (if all are good, or ``skip_invalid``) upsert the good ones."""
     report = ImportReport(kind=kind, rows=len(rows))
     known = set(session.scalars(select(Grid.code)))
@@ -164,7 +179,7 @@ def import_rows(session: Session, kind: str, rows: list[Row], *, skip_invalid: b
     report.duplicates = find_probable_duplicates(session, kind, [d for _, d in good])
     if report.errors and not skip_invalid:
         return report
-    UPSERTS[kind](session, [d for _, d in good], report, classify)
+    UPSERTS[kind](session, [d for _, d in good], report, intake)
     report.imported = True
     session.flush()
     return report
@@ -192,7 +207,7 @@ def _count(report: ImportReport, before: dict[str, Any] | None, after: dict[str,
         report.updated += 1
 
 
-def _upsert_grids(session: Session, rows: list[dict[str, Any]], report: ImportReport, _classify: Any) -> None:
+def _upsert_grids(session: Session, rows: list[dict[str, Any]], report: ImportReport, _intake: NeedIntake) -> None:
     existing = {g.code: g for g in session.scalars(
         select(Grid).options(selectinload(Grid.neighbors), selectinload(Grid.community),
                              selectinload(Grid.party_grid)))}
@@ -226,38 +241,33 @@ def grid_snapshot(grid: Grid) -> dict[str, Any]:
 
 def _upsert_by_ref(model: Any, create: Callable[..., Any], update: Callable[..., Any],
                    snapshot: Callable[[Any], dict[str, Any]]) -> Callable[..., None]:
-    def upsert(session: Session, rows: list[dict[str, Any]], report: ImportReport, classify: Any) -> None:
+    def upsert(session: Session, rows: list[dict[str, Any]], report: ImportReport, intake: NeedIntake) -> None:
         refs = [d["ref"] for d in rows]
         existing = {r.ref: r for r in session.scalars(select(model).where(model.ref.in_(refs)))} if refs else {}
         unlabelled = ([d for d in rows if not d.get("service") and d["ref"] not in existing]
                       if model is Need else [])
         # Only call the classifier for texts it must label: the first call loads (or trains) a model.
-        if classify is not None and unlabelled:
-            for d, (service, confidence) in zip(unlabelled, classify([d["text"] for d in unlabelled])):
+        if intake.classify is not None and unlabelled:
+            for d, (service, confidence) in zip(unlabelled, intake.classify([d["text"] for d in unlabelled])):
                 d["service"], d["service_confidence"] = service, confidence
         for data in rows:
             row = existing.get(data["ref"])
             before = snapshot(row) if row is not None else None
             confidence = data.pop("service_confidence", None)
             if row is None:
+                if model is Need:
+                    data["channel"] = data.get("channel") or Channel.IMPORT
                 row = create(session, data)
                 if confidence is not None:
                     row.service_confidence = confidence
-                if model is Need:
-                    _start_trail(session, row)
+                if model is Need and intake.started is not None:
+                    session.flush()
+                    intake.started(session, row)
             else:
                 update(session, row, {k: v for k, v in data.items() if v is not None or k == "grid"})
             session.flush()
             _count(report, before, snapshot(row))
     return upsert
-
-
-def _start_trail(session: Session, need: Need) -> None:
-    from workflow.service import record_creation
-
-    from .classify import needs_triage
-    session.flush()
-    record_creation(session, need, None, triage=needs_triage(need.service_confidence))
 
 
 def resource_snapshot(r: Resource) -> dict[str, Any]:
@@ -278,7 +288,8 @@ def need_snapshot(n: Need) -> dict[str, Any]:
             "contact": n.contact, "service": n.service}
 
 
-UPSERTS: dict[str, Callable[..., None]] = {
+Upsert = Callable[[Session, list[dict[str, Any]], ImportReport, NeedIntake], None]
+UPSERTS: dict[str, Upsert] = {
     "grids": _upsert_grids,
     "resources": _upsert_by_ref(Resource, provider_service.create_resource, provider_service.update_resource,
                                 resource_snapshot),

@@ -8,7 +8,7 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import Select, String, cast, func, select
 from sqlalchemy.orm import Session
 
-from errors import InvalidData, NotFound
+from core.errors import InvalidData, NotFound
 from models import Base, Grid
 
 T = TypeVar("T", bound=Base)

@@ -8,7 +8,8 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from errors import Conflict, InvalidData
+from core.errors import Conflict, InvalidData
+from core.vocab import Channel, NeedStatus
 from models import Need, utcnow
 
 from .lookup import Page, get_or_404, grid_by_code, paginate
@@ -31,13 +32,15 @@ def _apply(session: Session, need: Need, data: dict[str, Any]) -> None:
         need.window_start, need.window_end = data["window"] if data["window"] else (None, None)
     if data.get("service"):
         need.service, need.service_confidence = data["service"], None
+    if data.get("channel"):
+        need.channel = data["channel"]
 
 
 def create_need(session: Session, data: dict[str, Any], classify: Classify | None = None) -> Need:
     ref = data.get("ref") or new_need_ref()
     if session.scalar(select(Need.id).where(Need.ref == ref)) is not None:
         raise Conflict(f"编号 {ref} 已存在", fields={"ref": [f"编号 {ref} 已存在"]})
-    need = Need(ref=ref, status="submitted")
+    need = Need(ref=ref, status=NeedStatus.SUBMITTED, channel=Channel.APP)
     _apply(session, need, data)
     if need.service is None and classify is not None:
         need.service, need.service_confidence = classify(need.text)
@@ -67,7 +70,7 @@ def deactivate_need(session: Session, need: Need) -> Need:
 def list_needs(session: Session, *, page: int, per_page: int, active: bool = True, q: str | None = None,
                grid: str | None = None, service: str | None = None, status: str | None = None,
                urgency: str | None = None, visible: Any = None) -> Page[Need]:
-    """Needs matching the filters; ``visible`` is the caller's scope condition (workflow.scope)."""
+    """Needs matching the filters; ``visible`` is the caller's scope condition (access.policy)."""
     query = select(Need).options(selectinload(Need.grid), selectinload(Need.proposals)).where(Need.active == active)
     if visible is not None:
         query = query.where(visible)

@@ -6,7 +6,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from errors import Conflict, InvalidData
+from core.errors import Conflict, InvalidData
 from models import Grid, Resource, Volunteer
 
 from .lookup import Page, get_or_404, grid_by_code, grids_by_code, json_list_contains, paginate

@@ -5,22 +5,17 @@ ones as field errors. Unknown fields are refused. Output schemas list their fiel
 """
 from __future__ import annotations
 
-from marshmallow import RAISE, Schema, fields, validate
+from marshmallow import Schema, fields, validate
 
-from matching.taxonomy import FORCES, URGENCIES, VOLUNTEER_KINDS
+from core.vocab import Channel, Force, NeedStatus, Urgency, VolunteerKind
+from web.schemas import ListArgs, StrictSchema
 
-from . import messages_zh  # noqa: F401  (Chinese field messages)
 from .fields import Phone, Service, Slot, Window, grid_list_or_all
 
 CODE = validate.Length(min=1, max=32)
 REF = validate.And(validate.Length(min=1, max=64), validate.Regexp(r"^[A-Za-z0-9_.\-]+$", error="编号只能包含字母、数字、-、_ 和 ."))
 NAME = validate.Length(min=1, max=200)
 TAGS = fields.List(fields.String(validate=validate.Length(min=1, max=40)), load_default=list)
-
-
-class StrictSchema(Schema):
-    class Meta:
-        unknown = RAISE
 
 
 # --- grids -----------------------------------------------------------------------------------
@@ -91,14 +86,14 @@ class ResourceOut(Schema):
 class VolunteerIn(StrictSchema):
     ref = fields.String(required=True, validate=REF)
     name = fields.String(required=True, validate=NAME)
-    kind = fields.String(load_default="person", validate=validate.OneOf(VOLUNTEER_KINDS))
+    kind = fields.Enum(VolunteerKind, by_value=True, load_default=VolunteerKind.PERSON)
     phone = Phone(load_default="")
     grid = fields.String(load_default=None, allow_none=True, validate=CODE)
     skills = TAGS
     services = fields.List(Service(), required=True, validate=validate.Length(min=1))
     availability = fields.List(Slot(), load_default=list)
     capacity = fields.Integer(load_default=1, validate=validate.Range(min=0, max=10000))
-    force = fields.String(load_default="selfgov", validate=validate.OneOf(FORCES))
+    force = fields.Enum(Force, by_value=True, load_default=Force.SELFGOV)
     party_member = fields.Boolean(load_default=False)
     description = fields.String(load_default="", validate=validate.Length(max=2000))
 
@@ -128,11 +123,14 @@ class NeedIn(StrictSchema):
     ref = fields.String(load_default=None, validate=REF, metadata={"description": "不填则自动生成"})
     text = fields.String(required=True, validate=validate.Length(min=2, max=2000))
     grid = fields.String(required=True, validate=CODE)
-    urgency = fields.String(load_default="normal", validate=validate.OneOf(URGENCIES))
+    urgency = fields.Enum(Urgency, by_value=True, load_default=Urgency.NORMAL)
     window = Window(load_default=None, allow_none=True,
                     metadata={"description": "ISO 8601 区间 2026-12-09T09:00/2026-12-09T12:00，空为时间灵活"})
     contact = fields.String(load_default="", validate=validate.Length(max=200))
     service = Service(load_default=None, allow_none=True, metadata={"description": "不填则由分类器判断"})
+    channel = fields.Enum(Channel, by_value=True, load_default=None,
+                          metadata={"description": "需求来源：app 居民自助（默认）、hotline 电话、visit 党员走访、"
+                                                   "building_head 楼栋长、snapshot 随手拍、walk_in 窗口来访"})
 
 
 class NeedOut(Schema):
@@ -151,18 +149,10 @@ class NeedOut(Schema):
     service = fields.String(allow_none=True)
     service_confidence = fields.Float(allow_none=True)
     status = fields.String()
+    channel = fields.String()
     active = fields.Boolean()
     created_at = fields.DateTime()
     updated_at = fields.DateTime()
-
-
-class ListArgs(StrictSchema):
-    """Query arguments of every list endpoint; each endpoint adds the filters that apply to it."""
-
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
-    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
-    q = fields.String(load_default=None, validate=validate.Length(min=1, max=100))
-    active = fields.Boolean(load_default=True)
 
 
 class GridListArgs(ListArgs):
@@ -177,19 +167,16 @@ class ResourceListArgs(ListArgs):
 
 
 class VolunteerListArgs(ResourceListArgs):
-    kind = fields.String(load_default=None, validate=validate.OneOf(VOLUNTEER_KINDS))
+    kind = fields.Enum(VolunteerKind, by_value=True, load_default=None)
 
 
 class NeedListArgs(ListArgs):
     grid = fields.String(load_default=None, validate=CODE)
     service = Service(load_default=None)
-    status = fields.String(load_default=None, validate=validate.Length(min=1, max=16))
-    urgency = fields.String(load_default=None, validate=validate.OneOf(URGENCIES))
+    status = fields.Enum(NeedStatus, by_value=True, load_default=None)
+    urgency = fields.Enum(Urgency, by_value=True, load_default=None)
 
 
-class SearchArgs(Schema):
-    class Meta:
-        unknown = RAISE
-
+class SearchArgs(StrictSchema):
     q = fields.String(required=True, validate=validate.Length(min=1, max=100))
     limit = fields.Integer(load_default=10, validate=validate.Range(min=1, max=100))

@@ -80,7 +80,7 @@ IMPORT_COLUMNS: dict[str, ColumnSpec] = {
             "force", "party_member", "description",
         )
     ),
-    "needs": ColumnSpec(("ref", "text", "grid", "urgency", "window", "contact"), ("service",)),
+    "needs": ColumnSpec(("ref", "text", "grid", "urgency", "window", "contact"), ("service", "channel")),
 }
 
 

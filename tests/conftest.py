@@ -14,7 +14,7 @@ from sqlalchemy import Connection, Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from app import create_app
-from database import make_engine
+from core.database import make_engine
 from migrations.runner import upgrade
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
@@ -84,7 +84,7 @@ def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
     # argon2's production cost is deliberate; tests only need the same algorithm, not the cost.
     from argon2 import PasswordHasher
 
-    from workflow import auth
+    from access import auth
     monkeypatch.setattr(auth, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
 
 

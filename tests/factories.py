@@ -100,7 +100,7 @@ TEST_PASSWORD = "correct-horse-9"
 
 def make_user(session: Session, username: str, *, role: str, scope: list[str] | None = None,
               scope_type: str | None = None, volunteer_ref: str | None = None):  # type: ignore[no-untyped-def]
-    from workflow.auth import create_user
+    from access.auth import create_user
     if scope and scope_type is None:
         scope_type = "party_grid" if role == "reviewer" else "grid"
     return create_user(session, username=username, password=TEST_PASSWORD, role=role, scope_type=scope_type,
@@ -126,7 +126,7 @@ _ACCOUNT_PASSWORD = "test-password-1"  # at least MIN_PASSWORD_LENGTH
 @lru_cache(maxsize=1)
 def _account_password_hash() -> str:
     # argon2 is slow on purpose (~0.2 s): hash once per run, not once per test.
-    from workflow.auth import hash_password
+    from access.auth import hash_password
     return hash_password(_ACCOUNT_PASSWORD)
 
 
@@ -144,7 +144,7 @@ def make_account(session: Session, role: str = "admin", username: str | None = N
 
 def bearer_for(app: Any, user: Any) -> str:
     """The Authorization header value of ``user`` for ``app``."""
-    from workflow.auth import issue_token
+    from access.auth import issue_token
     with app.app_context():
         return f"Bearer {issue_token(user)}"
 

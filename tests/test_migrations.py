@@ -17,7 +17,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, inspect, text
 
 import models
-from database import make_engine
+from core.database import make_engine
 from migrations.runner import alembic_config, downgrade, upgrade
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")

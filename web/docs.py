@@ -7,6 +7,7 @@ from flask import Blueprint, Response, current_app, send_from_directory
 from swagger_ui_bundle import swagger_ui_path
 
 from .openapi import build_spec
+from .routes import public
 
 bp = Blueprint("docs", __name__)
 
@@ -37,20 +38,24 @@ padding:0 1rem;line-height:1.6}a{color:#b00020}</style></head><body>
 
 
 @bp.get("/")
+@public
 def index() -> Response:
     return Response(_INDEX, mimetype="text/html")
 
 
 @bp.get("/api/v1/openapi.json")
+@public
 def openapi_json() -> Any:
     return build_spec(current_app)
 
 
 @bp.get("/api/docs")
+@public
 def docs_page() -> Response:
     return Response(_PAGE, mimetype="text/html")
 
 
 @bp.get("/api/docs/assets/<path:name>")
+@public
 def docs_asset(name: str) -> Any:
     return send_from_directory(swagger_ui_path, name, max_age=86400)

@@ -8,7 +8,7 @@ from flask import request
 from marshmallow import Schema
 from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 
-from errors import ApiError
+from core.errors import ApiError
 
 
 class MalformedJson(ApiError):
@@ -17,7 +17,8 @@ class MalformedJson(ApiError):
     message = "请求体不是有效的 JSON"
 
 
-def json_body(schema: Schema, *, partial: bool = False) -> dict[str, Any]:
+def json_object() -> dict[str, Any]:
+    """The request's JSON object, unvalidated: 415 for another content type, 400 if malformed."""
     if not request.is_json:
         raise UnsupportedMediaType()
     try:
@@ -26,14 +27,15 @@ def json_body(schema: Schema, *, partial: bool = False) -> dict[str, Any]:
         raise MalformedJson() from None
     if not isinstance(payload, dict):
         raise MalformedJson("请求体应为 JSON 对象")
-    return schema.load(payload, partial=partial)
+    return payload
+
+
+def json_body(schema: Schema, *, partial: bool = False) -> dict[str, Any]:
+    """The request's JSON object loaded by ``schema`` (422 with reasons by field)."""
+    loaded: dict[str, Any] = schema.load(json_object(), partial=partial)
+    return loaded
 
 
 def query_args(schema: Schema) -> dict[str, Any]:
     """Query-string arguments loaded by ``schema``; an argument it does not know is a 422."""
     return schema.load(request.args.to_dict())
-
-
-def page_body(page: Any, out: Schema) -> dict[str, Any]:
-    return {"items": out.dump(page.items, many=True), "page": page.page, "per_page": page.per_page,
-            "total": page.total}

@@ -1,18 +1,21 @@
-"""The OpenAPI document, generated from the routes and their marshmallow schemas.
+"""The OpenAPI document, generated from the routes, their marshmallow schemas and their access.
 
-A view says what it takes and gives with ``@documented(...)``; the spec walks the URL map, so a
-route cannot be forgotten and a schema cannot drift from its documentation.
+A view says what it takes and gives with ``@documented(...)`` and who may call it with
+``@public`` / ``@allow(...)`` (``web.routes``); the spec walks the URL map, so a route cannot be
+forgotten and a schema cannot drift from its documentation.
 """
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from apispec import APISpec
-from apispec.ext.marshmallow import MarshmallowPlugin
+from apispec.ext.marshmallow import MarshmallowPlugin, resolver
 from flask import Flask
 from marshmallow import Schema
+
+from .routes import access_of
 
 ERROR_SCHEMA = {
     "type": "object",
@@ -20,9 +23,11 @@ ERROR_SCHEMA = {
         "code": {"type": "string"}, "message": {"type": "string"},
         "fields": {"type": "object", "additionalProperties": True}}}},
 }
+# A body that is one of several schemas, chosen by one of its properties: {property: {value: schema}}.
+OneOf = Mapping[str, Mapping[str, type[Schema]]]
 
 
-def documented(summary: str, *, body: type[Schema] | None = None, response: type[Schema] | None = None,
+def documented(summary: str, *, body: type[Schema] | OneOf | None = None, response: type[Schema] | None = None,
                query: type[Schema] | None = None, status: int = 200, many: bool = False, paged: bool = False,
                tag: str | None = None, content_type: str = "application/json") -> Callable[[Any], Any]:
     def mark(view: Any) -> Any:
@@ -38,11 +43,23 @@ def _flask_path(rule: str) -> tuple[str, list[str]]:
     return re.sub(r"<(?:[^:<>]+:)?([^<>]+?)_?>", r"{\1}", rule), names
 
 
+def _body_schema(spec: APISpec, body: Any) -> Any:
+    if not isinstance(body, Mapping):
+        return body
+    [(prop, choices)] = body.items()
+    refs = {}
+    for value, schema in choices.items():
+        name = resolver(schema)
+        if name not in spec.components.schemas:
+            spec.components.schema(name, schema=schema)
+        refs[value] = f"#/components/schemas/{name}"
+    return {"oneOf": [{"$ref": r} for r in refs.values()],
+            "discriminator": {"propertyName": prop, "mapping": refs}}
+
+
 def build_spec(app: Flask) -> dict[str, Any]:
     spec = APISpec(title="三库 Sanku API", version="1.0.0", openapi_version="3.0.3",
                    plugins=[MarshmallowPlugin()],
-                   # Sent everywhere so Swagger UI's "Authorize" applies; public routes ignore it.
-                   security=[{"bearer": []}],
                    info={"description": "网格党建“三库”资源匹配服务：网格、政府资源库、社会志愿库、需求库与匹配。"})
     spec.components.schema("Error", ERROR_SCHEMA)
     spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
@@ -52,10 +69,15 @@ def build_spec(app: Flask) -> dict[str, Any]:
         meta = getattr(view, "__openapi__", None)
         if meta is None:
             continue
+        access = access_of(view)
         path, names = _flask_path(rule.rule)
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
             op: dict[str, Any] = {"summary": meta["summary"], "operationId": rule.endpoint.replace(".", "_"),
-                                  "tags": [meta["tag"] or rule.endpoint.split(".")[0]]}
+                                  "tags": [meta["tag"] or rule.endpoint.split(".")[0]],
+                                  # Public routes need no token; the others say which roles may call them.
+                                  "security": [] if access is None or access.public else [{"bearer": []}]}
+            if access is not None and not access.public:
+                op["description"] = "需要登录；角色：" + "、".join(sorted(access.roles))
             params: list[dict[str, Any]] = [
                 {"in": "path", "name": n, "required": True, "schema": {"type": "integer" if "int:" in rule.rule else "string"}}
                 for n in names]
@@ -64,7 +86,8 @@ def build_spec(app: Flask) -> dict[str, Any]:
             if params:
                 op["parameters"] = params
             if meta["body"] is not None:
-                op["requestBody"] = {"required": True, "content": {meta["content_type"]: {"schema": meta["body"]}}}
+                op["requestBody"] = {"required": True, "content": {
+                    meta["content_type"]: {"schema": _body_schema(spec, meta["body"])}}}
             ok: dict[str, Any] = {"description": "成功"}
             if meta["response"] is not None:
                 schema: Any = meta["response"]
@@ -76,7 +99,10 @@ def build_spec(app: Flask) -> dict[str, Any]:
                     schema = {"type": "object", "properties": {"items": {"type": "array", "items": meta["response"]}}}
                 ok["content"] = {"application/json": {"schema": schema}}
             err = {"description": "错误", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
-            op["responses"] = {str(meta["status"]): ok, "400": err, "404": err, "422": err}
+            responses = {str(meta["status"]): ok, "400": err, "404": err, "422": err}
+            if access is not None and not access.public:
+                responses |= {"401": err, "403": err}
+            op["responses"] = responses
             paths.setdefault(path, {})[method.lower()] = op
     for path, ops in paths.items():
         spec.path(path=path, operations=ops)

@@ -1,7 +1,13 @@
-"""One transaction per request: commit once when the response is a success, roll back otherwise."""
+"""One transaction per request: commit once when the response is a success, roll back otherwise.
+Each committed write leaves one log line naming who made it."""
 from __future__ import annotations
 
-from flask import Flask, Response, g
+import logging
+
+from flask import Flask, Response, g, request
+
+log = logging.getLogger(__name__)
+READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def install_unit_of_work(app: Flask) -> None:
@@ -11,6 +17,10 @@ def install_unit_of_work(app: Flask) -> None:
         if session is not None:
             if response.status_code < 400:
                 session.commit()
+                if request.method not in READ_ONLY_METHODS:
+                    user = g.get("current_user")  # set by access.auth when the request signed in
+                    actor = f"user#{user.id}({user.role})" if user is not None else "anonymous"
+                    log.info("%s %s → %s by %s", request.method, request.path, response.status_code, actor)
             else:
                 session.rollback()
         return response

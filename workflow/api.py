@@ -1,141 +1,83 @@
-"""HTTP API of the workflow: log in, act on a need, read its audit trail, notifications."""
+"""HTTP API of the workflow: act on a need, read its audit trail, notifications, batch matching."""
 from __future__ import annotations
 
 from typing import Any
 
 from flask import Blueprint
-from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
-from database import db_session
+from access.auth import signed_in
+from access.policy import get_visible_need, may_match
+from core.database import db_session
+from core.errors import Forbidden
+from core.vocab import ARRANGERS, STATUS_LABELS_ZH
+from dispatch.api import match_dict
 from models import Notification
-from pools.schemas import StrictSchema
-from web.http import json_body
+from web.http import json_body, json_object
 from web.openapi import documented
+from web.routes import SIGNED_IN, allow
 
-from . import auth, scope
-from .service import apply_action, audit_trail
-from .states import ACTIONS, STATUS_LABELS_ZH, allowed_actions
+from .notify import mark_read
+from .schemas import ACTION_SCHEMAS, ActionResultOut, AuditOut, MatchIn, NotificationOut, ReadIn, load_action
+from .service import allowed_for, apply_action, audit_trail, match_scope
 
 bp = Blueprint("workflow", __name__, url_prefix="/api/v1")
 
-
-class LoginIn(StrictSchema):
-    username = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    password = fields.String(required=True, validate=validate.Length(min=1, max=256))
-
-
-class TokenOut(Schema):
-    access_token = fields.String()
-    token_type = fields.String()
-    expires_in = fields.Integer()
-    role = fields.String()
-
-
-class ActionIn(StrictSchema):
-    action = fields.String(required=True, validate=validate.OneOf(list(ACTIONS)))
-    reason = fields.String(load_default="", validate=validate.Length(max=1000))
-    provider = fields.Dict(load_default=None, allow_none=True,
-                           metadata={"description": '改派/推荐时指定：{"kind": "volunteer", "id": 1}'})
-    rating = fields.Raw(load_default=None, allow_none=True, metadata={"description": "确认办结时的评分 1-5"})
-    hours = fields.Float(load_default=None, allow_none=True, metadata={"description": "服务时长（小时）"})
-    service = fields.String(load_default=None, allow_none=True)
-
-
-class AuditOut(Schema):
-    at = fields.DateTime()
-    actor = fields.Function(lambda e: e.actor.username if e.actor else "系统")
-    actor_role = fields.String()
-    from_status = fields.String()
-    to_status = fields.String()
-    to_label = fields.Function(lambda e: STATUS_LABELS_ZH.get(e.to_status, e.to_status))
-    reason = fields.String()
-
-
-class NotificationOut(Schema):
-    id = fields.Integer()
-    need_id = fields.Integer(allow_none=True)
-    message = fields.String()
-    created_at = fields.DateTime()
-    read_at = fields.DateTime(allow_none=True)
-
-
-@bp.post("/auth/token")
-@documented("登录，换取访问令牌（Authorization: Bearer ...）", body=LoginIn, response=TokenOut, tag="auth")
-def token() -> Any:
-    body = json_body(LoginIn())
-    user = auth.authenticate(body["username"], body["password"])
-    return TokenOut().dump({"access_token": auth.issue_token(user), "token_type": "bearer",
-                            "expires_in": auth.TOKEN_TTL_SECONDS, "role": user.role})
-
-
-@bp.post("/auth/session")
-@documented("网页登录（会话 Cookie）", body=LoginIn, tag="auth")
-def login() -> Any:
-    body = json_body(LoginIn())
-    user = auth.authenticate(body["username"], body["password"])
-    auth.login_session(user)
-    return {"username": user.username, "role": user.role}
-
-
-@bp.delete("/auth/session")
-@documented("退出网页登录", tag="auth")
-def logout() -> Any:
-    auth.logout_session()
-    return {"ok": True}
-
-
-@bp.get("/me")
-@documented("当前用户", tag="auth")
-def me() -> Any:
-    user = auth.current_user()
-    assert user is not None
-    return {"id": user.id, "username": user.username, "role": user.role, "display_name": user.display_name,
-            "scope_type": user.scope_type, "scope": user.scope_codes}
+NOTIFICATIONS_SHOWN = 200
 
 
 @bp.post("/needs/<int:id_>/actions")
+@allow(*SIGNED_IN)
 @documented("对需求执行流程操作（接单、婉拒、审核、退回、改派、完成、确认评价、撤销、重开、上报议事会）",
-            body=ActionIn, tag="workflow")
+            body={"action": {a.value: s for a, s in ACTION_SCHEMAS.items()}}, response=ActionResultOut,
+            tag="workflow")
 def act(id_: int) -> Any:
-    user = auth.current_user()
-    assert user is not None
-    body = json_body(ActionIn())
+    user = signed_in()
+    action, fields = load_action(json_object())
     session = db_session()
-    need = scope.get_visible_need(session, user, id_)
-    apply_action(session, need, body["action"], user, reason=body["reason"], provider=body["provider"],
-                 rating=body["rating"], hours=body["hours"], service=body["service"])
-    return {"id": need.id, "status": need.status, "status_label": STATUS_LABELS_ZH[need.status],
-            "allowed": allowed_actions(need.status, user.role)}
+    need = get_visible_need(session, user, id_)
+    apply_action(session, need, action, user, **fields)
+    return ActionResultOut().dump({"id": need.id, "status": need.status, "status_label": STATUS_LABELS_ZH[need.status],
+                                   "allowed": allowed_for(need, user.role)})
 
 
 @bp.get("/needs/<int:id_>/audit")
+@allow(*SIGNED_IN)
 @documented("需求的流转记录（审计日志）", response=AuditOut, many=True, tag="workflow")
 def audit(id_: int) -> Any:
-    user = auth.current_user()
-    assert user is not None
     session = db_session()
-    need = scope.get_visible_need(session, user, id_)
+    need = get_visible_need(session, signed_in(), id_)
     return {"items": AuditOut().dump(audit_trail(session, need), many=True)}
 
 
 @bp.get("/notifications")
+@allow(*SIGNED_IN)
 @documented("我的通知", response=NotificationOut, many=True, tag="workflow")
 def notifications() -> Any:
-    user = auth.current_user()
-    assert user is not None
-    rows = db_session().scalars(select(Notification).where(Notification.user_id == user.id)
-                                .order_by(Notification.id.desc()).limit(200))
+    rows = db_session().scalars(select(Notification).where(Notification.user_id == signed_in().id)
+                                .order_by(Notification.id.desc()).limit(NOTIFICATIONS_SHOWN))
     return {"items": NotificationOut().dump(list(rows), many=True)}
 
 
 @bp.post("/notifications/read")
-@documented("标记通知为已读", tag="workflow")
+@allow(*SIGNED_IN)
+@documented("标记通知为已读", body=ReadIn, tag="workflow")
 def notifications_read() -> Any:
-    user = auth.current_user()
-    assert user is not None
-    from .notify import mark_read
+    return {"read": mark_read(db_session(), signed_in(), json_body(ReadIn())["ids"])}
 
-    class ReadIn(StrictSchema):
-        ids = fields.List(fields.Integer(), required=True)
-    return {"read": mark_read(db_session(), user, json_body(ReadIn())["ids"])}
+
+@bp.post("/match")
+@allow(*ARRANGERS)
+@documented("批量匹配：一个网格、一个党建网格或全街道", body=MatchIn, tag="matching")
+def run_match() -> Any:
+    user = signed_in()
+    args = json_body(MatchIn())
+    session = db_session()
+    if not may_match(session, user, args["grid"], args["party_grid"]):
+        raise Forbidden("只能匹配自己负责的网格或党建网格")
+    run, result = match_scope(session, grid=args["grid"], party_grid=args["party_grid"])
+    return {"match_run_id": run.id, "scope": run.scope, "stats": run.stats,
+            "assignments": [{"need_id": nid, **match_dict(1, m)} for nid, m in sorted(result.assignments.items())],
+            "unmatched": [{"need_id": nid, "reason": u.reason_code, "reason_zh": u.reason_zh}
+                          for nid, u in sorted(result.unmatched.items())]}
+

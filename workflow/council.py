@@ -13,27 +13,32 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from flask import current_app, has_app_context
 from rapidfuzz import fuzz
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from errors import NotFound
-from matching.taxonomy import SERVICE_LABELS_ZH, SKILLS_BY_SERVICE, URGENCY_LABELS_ZH
-from models import AuditEntry, Need, PartyGrid, Proposal, Resource, User, Volunteer
+from access.policy import mask_phone
+from core.config import setting
+from core.errors import NotFound
+from core.vocab import (
+    PROVIDER_KIND_LABELS_ZH,
+    SERVICE_LABELS_ZH,
+    SERVING,
+    STATUS_LABELS_ZH,
+    URGENCY_LABELS_ZH,
+    NeedStatus,
+    ProposalStatus,
+    ProviderKind,
+)
+from matching.taxonomy import SKILLS_BY_SERVICE
+from models import AuditEntry, Need, PartyGrid, Proposal, Resource, Volunteer
 
 from . import reports
-from .scope import mask_phone
-from .service import OCCUPYING
 from .sla import as_naive_utc, hours_between, load_targets, overdue_needs
-from .states import STATUS_LABELS_ZH, STATUSES
 
 # A tag counts as mentioned when rapidfuzz's partial_ratio of tag and text reaches this (0–100):
 # short tags then need an exact substring, longer ones tolerate one character in five.
 SKILL_MATCH_MIN_SCORE = 80
-# More accepted assignments than this in one period marks a provider as carrying too much.
-DEFAULT_HEAVY_LOAD = 5
-HEAVY_LOAD_CONFIG_KEY = "COUNCIL_HEAVY_LOAD"
 DAYS_DECIMALS = 1
 HOURS_PER_DAY = 24
 
@@ -72,16 +77,6 @@ def party_grid_by_code(session: Session, code: str) -> PartyGrid:
     return row
 
 
-def may_see_agenda(user: User, party_grid_code: str) -> bool:
-    """Admins; the branch reviewers of the Party grid; coordinators whose scope is that Party grid."""
-    codes = set(user.scope_codes or [])
-    if user.role == "admin":
-        return True
-    if user.role == "reviewer":
-        return party_grid_code in codes
-    return user.role == "coordinator" and user.scope_type == "party_grid" and party_grid_code in codes
-
-
 def _days_open(need: Need, now: datetime) -> float:
     return round(hours_between(need.created_at, now) / HOURS_PER_DAY, DAYS_DECIMALS)
 
@@ -98,7 +93,7 @@ def _item(need: Need, now: datetime, reason: str) -> dict[str, Any]:
 
 def _escalated(session: Session, grid_ids: list[int], now: datetime) -> list[dict[str, Any]]:
     rows = session.scalars(select(Need).options(selectinload(Need.grid))
-                           .where(Need.active.is_(True), Need.status == "escalated",
+                           .where(Need.active.is_(True), Need.status == NeedStatus.ESCALATED,
                                   Need.grid_id.in_(grid_ids))
                            .order_by(Need.created_at, Need.id))
     return [_item(n, now, n.unmatched_reason or "本网格及相邻网格无法满足") for n in rows]
@@ -117,7 +112,7 @@ def _lacking_skills(session: Session, grid_ids: list[int], since: datetime,
     # shows what the grid lacked at the time.
     texts = session.execute(
         select(Need.ref, Need.text).where(Need.active.is_(True), Need.grid_id.in_(grid_ids), Need.id.in_(
-            select(AuditEntry.need_id).where(AuditEntry.to_status.in_(("unmatched", "escalated")),
+            select(AuditEntry.need_id).where(AuditEntry.to_status.in_((NeedStatus.UNMATCHED, NeedStatus.ESCALATED)),
                                              AuditEntry.at >= since, AuditEntry.at < until)))
         .order_by(Need.ref)).all()
     return [{"skill": g.skill, "service": g.service, "service_label": SERVICE_LABELS_ZH[g.service],
@@ -125,9 +120,9 @@ def _lacking_skills(session: Session, grid_ids: list[int], since: datetime,
 
 
 def _heavy_threshold(config: Mapping[str, Any] | None) -> int:
-    if config is None and has_app_context():
-        config = current_app.config
-    return int((config or {}).get(HEAVY_LOAD_CONFIG_KEY, DEFAULT_HEAVY_LOAD))
+    """More accepted assignments than this in one period marks a provider as carrying too much."""
+    value = config.get("COUNCIL_HEAVY_LOAD") if config is not None else None
+    return int(value if value is not None else setting("COUNCIL_HEAVY_LOAD"))
 
 
 def _overloaded(session: Session, grid_ids: list[int], since: datetime, until: datetime,
@@ -135,17 +130,18 @@ def _overloaded(session: Session, grid_ids: list[int], since: datetime, until: d
     rows = session.execute(
         select(Proposal.resource_id, Proposal.volunteer_id, Proposal.decided_at, Need.status)
         .join(Need, Need.id == Proposal.need_id)
-        .where(Proposal.status == "accepted", Need.active.is_(True), Need.grid_id.in_(grid_ids))).all()
-    in_hand: Counter[tuple[str, int]] = Counter()
-    in_period: Counter[tuple[str, int]] = Counter()
+        .where(Proposal.status == ProposalStatus.ACCEPTED, Need.active.is_(True), Need.grid_id.in_(grid_ids))).all()
+    in_hand: Counter[tuple[ProviderKind, int]] = Counter()
+    in_period: Counter[tuple[ProviderKind, int]] = Counter()
     for resource_id, volunteer_id, decided_at, need_status in rows:
-        key = ("resource", resource_id) if resource_id is not None else ("volunteer", volunteer_id)
-        if need_status in OCCUPYING:
+        key = (ProviderKind.RESOURCE, resource_id) if resource_id is not None else (ProviderKind.VOLUNTEER, volunteer_id)
+        if need_status in SERVING:
             in_hand[key] += 1
         if decided_at is not None and since <= decided_at < until:
             in_period[key] += 1
-    providers: dict[tuple[str, int], Resource | Volunteer] = {}
-    for model, kind in ((Resource, "resource"), (Volunteer, "volunteer")):
+    providers: dict[tuple[ProviderKind, int], Resource | Volunteer] = {}
+    model: type[Resource] | type[Volunteer]
+    for model, kind in ((Resource, ProviderKind.RESOURCE), (Volunteer, ProviderKind.VOLUNTEER)):
         ids = {i for k, i in set(in_hand) | set(in_period) if k == kind}
         if ids:
             rows_ = session.scalars(select(model).where(model.id.in_(ids)))
@@ -158,7 +154,7 @@ def _overloaded(session: Session, grid_ids: list[int], since: datetime, until: d
         if in_period[key] > heavy:
             reasons.append(f"本期接单 {in_period[key]} 件，超过 {heavy} 件")
         if reasons:
-            out.append({"kind": key[0], "kind_label": "政府资源" if key[0] == "resource" else "志愿者",
+            out.append({"kind": key[0], "kind_label": PROVIDER_KIND_LABELS_ZH[key[0]],
                         "ref": provider.ref, "name": provider.name, "capacity": provider.capacity,
                         "in_hand": in_hand[key], "accepted_in_period": in_period[key], "reasons": reasons})
     return sorted(out, key=lambda r: (-r["accepted_in_period"], -r["in_hand"], r["ref"]))
@@ -179,7 +175,7 @@ def _status_counts(session: Session, grid_ids: list[int], since: datetime,
     counts = Counter(session.scalars(select(Need.status).where(
         Need.active.is_(True), Need.grid_id.in_(grid_ids), Need.created_at >= since,
         Need.created_at < until)))
-    return [{"status": s, "label": STATUS_LABELS_ZH[s], "count": counts[s]} for s in STATUSES if counts[s]]
+    return [{"status": s, "label": STATUS_LABELS_ZH[s], "count": counts[s]} for s in NeedStatus if counts[s]]
 
 
 def agenda(session: Session, party_grid_code: str, start: date, end: date, now: datetime | None = None, *,

@@ -15,60 +15,15 @@ from typing import Any, Protocol
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from access.policy import recipients
+from core.vocab import STATUS_LABELS_ZH, NeedStatus
 from models import Need, Notification, User, utcnow
-
-from .states import STATUS_LABELS_ZH
 
 log = logging.getLogger(__name__)
 WEBHOOK_TIMEOUT_SECONDS = 3.0
 
-# Who acts next after a need reaches a status.
-NEXT_ACTORS: dict[str, tuple[str, ...]] = {
-    "triage": ("coordinator",),
-    "submitted": ("coordinator",),
-    "proposed": ("coordinator", "provider"),
-    "accepted": ("reviewer",),
-    "approved": ("provider", "resident"),
-    "in_service": ("resident",),
-    "done": ("resident",),
-    "closed": ("provider",),
-    "unmatched": ("coordinator", "reviewer"),
-    "escalated": ("reviewer",),
-    "cancelled": ("provider",),
-}
-
-
-def _in_scope(user: User, need: Need) -> bool:
-    codes = set(user.scope_codes or [])
-    party = need.grid.party_grid.code if need.grid and need.grid.party_grid else None
-    if user.role == "reviewer" or user.scope_type == "party_grid":
-        return party in codes
-    if user.scope_type == "grid":
-        return need.grid.code in codes
-    return False
-
-
-def recipients(session: Session, need: Need, status: str) -> list[User]:
-    wanted = NEXT_ACTORS.get(status, ())
-    users: dict[int, User] = {}
-    staff_roles = [r for r in wanted if r in ("coordinator", "reviewer")]
-    if staff_roles:
-        for u in session.scalars(select(User).where(User.role.in_(staff_roles), User.active.is_(True))):
-            if _in_scope(u, need):
-                users[u.id] = u
-    if "resident" in wanted and need.resident_id:
-        resident = session.get(User, need.resident_id)
-        if resident is not None:
-            users[resident.id] = resident
-    if "provider" in wanted:
-        volunteer_ids = {p.volunteer_id for p in need.proposals if p.volunteer_id and p.status in ("proposed", "accepted")}
-        if volunteer_ids:
-            for u in session.scalars(select(User).where(User.volunteer_id.in_(volunteer_ids))):
-                users[u.id] = u
-    return [users[k] for k in sorted(users)]
-
-
-def next_actors(session: Session, need: Need, status: str) -> None:
+def next_actors(session: Session, need: Need, status: NeedStatus) -> None:
+    """Tell whoever must act next (``access.policy.NEXT_ACTORS``) that the need is now ``status``."""
     message = f"需求 {need.ref}：{STATUS_LABELS_ZH.get(status, status)} —— {need.text[:30]}"
     for user in recipients(session, need, status):
         session.add(Notification(user_id=user.id, need_id=need.id, message=message))

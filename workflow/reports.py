@@ -22,7 +22,7 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from matching.taxonomy import SERVICE_LABELS_ZH
+from core.vocab import FINISHED, SERVICE_LABELS_ZH, NeedStatus, ProposalStatus
 from models import Grid, Need, PartyGrid, Proposal, Volunteer
 
 GROUPINGS: tuple[str, ...] = ("grid", "party_grid", "service", "month")
@@ -94,8 +94,8 @@ def summarise(facts: Iterable[NeedFacts]) -> dict[str, Any]:
     """The closure figures of a set of needs."""
     facts = list(facts)
     created = len(facts)
-    cancelled = sum(f.status == "cancelled" for f in facts)
-    closed = [f for f in facts if f.status == "closed" and f.closed_at is not None]
+    cancelled = sum(f.status == NeedStatus.CANCELLED for f in facts)
+    closed = [f for f in facts if f.status in FINISHED and f.closed_at is not None]
     to_match = [_hours(f.created_at, f.matched_at) for f in facts if f.matched_at is not None]
     to_close = [_hours(f.created_at, f.closed_at) for f in closed if f.closed_at is not None]
     return {
@@ -158,7 +158,7 @@ def volunteer_hours_report(session: Session, *, start: date, end: date) -> dict[
         select(Need.id, Need.volunteer_hours, Proposal.id, Volunteer.ref, Volunteer.name, Grid.code)
         .join(Proposal, Proposal.need_id == Need.id).join(Volunteer, Volunteer.id == Proposal.volunteer_id)
         .outerjoin(Grid, Grid.id == Volunteer.grid_id)
-        .where(Need.active.is_(True), Need.volunteer_hours.is_not(None), Proposal.status == "accepted",
+        .where(Need.active.is_(True), Need.volunteer_hours.is_not(None), Proposal.status == ProposalStatus.ACCEPTED,
                Need.done_at >= since, Need.done_at < until)
         .order_by(Need.id, Proposal.id))
     credited: dict[int, tuple[float, str, str, str | None]] = {}

@@ -16,14 +16,16 @@ from typing import Any
 from flask import Blueprint, Response, render_template, request
 from marshmallow import ValidationError, fields, validate, validates_schema
 
-from database import db_session
-from errors import Forbidden
+from access.auth import signed_in
+from access.policy import may_see_agenda
+from core.database import db_session
+from core.errors import Forbidden
 from models import utcnow
-from pools.schemas import StrictSchema
 from web.openapi import documented
+from web.routes import SIGNED_IN, allow
+from web.schemas import StrictSchema
 
 from . import council, reports
-from .auth import current_user
 
 bp = Blueprint("reports", __name__, template_folder="templates")
 
@@ -71,9 +73,9 @@ def _csv(body: bytes, name: str) -> Response:
 
 
 @bp.get("/api/v1/reports/closure")
+@allow(*SIGNED_IN)
 @documented("办结率与匹配、办结用时（按网格、党建网格、服务类型或月份）", query=ClosureArgs, tag="reports")
 def closure() -> Any:
-    current_user()
     args, start, end = _args(ClosureArgs())
     report = reports.closure_report(db_session(), by=args["by"], start=start, end=end)
     if args["format"] == "csv":
@@ -82,9 +84,9 @@ def closure() -> Any:
 
 
 @bp.get("/api/v1/reports/volunteer-hours")
+@allow(*SIGNED_IN)
 @documented("志愿服务时长（按志愿者）", query=VolunteerHoursArgs, tag="reports")
 def volunteer_hours() -> Any:
-    current_user()
     args, start, end = _args(VolunteerHoursArgs())
     report = reports.volunteer_hours_report(db_session(), start=start, end=end)
     if args["format"] == "csv":
@@ -93,17 +95,17 @@ def volunteer_hours() -> Any:
 
 
 def _agenda(code: str) -> dict[str, Any]:
-    user = current_user()
-    assert user is not None
+    user = signed_in()
     _, start, end = _args(PeriodArgs())
     session = db_session()
     council.party_grid_by_code(session, code)  # 404 before 403: Party grid codes are public
-    if not council.may_see_agenda(user, code):
+    if not may_see_agenda(user, code):
         raise Forbidden("无权查看该党建网格的议事会议程")
     return council.agenda(session, code, start, end, utcnow())
 
 
 @bp.get("/api/v1/council/<code>")
+@allow(*SIGNED_IN)
 @documented("网格议事会议程（上报议事会、逾期、缺少的技能、负担过重的服务方、办结率）", query=PeriodArgs,
             tag="reports")
 def council_json(code: str) -> Any:
@@ -111,5 +113,6 @@ def council_json(code: str) -> Any:
 
 
 @bp.get("/council/<code>")
+@allow(*SIGNED_IN)
 def council_page(code: str) -> Any:
     return render_template("council.html", agenda=_agenda(code))

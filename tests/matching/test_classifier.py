@@ -16,6 +16,7 @@ import pytest
 from sklearn.metrics import f1_score
 from sklearn.model_selection import train_test_split
 
+from core.vocab import Service
 from matching import classifier
 from matching.classifier import (
     TRIAGE_CONFIDENCE,
@@ -29,7 +30,9 @@ from matching.classifier import (
     save,
     train,
 )
-from matching.taxonomy import SERVICES
+
+SERVICES = tuple(Service)
+
 
 REQUIRED_HELD_OUT_MACRO_F1 = 0.90
 HELD_OUT_SHARE = 0.25

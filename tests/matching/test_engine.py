@@ -32,7 +32,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO_ROOT))
 from benchmarks.synthetic import make_subdistrict  # noqa: E402
 
-LINE = GridMap(neighbours={"G1": frozenset({"G2"}), "G2": frozenset({"G1", "G3"}),
+LINE = GridMap(neighbors={"G1": frozenset({"G2"}), "G2": frozenset({"G1", "G3"}),
                            "G3": frozenset({"G2"}), "G9": frozenset()})
 UNLIMITED = 1_000_000  # a top_k that prunes nothing
 

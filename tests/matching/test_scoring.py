@@ -37,7 +37,7 @@ from benchmarks.synthetic import make_subdistrict  # noqa: E402
 
 WEDNESDAY_MORNING = (datetime(2026, 12, 9, 9, 0), datetime(2026, 12, 9, 11, 0))
 # A line of grids G1-G2-G3 (G1 and G3 are not neighbours) and a lone grid G9.
-LINE = GridMap(neighbours={"G1": frozenset({"G2"}), "G2": frozenset({"G1", "G3"}),
+LINE = GridMap(neighbors={"G1": frozenset({"G2"}), "G2": frozenset({"G1", "G3"}),
                            "G3": frozenset({"G2"}), "G9": frozenset()})
 
 

@@ -6,11 +6,12 @@ from functools import partial
 
 import pytest
 
+from core.vocab import Force, Urgency
 from matching.slots import WeeklySlot
-from matching.taxonomy import FORCES, URGENCIES
 from pools.cells import (
     CellValueError,
     parse_bool,
+    parse_channel,
     parse_choice,
     parse_code,
     parse_codes,
@@ -29,6 +30,8 @@ from pools.cells import (
 )
 from pools.tabular import IMPORT_COLUMNS, TEMPLATES_DIR, check_columns, read_table
 
+FORCES, URGENCIES = tuple(Force), tuple(Urgency)
+
 # ------------------------------------------------------------------------------------ split_multi
 
 
@@ -46,6 +49,7 @@ from pools.tabular import IMPORT_COLUMNS, TEMPLATES_DIR, check_columns, read_tab
         ("  ", []),
     ],
 )
+
 def test_split_multi_splits_on_semicolons_and_enumeration_commas_but_never_on_commas(text, items):
     assert split_multi(text) == items
 
@@ -382,7 +386,7 @@ PARSERS_BY_KIND = {
     },
     "needs": {
         "ref": parse_code, "text": TEXT, "grid": parse_code, "urgency": parse_urgency,
-        "window": parse_window_cell, "contact": parse_phone, "service": parse_service,
+        "window": parse_window_cell, "contact": parse_phone, "service": parse_service, "channel": parse_channel,
     },
 }
 ALWAYS_FILLED = {"code", "ref", "name", "text", "grid", "kind", "service", "grids", "capacity"}

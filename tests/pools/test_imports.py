@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from models import Grid, Need, Resource, Volunteer
-from pools.imports import import_file
+from pools.imports import NeedIntake, import_file
 from pools.schemas import GridOut, ResourceOut, VolunteerOut
 from pools.tabular import IMPORT_COLUMNS, TEMPLATES_DIR, read_table
 from tests.factories import (
@@ -55,7 +55,7 @@ def import_csv(session: Any, kind: str, header: list[str], rows: list[list[Any]]
 
 def import_template(session: Any, kind: str):  # type: ignore[no-untyped-def]
     path = TEMPLATES_DIR / f"{kind}.csv"
-    return import_file(session, kind, path.read_bytes(), path.name, classify=stub_classify)
+    return import_file(session, kind, path.read_bytes(), path.name, intake=NeedIntake(classify=stub_classify))
 
 
 def volunteers_as_the_api_shows_them(session: Any) -> dict[str, dict[str, Any]]:
@@ -122,7 +122,7 @@ def test_needs_that_all_name_their_service_never_call_the_classifier(session):
         raise AssertionError(f"the classifier was called for {texts}")
     rows = [["N1", "楼道外路灯坏了一个多月", "G001", "较急", "", "13700137000", "公共服务"]]
 
-    report = import_file(session, "needs", csv_bytes(NEED_HEADER, rows), "needs.csv", classify=no_classifier)
+    report = import_file(session, "needs", csv_bytes(NEED_HEADER, rows), "needs.csv", intake=NeedIntake(classify=no_classifier))
 
     assert report.imported and report.created == 1
 

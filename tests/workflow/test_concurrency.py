@@ -1,7 +1,7 @@
 """Two coordinators accepting for the same provider at the same moment, on PostgreSQL.
 
 A provider of capacity 1 has two needs proposed to it; two coordinators press "accept" at once. The
-row lock taken on the provider (workflow.service._provider_of(..., lock=True)) must let exactly one
+row lock taken on the provider (workflow.effects._provider_for_update) must let exactly one
 through and answer the other 409, so the provider never holds more than its capacity.
 
 This cannot run inside the per-test rolled-back transaction: the two requests need connections of
@@ -21,10 +21,11 @@ from sqlalchemy import Engine, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from app import create_app
-from database import make_engine
+from core.database import make_engine
+from core.vocab import SERVING
 from models import AuditEntry, Community, Grid, MatchRun, Need, Notification, PartyGrid, Proposal, User, Volunteer
 from tests.factories import bearer_for, make_account
-from workflow import service
+from workflow import effects
 
 pytestmark = pytest.mark.postgres
 
@@ -82,7 +83,7 @@ class World:
         with Session(self.engine, expire_on_commit=False) as s:
             return s.scalar(select(func.count()).select_from(Proposal).join(Need, Need.id == Proposal.need_id)
                             .where(Proposal.volunteer_id == volunteer_id, Proposal.status == "accepted",
-                                   Need.status.in_(service.OCCUPYING))) or 0
+                                   Need.status.in_(SERVING))) or 0
 
     def statuses(self, need_ids: list[int]) -> list[str]:
         with Session(self.engine, expire_on_commit=False) as s:
@@ -166,7 +167,7 @@ def test_the_lock_holds_even_when_both_requests_count_the_providers_load_side_by
     """Widens the race on purpose: a request that has counted waits for the other to count too.
     Without the lock both count 0 and both accept; with it the second waits on the lock instead."""
     counted = threading.Barrier(THREADS)
-    count = service._occupied
+    count = effects._serving
 
     def count_then_wait(session: Any, proposal: Any) -> int:
         load = count(session, proposal)
@@ -176,7 +177,7 @@ def test_the_lock_holds_even_when_both_requests_count_the_providers_load_side_by
             pass  # the other request is held by the lock: the point of it
         return load
 
-    monkeypatch.setattr(service, "_occupied", count_then_wait)
+    monkeypatch.setattr(effects, "_serving", count_then_wait)
     for round_ in range(3):
         counted.reset()
         volunteer_id, need_ids = world.provider_with_two_proposed_needs(round_)

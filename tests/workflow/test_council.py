@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from errors import NotFound
+from core.errors import NotFound
 from models import User
 from tests.factories import error_of, make_account, make_map, make_volunteer, signed_in
 from tests.workflow.test_sla import fail_match, propose, reviewer, serve, submit

@@ -4,7 +4,7 @@ coordinator coord-g1 (grid G1), branch reviewer rev-pg1 (Party grid PG1, which h
 vol-1 linked to V1 (G1, the best escort) and vol-2 linked to V2 (G2, the next best)."""
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import timedelta, timezone
 from typing import Any
 
 import pytest
@@ -58,7 +58,7 @@ def status_of(api: Any, need_id: int) -> str:
 def proposed_provider(app: Any, need_id: int) -> str:
     """The ref of the provider the need is currently proposed to (read as the admin would)."""
     with app.app_context():
-        from database import db_session
+        from core.database import db_session
         from workflow.service import current_proposal
         proposal = current_proposal(db_session().get(Need, need_id))
         return proposal.provider.ref if proposal else ""
@@ -120,7 +120,7 @@ def test_a_need_goes_from_submission_to_closed_with_each_step_taken_by_its_role_
     assert [e["actor_role"] for e in entries] == [
         "resident", "system", "coordinator", "reviewer", "volunteer", "resident"]
     with app.app_context():
-        from database import db_session
+        from core.database import db_session
         row = db_session().get(Need, need["id"])
         assert (row.rating, row.volunteer_hours) == (5, 2.5) and row.closed_at is not None
 
@@ -293,7 +293,9 @@ def test_reporting_done_with_impossible_hours_is_refused(as_, proposed, hours):
 def test_the_escalate_command_auto_closes_a_done_need_after_the_configured_days_and_not_before(
         app, as_, done, runner):
     app.config["AUTO_CLOSE_DAYS"] = 3
-    soon, late = utcnow() + timedelta(days=2), utcnow() + timedelta(days=3, hours=1)
+    # Aware times: the command reads a time without an offset as the subdistrict's.
+    soon = (utcnow() + timedelta(days=2)).replace(tzinfo=timezone.utc)
+    late = (utcnow() + timedelta(days=3, hours=1)).replace(tzinfo=timezone.utc)
 
     early = runner.invoke(args=["escalate", "--now", soon.isoformat()])
     assert early.exit_code == 0, early.output

@@ -7,12 +7,12 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from core.config import DEFAULT_SLA_CLOSE_HOURS as DEFAULT_CLOSE_HOURS
+from core.config import DEFAULT_SLA_MATCH_HOURS as DEFAULT_MATCH_HOURS
 from models import AuditEntry, Need, Notification, Proposal, User
 from tests.factories import make_account, make_map, make_need, make_volunteer, table_counts
 from workflow.service import apply_action, record, record_creation
 from workflow.sla import (
-    DEFAULT_CLOSE_HOURS,
-    DEFAULT_MATCH_HOURS,
     OVERDUE_MARK,
     SlaConfigError,
     load_targets,
@@ -31,7 +31,7 @@ def submit(session: Any, ref: str, *, at: datetime, grid: str = "G1", urgency: s
            service: str = "volunteer", text: str = "我妈周三上午要去医院复查，想找人陪一下") -> Need:
     need = make_need(session, ref=ref, grid=grid, urgency=urgency, service=service, text=text)
     need.created_at = need.status_changed_at = at
-    record_creation(session, need, None, triage=False)
+    record_creation(session, need, None)
     session.flush()
     return need
 
@@ -106,10 +106,11 @@ def test_configured_targets_override_only_the_keys_they_name_and_may_be_json_tex
     assert targets.close_hours["public"] == 48 and targets.close_hours["urgent"] == 24
 
 
-def test_targets_come_from_the_environment_when_the_config_has_none(monkeypatch):
-    monkeypatch.setenv("SANKU_SLA_MATCH_HOURS", '{"low": 100}')
+def test_targets_come_from_the_environment_through_the_configuration():
+    from core.config import load_config
+    config = load_config(environ={"SANKU_SLA_MATCH_HOURS": '{"low": 100}'})
 
-    assert load_targets({}).match_hours["low"] == 100
+    assert load_targets(config).match_hours["low"] == 100 and load_targets(config).match_hours["urgent"] == 2
 
 
 @pytest.mark.parametrize("bad", [{"urgent": 0}, {"urgent": "two"}, "not json", [2]])
@@ -267,8 +268,10 @@ def test_the_escalate_command_runs_at_a_given_time_and_reports_its_counts(app, r
     # The flask command line pushes an app context for every command; the test runner only for
     # commands marked with_appcontext, which ``escalate`` is not (yet).
     with app.app_context():
-        result = runner.invoke(args=["escalate", "--now", "2026-12-10T10:00"])
-        again = runner.invoke(args=["escalate", "--now", "2026-12-10T10:00"])
+        # Without an offset, --now is the subdistrict's time: 18:00 in Shenzhen is 10:00 UTC, past
+        # the urgent need's two hours (it failed to match at 07:05 UTC).
+        result = runner.invoke(args=["escalate", "--now", "2026-12-10T18:00"])
+        again = runner.invoke(args=["escalate", "--now", "2026-12-10T10:00+00:00"])
 
     assert result.exit_code == 0, result.output
     assert "提交议事会 1 条" in result.output and "自动办结 0 条" in result.output

@@ -1,0 +1,273 @@
+"""Who may see and do what: the one place for every boundary.
+
+- **What each role sees.** Residents their own needs; volunteers the needs ever proposed to them;
+  coordinators the needs of their grids, their Party grid or, scoped to an organisation, the needs
+  proposed to it; branch reviewers the needs of their Party grids; admins everything. Outside one's
+  scope a need does not exist (404), so ids cannot be probed. The rule is written twice, as a SQL
+  condition for lists (:func:`need_filter`) and as a predicate on one need's facts for notices
+  (:func:`sees`); a test holds the two to the same answers.
+- **What each role may do.** Which roles take each action of the workflow (:data:`ACTION_ROLES`),
+  that a volunteer answers only a proposal made to them, who edits a need, runs the matcher, reads
+  a council agenda.
+- **What is masked.** Contact details for anyone not working the need; volunteers' phones for
+  anyone who does not arrange the work.
+- **Whom a transition notifies** (:data:`NEXT_ACTORS`, :func:`recipients`).
+
+Which roles may call a route at all is declared on the route (``web.routes``), enforced by
+``access.guard``.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, exists, false, select, true
+from sqlalchemy.orm import Session
+
+from core.errors import NotFound
+from core.vocab import ARRANGERS, LIVE_PROPOSAL, RESIDENT_MAY_EDIT, SYSTEM, Action, NeedStatus, Role, ScopeType
+from models import Grid, Need, PartyGrid, Proposal, User, Volunteer
+
+# --- what each role sees ------------------------------------------------------------------------
+
+
+def _scoped_to_party_grids(user: User) -> bool:
+    # A reviewer's codes are always Party grids, whatever scope type the account was given.
+    return user.role == Role.REVIEWER or (user.role == Role.COORDINATOR and user.scope_type == ScopeType.PARTY_GRID)
+
+
+def need_filter(user: User) -> ColumnElement[bool]:
+    """A SQL condition on Need selecting what ``user`` may see."""
+    codes = list(user.scope_codes or [])
+    if user.role == Role.ADMIN:
+        return true()
+    if user.role == Role.RESIDENT:
+        return Need.resident_id == user.id
+    if user.role == Role.VOLUNTEER:
+        return Need.id.in_(select(Proposal.need_id).where(Proposal.volunteer_id == (user.volunteer_id or -1)))
+    if _scoped_to_party_grids(user):
+        return Need.grid_id.in_(select(Grid.id).join(Grid.party_grid).where(PartyGrid.code.in_(codes)))
+    if user.role == Role.COORDINATOR and user.scope_type == ScopeType.GRID:
+        return Need.grid_id.in_(select(Grid.id).where(Grid.code.in_(codes)))
+    if user.role == Role.COORDINATOR and user.scope_type == ScopeType.ORGANIZATION:
+        return Need.id.in_(select(Proposal.need_id).join(Volunteer, Volunteer.id == Proposal.volunteer_id)
+                           .where(Volunteer.ref.in_(codes)))
+    return false()
+
+
+@dataclass(frozen=True)
+class NeedFacts:
+    """What the boundaries look at, of one need."""
+    resident_id: int | None
+    grid: str
+    party_grid: str | None
+    proposed_volunteers: frozenset[int]  # volunteers (and organisations) ever proposed for it
+    proposed_refs: frozenset[str]  # their refs
+
+
+def need_facts(session: Session, need: Need) -> NeedFacts:
+    session.flush()  # a proposal just made counts
+    proposed = session.execute(select(Volunteer.id, Volunteer.ref).join(Proposal, Proposal.volunteer_id == Volunteer.id)
+                               .where(Proposal.need_id == need.id)).all()
+    party = need.grid.party_grid
+    return NeedFacts(resident_id=need.resident_id, grid=need.grid.code, party_grid=party.code if party else None,
+                     proposed_volunteers=frozenset(i for i, _ in proposed),
+                     proposed_refs=frozenset(r for _, r in proposed))
+
+
+def sees(user: User, facts: NeedFacts) -> bool:
+    """:func:`need_filter`, for one need whose facts are known."""
+    codes = set(user.scope_codes or [])
+    if user.role == Role.ADMIN:
+        return True
+    if user.role == Role.RESIDENT:
+        return facts.resident_id == user.id
+    if user.role == Role.VOLUNTEER:
+        return user.volunteer_id in facts.proposed_volunteers
+    if _scoped_to_party_grids(user):
+        return facts.party_grid in codes
+    if user.role == Role.COORDINATOR and user.scope_type == ScopeType.GRID:
+        return facts.grid in codes
+    if user.role == Role.COORDINATOR and user.scope_type == ScopeType.ORGANIZATION:
+        return bool(facts.proposed_refs & codes)
+    return False
+
+
+def can_see(session: Session, user: User, need: Need) -> bool:
+    return bool(session.scalar(select(exists().where(Need.id == need.id, need_filter(user)))))
+
+
+def get_visible_need(session: Session, user: User, need_id: int) -> Need:
+    """The need, if ``user`` may see it; otherwise it does not exist for them (404)."""
+    need = session.get(Need, need_id)
+    if need is None or not can_see(session, user, need):
+        raise NotFound(f"找不到编号为 {need_id} 的记录")
+    return need
+
+
+# --- what is masked -----------------------------------------------------------------------------
+
+_PHONE_DIGITS = re.compile(r"(\d{3})\d{3,}(\d{4})")
+
+
+def mask_phone(text: str) -> str:
+    """138****8000 style: any run of 7+ digits keeps its first 3 and last 4."""
+    return _PHONE_DIGITS.sub(lambda m: m.group(1) + "****" + m.group(2), text)
+
+
+def sees_contact(session: Session, user: User, need: Need, *, visible: bool = False) -> bool:
+    """Whether ``user`` works this need, and so sees its contact details unmasked. ``visible``: the
+    caller already knows the user may see the need (a list filtered by :func:`need_filter`)."""
+    if user.role == Role.RESIDENT:
+        return need.resident_id == user.id
+    if user.role == Role.VOLUNTEER:
+        # Once declined or withdrawn the need stays visible to them; its contact does not.
+        return any(p.volunteer_id == user.volunteer_id and p.status in LIVE_PROPOSAL for p in need.proposals)
+    return visible or can_see(session, user, need)
+
+
+def sees_volunteer_phones(user: User) -> bool:
+    """Coordinators and admins arrange the work; branch reviewers see who serves, not how to reach them."""
+    return user.role in ARRANGERS
+
+
+# --- what each role may do ----------------------------------------------------------------------
+
+_COORD, _REVIEW, _VOL, _RES, _ADMIN = Role.COORDINATOR, Role.REVIEWER, Role.VOLUNTEER, Role.RESIDENT, Role.ADMIN
+
+# Who takes each action of the workflow (the state machine, workflow.states, says from which
+# statuses). SYSTEM is the matcher and the scheduled jobs.
+ACTION_ROLES: Mapping[Action, frozenset[str]] = {
+    Action.TRIAGE: frozenset({SYSTEM}),
+    Action.CLASSIFY: frozenset({_COORD, _ADMIN}),
+    Action.PROPOSE: frozenset({SYSTEM, _COORD, _ADMIN}),
+    Action.FAIL_MATCH: frozenset({SYSTEM}),
+    Action.ACCEPT: frozenset({_COORD, _VOL, _ADMIN}),
+    Action.DECLINE: frozenset({_COORD, _VOL, _ADMIN}),
+    Action.APPROVE: frozenset({_REVIEW, _ADMIN}),
+    Action.SEND_BACK: frozenset({_REVIEW, _ADMIN}),
+    Action.REASSIGN: frozenset({_REVIEW, _ADMIN}),
+    Action.START: frozenset({_VOL, _COORD, _ADMIN}),
+    Action.REPORT_DONE: frozenset({_VOL, _COORD, _ADMIN}),
+    Action.CONFIRM: frozenset({_RES}),
+    Action.AUTO_CLOSE: frozenset({SYSTEM}),
+    Action.CANCEL: frozenset({_RES, _ADMIN}),
+    Action.REOPEN: frozenset({_RES}),
+    Action.ESCALATE: frozenset({SYSTEM, _COORD, _REVIEW, _ADMIN}),
+}
+# Actions a volunteer takes as the provider of the need's current proposal.
+PROVIDER_ACTIONS: frozenset[Action] = frozenset({Action.ACCEPT, Action.DECLINE, Action.START, Action.REPORT_DONE})
+
+
+def may_take(actor_role: str, action: Action) -> bool:
+    """Whether an actor of this role (or SYSTEM) may take ``action`` at all."""
+    return actor_role in ACTION_ROLES[action]
+
+
+def actions_for(actor_role: str, actions: Iterable[Action]) -> list[Action]:
+    return [a for a in actions if may_take(actor_role, a)]
+
+
+def may_answer(user: User | None, action: Action, current: Proposal | None) -> bool:
+    """A volunteer sees every need once proposed to them; only the current proposal is theirs to answer."""
+    if user is None or user.role != Role.VOLUNTEER or action not in PROVIDER_ACTIONS:
+        return True
+    return current is not None and current.volunteer_id is not None and current.volunteer_id == user.volunteer_id
+
+
+def may_edit_need(user: User, need: Need) -> bool:
+    """Staff who arrange the work edit any need they see; a resident edits their own until it is matched."""
+    if user.role in ARRANGERS:
+        return True
+    return user.role == Role.RESIDENT and need.resident_id == user.id and need.status in RESIDENT_MAY_EDIT
+
+
+def may_match(session: Session, user: User, grid: str | None, party_grid: str | None) -> bool:
+    """Whether ``user`` may run the batch matcher on this scope (admins anywhere; coordinators only
+    on a grid or Party grid of their own)."""
+    if user.role == Role.ADMIN:
+        return True
+    if user.role != Role.COORDINATOR or (grid is None and party_grid is None):
+        return False
+    codes = set(user.scope_codes or [])
+    if user.scope_type == ScopeType.GRID:
+        return party_grid is None and grid in codes
+    if user.scope_type == ScopeType.PARTY_GRID:
+        if party_grid is not None:
+            return party_grid in codes and grid is None
+        pg = session.scalar(select(PartyGrid.code).join(Grid, Grid.party_grid_id == PartyGrid.id)
+                            .where(Grid.code == grid))
+        return pg in codes
+    return False
+
+
+def may_see_agenda(user: User, party_grid_code: str) -> bool:
+    """A council agenda names needs: admins; the Party grid's branch reviewers; its coordinators."""
+    if user.role == Role.ADMIN:
+        return True
+    return _scoped_to_party_grids(user) and party_grid_code in set(user.scope_codes or [])
+
+
+# --- whom a transition notifies -----------------------------------------------------------------
+
+PROVIDER = "provider"  # the volunteer of the need's current proposal
+# Who acts next once a need reaches a status: they are told.
+NEXT_ACTORS: Mapping[NeedStatus, tuple[str, ...]] = {
+    NeedStatus.TRIAGE: (_COORD,),
+    NeedStatus.SUBMITTED: (_COORD,),
+    NeedStatus.PROPOSED: (_COORD, PROVIDER),
+    NeedStatus.ACCEPTED: (_REVIEW,),
+    NeedStatus.APPROVED: (PROVIDER, _RES),
+    NeedStatus.IN_SERVICE: (_RES,),
+    NeedStatus.DONE: (_RES,),
+    NeedStatus.CLOSED: (PROVIDER,),
+    NeedStatus.UNMATCHED: (_COORD, _REVIEW),
+    NeedStatus.ESCALATED: (_REVIEW,),
+    NeedStatus.CANCELLED: (PROVIDER,),
+}
+
+
+def staff_who_see(session: Session, needs: list[Need], roles: Iterable[Role]) -> dict[int, list[User]]:
+    """Need id → the active staff of ``roles`` who may see it (the same rule as the lists)."""
+    roles = list(roles)
+    if not needs or not roles:
+        return {n.id: [] for n in needs}
+    staff = list(session.scalars(select(User).where(User.role.in_(roles), User.active.is_(True)).order_by(User.id)))
+    out = {}
+    for need in needs:
+        facts = need_facts(session, need)
+        out[need.id] = [u for u in staff if sees(u, facts)]
+    return out
+
+
+def recipients(session: Session, need: Need, status: NeedStatus) -> list[User]:
+    """Whoever must act next on ``need`` now that it is ``status``, each once, by id."""
+    wanted = NEXT_ACTORS.get(status, ())
+    users: dict[int, User] = {}
+    staff_roles = [Role(r) for r in wanted if r in (_COORD, _REVIEW)]
+    for user in staff_who_see(session, [need], staff_roles)[need.id]:
+        users[user.id] = user
+    if _RES in wanted and need.resident_id:
+        resident = session.get(User, need.resident_id)
+        if resident is not None and resident.active:
+            users[resident.id] = resident
+    if PROVIDER in wanted:
+        volunteer_ids = {p.volunteer_id for p in need.proposals if p.volunteer_id and p.status in LIVE_PROPOSAL}
+        if volunteer_ids:
+            for user in session.scalars(select(User).where(User.volunteer_id.in_(volunteer_ids),
+                                                           User.active.is_(True))):
+                users[user.id] = user
+    return [users[k] for k in sorted(users)]
+
+
+def describe(user: User | None) -> str:
+    """How logs name an actor."""
+    return SYSTEM if user is None else f"{user.username}({user.role}#{user.id})"
+
+
+__all__ = [
+    "ACTION_ROLES", "NEXT_ACTORS", "PROVIDER", "PROVIDER_ACTIONS", "NeedFacts", "actions_for", "can_see", "describe",
+    "get_visible_need", "mask_phone", "may_answer", "may_edit_need", "may_match", "may_see_agenda", "may_take",
+    "need_facts", "need_filter", "recipients", "sees", "sees_contact", "sees_volunteer_phones", "staff_who_see",
+]

@@ -1,0 +1,29 @@
+"""``flask --app app seed-demo``: the demo subdistrict."""
+from __future__ import annotations
+
+import click
+from flask import Flask
+from flask.cli import with_appcontext
+
+from core.database import get_db
+
+from .seed import seed_demo
+
+
+def register(app: Flask) -> None:
+    app.cli.add_command(seed_demo_command)
+
+
+@click.command("seed-demo")
+@with_appcontext
+@click.option("--seed", default=2026, show_default=True, help="随机种子：同一种子生成相同数据。")
+@click.option("--if-empty", is_flag=True, help="数据库已有网格时什么也不做。")
+def seed_demo_command(seed: int, if_empty: bool) -> None:
+    """生成演示街道：13 个社区、158 个网格、34 个党建网格、资源、志愿者与需求。"""
+    with get_db().unit_of_work() as session:
+        summary = seed_demo(session, seed=seed, if_empty=if_empty)
+    if summary is None:
+        click.echo("数据库中已有网格，跳过演示数据。")
+        return
+    for line in summary:
+        click.echo(line)

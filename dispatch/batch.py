@@ -1,0 +1,67 @@
+"""Batch matching in the database: the open needs of a scope (a grid, a Party grid or the whole
+subdistrict) matched at once by the engine, and the chosen proposals stored with their run.
+
+It computes and stores proposals; it never moves a need. The workflow records each outcome
+(``workflow.service.match_scope``), so every status change goes through the state machine.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from core.errors import NotFound
+from core.vocab import WAITING_FOR_MATCH
+from matching.engine import BatchResult, match_batch
+from models import Grid, MatchRun, Need, PartyGrid
+
+from .proposals import proposal_row
+from .views import grid_map, load_providers, need_view
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the batch found for one need: a provider proposed, or why none."""
+    need: Need
+    proposed: bool
+    reason: str  # the line for the audit trail
+
+
+def needs_in_scope(session: Session, *, grid: str | None = None, party_grid: str | None = None) -> list[Need]:
+    """The classified needs waiting for a provider in a grid, a Party grid, or everywhere."""
+    query = (select(Need).options(selectinload(Need.grid))
+             .where(Need.active.is_(True), Need.status.in_(WAITING_FOR_MATCH), Need.service.is_not(None))
+             .order_by(Need.id))
+    if grid is not None:
+        row = session.scalar(select(Grid).where(Grid.code == grid))
+        if row is None:
+            raise NotFound(f"未知网格 {grid}")
+        query = query.where(Need.grid_id == row.id)
+    if party_grid is not None:
+        pg = session.scalar(select(PartyGrid).where(PartyGrid.code == party_grid))
+        if pg is None:
+            raise NotFound(f"未知党建网格 {party_grid}")
+        query = query.join(Need.grid).where(Grid.party_grid_id == pg.id)
+    return list(session.scalars(query))
+
+
+def run_batch(session: Session, *, grid: str | None = None,
+              party_grid: str | None = None) -> tuple[MatchRun, BatchResult, list[Outcome]]:
+    """Match the open needs of a scope and store the proposals; returns the run, the engine's
+    result and one outcome per need, for the workflow to record."""
+    scope = f"grid:{grid}" if grid else f"party_grid:{party_grid}" if party_grid else "all"
+    needs = needs_in_scope(session, grid=grid, party_grid=party_grid)
+    result = match_batch([need_view(n) for n in needs], load_providers(session), grid_map(session))
+    run = MatchRun(scope=scope, stats={**result.stats.as_dict(), "unmatched": len(result.unmatched)})
+    session.add(run)
+    outcomes = []
+    for need in needs:
+        match = result.assignments.get(need.id)
+        if match is not None:
+            session.add(proposal_row(need, match, run=run))
+            outcomes.append(Outcome(need, True, f"推荐 {match.provider_name}：{match.explanation}"))
+        else:
+            outcomes.append(Outcome(need, False, result.unmatched[need.id].reason_zh))
+    session.flush()
+    return run, result, outcomes

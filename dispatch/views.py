@@ -1,0 +1,91 @@
+"""The pools as the engine sees them: plain views of needs, providers and the grid map, read from
+the database. Capacity in use (a provider's ``load``) counts every need its live proposals hold
+(``core.vocab.HOLDING_CAPACITY``), so two batches never promise the same slot twice."""
+from __future__ import annotations
+
+from collections import Counter
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from core.vocab import COMPLETED, HOLDING_CAPACITY, LIVE_PROPOSAL, SET_ASIDE, ProposalStatus, ProviderKind
+from matching.slots import parse_slots
+from matching.types import GridMap, NeedView, ProviderView
+from models import Grid, Need, Proposal, Resource, Volunteer, grid_neighbors
+
+# Reliability is only trusted after this many finished assignments.
+MIN_HISTORY_FOR_RELIABILITY = 3
+
+ProviderKey = tuple[ProviderKind, int]
+
+
+def need_view(need: Need) -> NeedView:
+    window = (need.window_start, need.window_end) if need.window_start and need.window_end else None
+    return NeedView(id=need.id, ref=need.ref, text=need.text, grid=need.grid.code, service=need.service or "",
+                    urgency=need.urgency, window=window)
+
+
+def _loads(session: Session, except_need: int | None = None) -> tuple[Counter[ProviderKey], dict[ProviderKey, float]]:
+    """Capacity in use and completion rate per provider, from the proposals (leaving out those of
+    ``except_need``, whose own proposal must not count against it)."""
+    load: Counter[ProviderKey] = Counter()
+    done: Counter[ProviderKey] = Counter()
+    ended: Counter[ProviderKey] = Counter()
+    rows = session.execute(
+        select(Proposal.resource_id, Proposal.volunteer_id, Proposal.status, Need.status, func.count())
+        .join(Need, Need.id == Proposal.need_id)
+        .where(Proposal.need_id != (except_need or -1))
+        .group_by(Proposal.resource_id, Proposal.volunteer_id, Proposal.status, Need.status))
+    for resource_id, volunteer_id, p_status, n_status, count in rows:
+        key = (ProviderKind.RESOURCE, resource_id) if resource_id is not None else (ProviderKind.VOLUNTEER, volunteer_id)
+        if p_status in LIVE_PROPOSAL and n_status in HOLDING_CAPACITY:
+            load[key] += count
+        if p_status == ProposalStatus.ACCEPTED and n_status in COMPLETED:
+            done[key] += count
+            ended[key] += count
+        elif p_status in SET_ASIDE:
+            ended[key] += count
+    reliability = {k: done[k] / n for k, n in ended.items() if n >= MIN_HISTORY_FOR_RELIABILITY}
+    return load, reliability
+
+
+def load_providers(session: Session, except_need: int | None = None) -> list[ProviderView]:
+    """Every active provider of both pools, with its capacity in use and its reliability."""
+    load, reliability = _loads(session, except_need)
+    views: list[ProviderView] = []
+    for r in session.scalars(select(Resource).options(selectinload(Resource.grids))
+                             .where(Resource.active.is_(True)).order_by(Resource.id)):
+        key = (ProviderKind.RESOURCE, r.id)
+        views.append(ProviderView(
+            kind=ProviderKind.RESOURCE, id=r.id, ref=r.ref, name=r.name, services=frozenset([r.service]),
+            skills=tuple(r.skills), description=r.description, home_grid=None,
+            grids_covered=None if r.covers_all else frozenset(g.code for g in r.grids),
+            slots=parse_slots(r.hours), capacity=r.capacity, load=load[key], reliability=reliability.get(key)))
+    grid_codes: dict[int, str] = {i: c for i, c in session.execute(select(Grid.id, Grid.code))}
+    for v in session.scalars(select(Volunteer).where(Volunteer.active.is_(True)).order_by(Volunteer.id)):
+        key = (ProviderKind.VOLUNTEER, v.id)
+        views.append(ProviderView(
+            kind=ProviderKind.VOLUNTEER, id=v.id, ref=v.ref, name=v.name, services=frozenset(v.services),
+            skills=tuple(v.skills), description=v.description,
+            home_grid=grid_codes.get(v.grid_id) if v.grid_id else None,
+            slots=parse_slots(v.availability), capacity=v.capacity, load=load[key],
+            reliability=reliability.get(key)))
+    return views
+
+
+def neighbor_map(session: Session) -> dict[str, frozenset[str]]:
+    """Grid code → codes of its neighbours."""
+    a, b = Grid.__table__.alias("a"), Grid.__table__.alias("b")
+    rows = session.execute(
+        select(a.c.code, b.c.code)
+        .select_from(grid_neighbors.join(a, a.c.id == grid_neighbors.c.grid_id)
+                     .join(b, b.c.id == grid_neighbors.c.neighbor_id))
+    )
+    out: dict[str, set[str]] = {code: set() for code in session.scalars(select(Grid.code))}
+    for code, neighbor in rows:
+        out[code].add(neighbor)
+    return {k: frozenset(v) for k, v in out.items()}
+
+
+def grid_map(session: Session) -> GridMap:
+    return GridMap(neighbors=neighbor_map(session))

@@ -1,0 +1,76 @@
+"""HTTP side of intake: submit a need (``POST /api/v1/needs``) and import a file
+(``POST /api/v1/import/<kind>``, the same report as the CLI), with the files' templates."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, request, send_file
+from werkzeug.exceptions import UnsupportedMediaType
+
+from access.auth import signed_in
+from core.database import db_session
+from core.errors import ApiError, InvalidData, NotFound
+from core.vocab import Role
+from pools.api import need_body
+from pools.imports import KINDS
+from pools.schemas import NeedIn, NeedOut
+from pools.tabular import TEMPLATES_DIR, TableError, format_rejects_csv
+from web.http import json_body
+from web.openapi import documented
+from web.routes import SIGNED_IN, allow, public
+
+from .service import import_records, submit_need
+
+bp = Blueprint("intake", __name__, url_prefix="/api/v1")
+
+
+class ImportRejected(ApiError):
+    status = 422
+    code = "import_rejected"
+    message = "文件有误，未导入任何数据"
+
+
+@bp.post("/needs")
+@allow(*SIGNED_IN)
+@documented("提交需求（不填服务类型时自动分类）", body=NeedIn, response=NeedOut, status=201, tag="needs")
+def create_need() -> Any:
+    user = signed_in()
+    session = db_session()
+    need = submit_need(session, json_body(NeedIn()), user)
+    return need_body(session, need, user), 201
+
+
+@bp.post("/import/<kind>")
+@allow(Role.ADMIN)
+@documented("导入 CSV/XLSX 文件（multipart 字段 file；?skip_invalid=1 只导入合格行）", tag="import",
+            content_type="multipart/form-data")
+def import_upload(kind: str) -> Any:
+    if kind not in KINDS:
+        raise NotFound(f"未知导入类型 {kind}，应为 {'、'.join(KINDS)}")
+    if not request.mimetype.startswith("multipart/form-data"):
+        raise UnsupportedMediaType()
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        raise InvalidData(fields={"file": ["请上传文件（表单字段 file）"]})
+    skip_invalid = request.args.get("skip_invalid", "").lower() in ("1", "true", "yes")
+    try:
+        report = import_records(db_session(), kind, upload.read(), upload.filename, skip_invalid=skip_invalid)
+    except TableError as exc:
+        raise InvalidData(fields={"file": [str(exc)]}) from None
+    body = report.to_dict()
+    if not report.imported:
+        raise ImportRejected(extra={"report": body})
+    if report.rejected_rows and request.args.get("rejects") == "csv":
+        columns = list(report.rejected_rows[0][0].values)
+        return Response(format_rejects_csv(columns, report.rejected_rows), mimetype="text/csv",
+                        headers={"Content-Disposition": f"attachment; filename={kind}.rejects.csv"})
+    return body
+
+
+@bp.get("/import/templates/<kind>.csv")
+@public
+@documented("下载导入模板", tag="import")
+def import_template(kind: str) -> Any:
+    if kind not in KINDS:
+        raise NotFound(f"未知导入类型 {kind}")
+    return send_file(TEMPLATES_DIR / f"{kind}.csv", mimetype="text/csv", as_attachment=True)

@@ -28,6 +28,16 @@ def to_local(stored: datetime, zone: tzinfo) -> datetime:
     return stored.replace(tzinfo=timezone.utc).astimezone(zone)
 
 
+def local_iso(stored: datetime, zone: tzinfo, timespec: str = "seconds") -> str:
+    """A stored timestamp as the API and exports show it: ISO 8601 in ``zone``, with its offset."""
+    return to_local(stored, zone).isoformat(timespec=timespec)
+
+
+def wall_clock_iso(moment: datetime, zone: tzinfo, timespec: str = "minutes") -> str:
+    """A wall-clock time in ``zone`` (a need's window) in ISO 8601, with the zone's offset that day."""
+    return moment.replace(tzinfo=zone).isoformat(timespec=timespec)
+
+
 def wall_clock(moment: datetime, zone: tzinfo) -> datetime:
     """A naive wall-clock time in ``zone`` (how windows are stored); aware input is converted."""
     return moment if moment.tzinfo is None else moment.astimezone(zone).replace(tzinfo=None)

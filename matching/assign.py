@@ -18,7 +18,11 @@ Rules shared by all three edge solvers, so they can be compared edge for edge:
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeAlias
+
 import numpy as np
+import numpy.typing as npt
 from ortools.graph.python import min_cost_flow
 
 # Integer cost units per unit of weight. OR-Tools needs integer costs, so an edge costs
@@ -39,6 +43,10 @@ _COST_HEADROOM = 4
 SCIPY_ORACLE_MAX_CELLS = 4_000_000
 
 NO_EDGE = -1
+
+# The signature the edge solvers share, so callers can take any of them:
+# (need_idx, provider_idx, weight, capacity, n_needs) -> chosen.
+Solver: TypeAlias = Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int], np.ndarray]
 
 
 def solve_assignment(need_idx: np.ndarray, provider_idx: np.ndarray, weight: np.ndarray,
@@ -209,7 +217,10 @@ def solve_cost_matrix(cost: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
     return rows, cols, int(matrix[rows, cols].astype(np.int64).sum())
 
 
-def _validated_edges(need_idx, provider_idx, weight, capacity, n_needs):
+def _validated_edges(need_idx: np.ndarray, provider_idx: np.ndarray, weight: np.ndarray,
+                     capacity: np.ndarray, n_needs: int
+                     ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64],
+                                npt.NDArray[np.int64]]:
     """Arrays of the right dtype and shape, or ValueError naming what is wrong."""
     need_idx = np.asarray(need_idx)
     provider_idx = np.asarray(provider_idx)
@@ -242,7 +253,8 @@ def _validated_edges(need_idx, provider_idx, weight, capacity, n_needs):
     return need_idx, provider_idx, weight, capacity
 
 
-def _usable_edges(need_idx, provider_idx, weight, capacity) -> np.ndarray:
+def _usable_edges(need_idx: np.ndarray, provider_idx: np.ndarray, weight: np.ndarray,
+                  capacity: np.ndarray) -> np.ndarray:
     """Indices, ascending, of the edges worth considering: positive weight, a provider with
     capacity, and the heaviest (then earliest) of each duplicated (need, provider) pair."""
     edges = np.flatnonzero((weight > 0) & (capacity[provider_idx] > 0))
@@ -263,7 +275,8 @@ def _usable_edges(need_idx, provider_idx, weight, capacity) -> np.ndarray:
     return np.sort(np.concatenate([edges[~repeated], best]))
 
 
-def _best_of_each_pair(edges, need_idx, provider_idx, weight) -> np.ndarray:
+def _best_of_each_pair(edges: np.ndarray, need_idx: np.ndarray, provider_idx: np.ndarray,
+                       weight: np.ndarray) -> np.ndarray:
     """Of ``edges``, the heaviest (then earliest) per (need, provider) pair, ascending."""
     order = np.lexsort((edges, -weight[edges], provider_idx[edges], need_idx[edges]))
     ranked = edges[order]
@@ -273,7 +286,7 @@ def _best_of_each_pair(edges, need_idx, provider_idx, weight) -> np.ndarray:
     return np.sort(ranked[first])
 
 
-def _scaled_weights(weight: np.ndarray) -> np.ndarray:
+def _scaled_weights(weight: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]:
     """Positive weights as positive integer cost units (see :data:`WEIGHT_SCALE`)."""
     scaled = np.rint(weight * WEIGHT_SCALE)
     if scaled.max() > _INT64_MAX // _COST_HEADROOM:
@@ -288,7 +301,8 @@ def _check_cost_range(max_abs_cost: int, n_nodes: int) -> None:
                          f"the min-cost flow; scale the weights down")
 
 
-def _min_cost_flows(tails, heads, capacities, costs, supplies, n_flows: int) -> np.ndarray:
+def _min_cost_flows(tails: np.ndarray, heads: np.ndarray, capacities: np.ndarray, costs: np.ndarray,
+                    supplies: np.ndarray, n_flows: int) -> npt.NDArray[np.int64]:
     """Solve with OR-Tools and return the flow on the first ``n_flows`` arcs."""
     if supplies.size > _INT32_MAX or len(tails) > _INT32_MAX:
         raise ValueError("the flow network exceeds OR-Tools' int32 node and arc indices")

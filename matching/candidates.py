@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from .index import ANY_TIME, NO_CELL, NO_GRID, SERVICE_CODES, SERVICES, CellTable, ProviderIndex
 from .slots import window_minutes_by_day
@@ -191,7 +192,8 @@ def near_homes(batch: NeedBatch, index: ProviderIndex, grid_map: GridMap, pairs:
     home = index.home[pairs.provider]
     pair_keys = pairs.need.astype(np.int64) * stride + home + 1
     at = np.minimum(np.searchsorted(near, pair_keys), near.size - 1)
-    return (home != NO_GRID) & (near[at] == pair_keys)
+    near_home: npt.NDArray[np.bool_] = (home != NO_GRID) & (near[at] == pair_keys)
+    return near_home
 
 
 def overlap_minutes(batch: NeedBatch, index: ProviderIndex, pairs: Pairs) -> np.ndarray:

@@ -301,8 +301,12 @@ def evaluate(
     if folds < 2:
         raise ValueError("folds must be at least 2")
     texts, labels = _validated(texts, labels, min_per_class=min_examples_for_evaluation(folds), folds=folds)
-    chosen = None if pipeline is not None else (preset or choose_preset(texts))
-    estimator = pipeline if pipeline is not None else build_pipeline(chosen)
+    if pipeline is not None:
+        chosen: str | None = None
+        estimator = pipeline
+    else:
+        chosen = preset or choose_preset(texts)
+        estimator = build_pipeline(chosen)
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
     predicted = cross_val_predict(estimator, texts, labels, cv=splitter)
     order = sorted(set(labels))

@@ -29,7 +29,7 @@ import numpy as np
 
 from core.vocab import SERVICE_LABELS_ZH
 
-from .assign import WEIGHT_SCALE, greedy_assignment, solve_assignment
+from .assign import WEIGHT_SCALE, Solver, greedy_assignment, solve_assignment
 from .candidates import NeedBatch, expand, overlap_minutes, wide_visits
 from .index import NO_CELL, SERVICE_CODES, ProviderIndex, paused_gc
 from .pricing import assignment_duals, weight_units
@@ -106,7 +106,7 @@ class CandidateGraph:
     def batch(self) -> NeedBatch:
         return self.scored.batch
 
-    def solve(self, solver=solve_assignment, *,  # type: ignore[no-untyped-def]
+    def solve(self, solver: Solver = solve_assignment, *,
               reduce: bool | None = None) -> np.ndarray:
         """Per need row, the chosen edge (an index into ``edges``) or -1.
 
@@ -198,7 +198,7 @@ def candidate_graph(needs: Sequence[NeedView], providers: Sequence[ProviderView]
 GAP_TOLERANCE = 1e-4
 
 
-def solve_graph(graph: CandidateGraph, solver=solve_assignment,  # type: ignore[no-untyped-def]
+def solve_graph(graph: CandidateGraph, solver: Solver = solve_assignment,
                 rounds: int = PRICING_ROUNDS, tolerance: float = GAP_TOLERANCE
                 ) -> tuple[CandidateGraph, np.ndarray, float]:
     """Solve the pruned graph, then price the pairs left out and solve again with those that

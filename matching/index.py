@@ -23,6 +23,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
+import numpy.typing as npt
 from scipy import sparse
 
 from core.vocab import Service
@@ -41,10 +42,10 @@ TAG_PAD = 8  # tags per provider read as a matrix; more are read one by one
 class CellTable:
     """Members of every cell as one CSR: cell ``c`` holds ``members[ptr[c]:ptr[c + 1]]``."""
 
-    ptr: np.ndarray
+    ptr: npt.NDArray[np.int64]
     members: np.ndarray
 
-    def size(self, cells: np.ndarray) -> np.ndarray:
+    def size(self, cells: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
         return self.ptr[cells + 1] - self.ptr[cells]
 
 
@@ -65,7 +66,8 @@ class Tier3Cells:
     # [subdistrict id, service code] -> volunteers living there offering it, free or not.
     offering: np.ndarray = field(default_factory=lambda: np.zeros((1, len(SERVICES)), np.int64))
 
-    def key(self, subdistrict: np.ndarray, service: np.ndarray, tag: np.ndarray) -> np.ndarray:
+    def key(self, subdistrict: npt.NDArray[np.int64], service: npt.NDArray[np.int64],
+            tag: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
         n_services = len(SERVICES)
         return (subdistrict * n_services + service) * (self.n_tags + 1) + (tag + 1)
 
@@ -98,6 +100,8 @@ class ProviderIndex:
     Build it with :meth:`build`; it does not depend on the needs or on the grid map, so one index
     serves a batch and any number of instant proposals until the providers change.
     """
+
+    _tier3: tuple[weakref.ref[GridMap], Tier3Cells] | None  # the last map's, see tier3_cells
 
     def __init__(self, providers: Sequence[ProviderView]) -> None:
         with paused_gc():
@@ -306,11 +310,11 @@ class ProviderIndex:
         t3 = np.flatnonzero(~resource & room)
         provider = mp[t3]
         n_tags = self.tag_ptr[provider + 1] - self.tag_ptr[provider]
-        count = n_tags + 1
-        first = np.cumsum(count) - count
-        self.t3_provider = np.repeat(provider, count).astype(np.int32)
-        self.t3_service = np.repeat(ms[t3], count)
+        memberships = n_tags + 1
+        first = np.cumsum(memberships) - memberships
+        self.t3_provider = np.repeat(provider, memberships).astype(np.int32)
+        self.t3_service = np.repeat(ms[t3], memberships)
         self.t3_tag = np.full(self.t3_provider.size, -1, dtype=np.int64)
         own_tags = self.tag_ids[concat_ranges(self.tag_ptr[provider], n_tags)]
         self.t3_tag[concat_ranges(first + 1, n_tags)] = own_tags
-        self._tier3: tuple[weakref.ref[GridMap], Tier3Cells] | None = None
+        self._tier3 = None

@@ -42,6 +42,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 from rapidfuzz import fuzz, process
 from scipy import sparse
 
@@ -316,10 +317,12 @@ class PairScorer:
         """Whether each pair shows the fit its service asks for: a matched skill tag or a close
         enough text, in the services of FIT_REQUIRED_SERVICES; always elsewhere."""
         col = FEATURES.index
-        return (~self.needs_fit[need] | (features[:, col("skill")] > 0)
-                | (features[:, col("text")] >= round(MIN_TEXT_FIT * FEATURE_STEPS)))
+        fit: npt.NDArray[np.bool_] = (~self.needs_fit[need] | (features[:, col("skill")] > 0)
+                                      | (features[:, col("text")] >= round(MIN_TEXT_FIT * FEATURE_STEPS)))
+        return fit
 
-    def _eligible(self, visits: Visits, tier3: bool):  # type: ignore[no-untyped-def]
+    def _eligible(self, visits: Visits, tier3: bool
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, npt.NDArray[np.uint16]]:
         """Eligible pairs of these visits, need by need, with their features."""
         batch, index = self.batch, self.index
         pairs = expand(visits)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 
 from .taxonomy import WEEKDAY_LABELS_ZH, WEEKDAYS
 
@@ -73,8 +73,10 @@ def format_slot_text(slots: tuple[WeeklySlot, ...]) -> list[str]:
     return [f"{WEEKDAYS[s.day]} {_hhmm(s.start)}-{_hhmm(s.end)}" for s in slots]
 
 
-def parse_window(text: str) -> tuple[datetime, datetime] | None:
-    """An ISO 8601 interval ``start/end``; empty text means flexible (None)."""
+def parse_window(text: str, zone: tzinfo | None = None) -> tuple[datetime, datetime] | None:
+    """An ISO 8601 interval ``start/end``; empty text means flexible (None). Windows are wall-clock
+    times of the subdistrict: a time given with an offset is turned into ``zone``'s wall clock
+    (without ``zone``, its offset is dropped)."""
     text = text.strip()
     if not text:
         return None
@@ -85,13 +87,16 @@ def parse_window(text: str) -> tuple[datetime, datetime] | None:
         start, end = datetime.fromisoformat(a.strip()), datetime.fromisoformat(b.strip())
     except ValueError:
         raise ValueError(f"时间窗中的日期时间无效：{text!r}") from None
-    if start.tzinfo is not None:
-        start = start.replace(tzinfo=None)
-    if end.tzinfo is not None:
-        end = end.replace(tzinfo=None)
+    start, end = _wall_clock(start, zone), _wall_clock(end, zone)
     if end <= start:
         raise ValueError(f"时间窗的结束须晚于开始：{text!r}")
     return start, end
+
+
+def _wall_clock(moment: datetime, zone: tzinfo | None) -> datetime:
+    if moment.tzinfo is None:
+        return moment
+    return (moment.astimezone(zone) if zone is not None else moment).replace(tzinfo=None)
 
 
 def window_minutes_by_day(start: datetime, end: datetime) -> list[tuple[int, int, int]]:

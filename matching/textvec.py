@@ -18,9 +18,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import numpy.typing as npt
 from scipy import sparse
+
+if TYPE_CHECKING:  # matching.index imports this module
+    from .index import CellTable
 
 NGRAM_RANGE = (1, 3)  # characters per n-gram, inclusive; Chinese words are one to three characters
 DOCS_PER_CHUNK = 16_384  # documents turned into n-grams at once (about 2.5M n-grams, 40 MB)
@@ -280,7 +285,7 @@ def concat_ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     top = int((starts + lengths).max(initial=0))
     dtype = np.int32 if max(total, top) < np.iinfo(np.int32).max else np.int64
     # Position k of the output is starts[r] + (k - first position of range r).
-    out = np.arange(total, dtype=dtype)
+    out: npt.NDArray[np.signedinteger[Any]] = np.arange(total, dtype=dtype)
     out += np.repeat((starts - (ends - lengths)).astype(dtype), lengths)
     return out
 
@@ -301,7 +306,7 @@ class CellBlocks:
     cells_per_chunk: int
 
     @classmethod
-    def of(cls, table, rows: tuple[np.ndarray, np.ndarray, np.ndarray],  # type: ignore[no-untyped-def]
+    def of(cls, table: CellTable, rows: tuple[np.ndarray, np.ndarray, np.ndarray],
            n_features: int) -> CellBlocks:
         """Blocks of ``table``'s cells, whose members' rows (``indptr, indices, data``, one row per
         member in member order) are given."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import JSON, DateTime, Enum, MetaData
 from sqlalchemy.orm import DeclarativeBase
@@ -24,8 +25,9 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map = {
         datetime: DateTime(timezone=False),
-        list: JSON,
-        dict: JSON,
+        # JSON columns: looked up by their exact annotation, parameters included.
+        list[str]: JSON,
+        dict[str, Any]: JSON,
     }
 
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Optional
+from typing import Any, Optional
 
 from sqlalchemy import CheckConstraint, Float, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -59,7 +59,7 @@ class MatchRun(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     scope: Mapped[str] = mapped_column(String(64))  # "all", "grid:G001", "party_grid:PG01"
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    stats: Mapped[dict] = mapped_column(default=dict)
+    stats: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 
 class Proposal(Base):
@@ -80,7 +80,7 @@ class Proposal(Base):
     rank: Mapped[int] = mapped_column(default=1)  # 1: the assignment's choice
     score: Mapped[float] = mapped_column(Float)
     tier: Mapped[int]
-    features: Mapped[dict] = mapped_column(default=dict)
+    features: Mapped[dict[str, Any]] = mapped_column(default=dict)
     explanation: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[ProposalStatus] = mapped_column(code_of(ProposalStatus, "status"),
                                                    default=ProposalStatus.PROPOSED, index=True)

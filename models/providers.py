@@ -32,9 +32,9 @@ class Resource(Base):
     service: Mapped[Service] = mapped_column(code_of(Service, "service"), index=True)
     covers_all: Mapped[bool] = mapped_column(default=False)  # True: every grid of the subdistrict
     capacity: Mapped[int] = mapped_column(default=1)  # needs it can serve at once
-    skills: Mapped[list] = mapped_column(default=list)
+    skills: Mapped[list[str]] = mapped_column(default=list)
     description: Mapped[str] = mapped_column(Text, default="")
-    hours: Mapped[list] = mapped_column(default=list)  # weekly slots "mon-fri 09:00-12:00"; empty: any time
+    hours: Mapped[list[str]] = mapped_column(default=list)  # weekly slots "mon-fri 09:00-12:00"; empty: any time
     active: Mapped[bool] = mapped_column(default=True, index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
@@ -53,9 +53,9 @@ class Volunteer(Base):
     kind: Mapped[VolunteerKind] = mapped_column(code_of(VolunteerKind, "kind"), default=VolunteerKind.PERSON)
     phone: Mapped[str] = mapped_column(String(32), default="", index=True)
     grid_id: Mapped[Optional[int]] = mapped_column(ForeignKey("grids.id"), index=True)
-    skills: Mapped[list] = mapped_column(default=list)
-    services: Mapped[list] = mapped_column(default=list)  # codes of core.vocab.Service, checked by the schemas
-    availability: Mapped[list] = mapped_column(default=list)  # weekly slots; empty: any time
+    skills: Mapped[list[str]] = mapped_column(default=list)
+    services: Mapped[list[str]] = mapped_column(default=list)  # codes of core.vocab.Service, checked by the schemas
+    availability: Mapped[list[str]] = mapped_column(default=list)  # weekly slots; empty: any time
     capacity: Mapped[int] = mapped_column(default=1)
     force: Mapped[Force] = mapped_column(code_of(Force, "force"), default=Force.SELFGOV)  # 五大力量
     party_member: Mapped[bool] = mapped_column(default=False)

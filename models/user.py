@@ -23,7 +23,7 @@ class User(Base):
     display_name: Mapped[str] = mapped_column(String(100), default="")
     # What a staff account's scope names: grids, Party grids, or an organisation of the volunteer pool.
     scope_type: Mapped[Optional[ScopeType]] = mapped_column(code_of(ScopeType, "scope_type"))
-    scope_codes: Mapped[list] = mapped_column(default=list)  # grid codes, Party grid codes or an org ref
+    scope_codes: Mapped[list[str]] = mapped_column(default=list)  # grid codes, Party grid codes or an org ref
     volunteer_id: Mapped[Optional[int]] = mapped_column(ForeignKey("volunteers.id"), index=True)
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -35,6 +35,7 @@ import unicodedata
 from collections.abc import Collection, Mapping
 from datetime import datetime
 
+from core.config import zone
 from core.vocab import (
     CHANNEL_LABELS_ZH,
     FORCE_LABELS_ZH,
@@ -329,7 +330,7 @@ def parse_slots_cell(text: str) -> tuple[WeeklySlot, ...]:
 def parse_window_cell(text: str) -> tuple[datetime, datetime] | None:
     """A need's time window ``2026-12-09T09:00/2026-12-09T12:00``; empty means flexible (None)."""
     try:
-        return parse_window(_ascii_forms(text or ""))
+        return parse_window(_ascii_forms(text or ""), zone())
     except ValueError as exc:
         raise CellValueError(str(exc)) from None
 

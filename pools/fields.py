@@ -6,6 +6,7 @@ from typing import Any
 
 from marshmallow import ValidationError, fields
 
+from core.config import zone
 from core.vocab import SERVICE_LABELS_ZH
 from core.vocab import Service as ServiceCode
 from matching.slots import parse_slot, parse_window
@@ -50,7 +51,8 @@ class Phone(fields.String):
 
 
 class Window(fields.Field):
-    """A time window: an ISO 8601 interval ``start/end`` or ``{"start": …, "end": …}``; null or "" is flexible."""
+    """A time window: an ISO 8601 interval ``start/end`` or ``{"start": …, "end": …}``; null or "" is
+    flexible. Times without an offset are the subdistrict's wall clock; with one, they are turned into it."""
 
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> tuple[datetime, datetime] | None:
         if value is None or value == "":
@@ -62,7 +64,7 @@ class Window(fields.Field):
         if not isinstance(value, str):
             raise ValidationError("时间窗应为“开始/结束”字符串")
         try:
-            return parse_window(value)
+            return parse_window(value, zone())
         except ValueError as exc:
             raise ValidationError(str(exc)) from None
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from core.vocab import Channel, Force, NeedStatus, Urgency, VolunteerKind
-from web.schemas import ListArgs, StrictSchema
+from web.schemas import ListArgs, StrictSchema, Timestamp, wall_clock_text
 
 from .fields import Phone, Service, Slot, Window, grid_list_or_all
 
@@ -77,8 +77,8 @@ class ResourceOut(Schema):
     description = fields.String()
     hours = fields.List(fields.String())
     active = fields.Boolean()
-    created_at = fields.DateTime()
-    updated_at = fields.DateTime()
+    created_at = Timestamp()
+    updated_at = Timestamp()
 
 
 # --- social volunteer pool ---------------------------------------------------------------------
@@ -113,8 +113,8 @@ class VolunteerOut(Schema):
     party_member = fields.Boolean()
     description = fields.String()
     active = fields.Boolean()
-    created_at = fields.DateTime()
-    updated_at = fields.DateTime()
+    created_at = Timestamp()
+    updated_at = Timestamp()
 
 
 # --- needs pool --------------------------------------------------------------------------------
@@ -141,8 +141,8 @@ class NeedOut(Schema):
     urgency = fields.String()
     window = fields.Function(
         lambda n: None if n.window_start is None else {
-            "start": n.window_start.isoformat(timespec="minutes"),
-            "end": n.window_end.isoformat(timespec="minutes"),
+            "start": wall_clock_text(n.window_start),
+            "end": wall_clock_text(n.window_end),
         }
     )
     contact = fields.String()
@@ -151,8 +151,8 @@ class NeedOut(Schema):
     status = fields.String()
     channel = fields.String()
     active = fields.Boolean()
-    created_at = fields.DateTime()
-    updated_at = fields.DateTime()
+    created_at = Timestamp()
+    updated_at = Timestamp()
 
 
 class GridListArgs(ListArgs):

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app import create_app
 from core.database import make_engine
-from migrations.runner import upgrade
+from migrations.runner import migrate
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
 
@@ -35,8 +35,7 @@ def reset_database(engine: Engine) -> None:
         if engine.dialect.name == "postgresql":
             conn.execute(text("DROP SCHEMA public CASCADE"))
             conn.execute(text("CREATE SCHEMA public"))
-    with engine.begin() as conn:
-        upgrade(connection=conn)
+    migrate(engine)
 
 
 @pytest.fixture(scope="session")

@@ -1,9 +1,13 @@
 """Base schemas every blueprint shares: strict input, the list arguments, a page of results."""
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Protocol
 
 from marshmallow import RAISE, Schema, fields, validate
+
+from core.config import zone
+from core.times import local_iso, wall_clock_iso
 
 from . import messages_zh  # noqa: F401  (marshmallow's messages in Chinese, set once for every schema)
 
@@ -13,6 +17,19 @@ class StrictSchema(Schema):
 
     class Meta:
         unknown = RAISE
+
+
+class Timestamp(fields.Field):
+    """A stored timestamp (naive UTC) shown in the subdistrict's time zone with its offset:
+    ``2026-12-09T09:14:05+08:00``. Output only."""
+
+    def _serialize(self, value: Any, attr: Any, obj: Any, **kwargs: Any) -> str | None:
+        return None if value is None else local_iso(value, zone())
+
+
+def wall_clock_text(value: datetime | None) -> str | None:
+    """A wall-clock time of the subdistrict (a need's window) with the zone's offset."""
+    return None if value is None else wall_clock_iso(value, zone())
 
 
 class ListArgs(StrictSchema):

@@ -18,8 +18,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from access.policy import mask_phone
-from core.config import setting
+from core.config import setting, zone
 from core.errors import NotFound
+from core.times import local_iso
 from core.vocab import (
     PROVIDER_KIND_LABELS_ZH,
     SERVICE_LABELS_ZH,
@@ -87,7 +88,7 @@ def _item(need: Need, now: datetime, reason: str) -> dict[str, Any]:
             "service_label": SERVICE_LABELS_ZH.get(need.service or "", "未分类"),
             "urgency": need.urgency, "urgency_label": URGENCY_LABELS_ZH.get(need.urgency, need.urgency),
             "status": need.status, "status_label": STATUS_LABELS_ZH.get(need.status, need.status),
-            "created_at": need.created_at.isoformat(timespec="minutes"), "days_open": _days_open(need, now),
+            "created_at": local_iso(need.created_at, zone(), "minutes"), "days_open": _days_open(need, now),
             "reason": reason}
 
 
@@ -192,7 +193,7 @@ def agenda(session: Session, party_grid_code: str, start: date, end: date, now: 
         "party_grid": {"code": party.code, "name": party.name, "branch": party.branch,
                        "grids": [{"code": g.code, "name": g.name} for g in grids]},
         "period": {"start": start.isoformat(), "end": end.isoformat()},
-        "generated_at": now.isoformat(timespec="minutes"),
+        "generated_at": local_iso(now, zone(), "minutes"),
         "escalated": escalated,
         "overdue": _overdue(session, grid_ids, now, config, skip={e["ref"] for e in escalated}),
         "lacking_skills": _lacking_skills(session, grid_ids, since, until),

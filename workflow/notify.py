@@ -16,6 +16,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from access.policy import recipients
+from core.config import zone
+from core.times import local_iso
 from core.vocab import STATUS_LABELS_ZH, NeedStatus
 from models import Need, Notification, User, utcnow
 
@@ -56,7 +58,7 @@ def deliver_pending(session: Session, sender: Sender, limit: int = 500) -> tuple
         user = session.get(User, n.user_id)
         try:
             sender.send({"id": n.id, "user": user.username if user else None, "need_id": n.need_id,
-                         "message": n.message, "created_at": n.created_at.isoformat()})
+                         "message": n.message, "created_at": local_iso(n.created_at, zone())})
         except Exception as exc:  # a sender may fail any way; keep the rest going
             log.warning("notification %s not delivered: %s", n.id, exc)
             failed += 1

@@ -1,7 +1,7 @@
 """Reports (统计报表): closure rate (办结率), time to match and to close, volunteer hours.
 
-A period is a cohort: the needs *created* in it (dates inclusive, naive UTC as stored), judged by
-their status when the report is made. So
+A period is a cohort: the needs *created* in it (dates inclusive, days of the subdistrict's time zone,
+``core.times``), judged by their status when the report is made. So
 
     办结率 = closed / (created − cancelled)
 
@@ -15,13 +15,15 @@ import csv
 import io
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.config import zone
+from core.times import day_bounds, to_local
 from core.vocab import FINISHED, SERVICE_LABELS_ZH, NeedStatus, ProposalStatus
 from models import Grid, Need, PartyGrid, Proposal, Volunteer
 
@@ -60,8 +62,9 @@ class NeedFacts:
 
 
 def period_bounds(start: date, end: date) -> tuple[datetime, datetime]:
-    """[start 00:00, the day after end 00:00): both dates included."""
-    return datetime.combine(start, time.min), datetime.combine(end + timedelta(days=1), time.min)
+    """[start 00:00, the day after end 00:00) in the subdistrict's time zone, as stored (naive UTC):
+    both dates included."""
+    return day_bounds(start, end, zone())
 
 
 def default_period(today: date, days: int = DEFAULT_PERIOD_DAYS) -> tuple[date, date]:
@@ -117,7 +120,12 @@ def _group_key(by: str) -> Callable[[NeedFacts], tuple[str, str]]:
     if by == "service":
         return lambda f: (f.service or "", SERVICE_LABELS_ZH.get(f.service or "", NO_SERVICE))
     if by == "month":
-        return lambda f: (f"{f.created_at:%Y-%m}", f"{f.created_at.year}年{f.created_at.month}月")
+        tz = zone()
+
+        def month(f: NeedFacts) -> tuple[str, str]:
+            local = to_local(f.created_at, tz)
+            return f"{local:%Y-%m}", f"{local.year}年{local.month}月"
+        return month
     raise ValueError(f"unknown grouping {by!r}")
 
 

@@ -18,9 +18,10 @@ from marshmallow import ValidationError, fields, validate, validates_schema
 
 from access.auth import signed_in
 from access.policy import may_see_agenda
+from core.config import zone
 from core.database import db_session
 from core.errors import Forbidden
-from models import utcnow
+from core.times import local_today, utcnow
 from web.openapi import documented
 from web.routes import SIGNED_IN, allow
 from web.schemas import StrictSchema
@@ -60,7 +61,7 @@ def _args(schema: StrictSchema) -> tuple[dict[str, Any], date, date]:
     args = schema.load(request.args.to_dict())
     start, end = args["start"], args["end"]
     if start is None or end is None:
-        default_start, default_end = reports.default_period((end or utcnow().date()))
+        default_start, default_end = reports.default_period(end or local_today(zone()))
         start, end = start or default_start, end or default_end
         if start > end:
             raise ValidationError({"start": ["开始日期不能晚于结束日期"]})

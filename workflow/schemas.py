@@ -9,7 +9,7 @@ from marshmallow import Schema, fields, validate
 
 from core.vocab import STATUS_LABELS_ZH, Action, ProviderKind
 from pools.fields import Service
-from web.schemas import StrictSchema
+from web.schemas import StrictSchema, Timestamp
 
 MAX_REASON = 1000
 MAX_SERVICE_HOURS = 24 * 14  # two weeks of service reported at once is already a lot
@@ -82,7 +82,7 @@ def load_action(payload: dict[str, Any]) -> tuple[Action, dict[str, Any]]:
 
 
 class AuditOut(Schema):
-    at = fields.DateTime()
+    at = Timestamp()
     actor = fields.Function(lambda e: e.actor.username if e.actor else "系统")
     actor_role = fields.String()
     from_status = fields.String()
@@ -95,8 +95,8 @@ class NotificationOut(Schema):
     id = fields.Integer()
     need_id = fields.Integer(allow_none=True)
     message = fields.String()
-    created_at = fields.DateTime()
-    read_at = fields.DateTime(allow_none=True)
+    created_at = Timestamp()
+    read_at = Timestamp()
 
 
 class ReadIn(StrictSchema):

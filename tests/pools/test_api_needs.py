@@ -61,7 +61,8 @@ def test_submitting_a_need_answers_201_with_its_fields_and_status_submitted(api)
 
     assert (created["ref"], created["text"], created["grid"], created["urgency"]) == (
         "N1", need_body("N1")["text"], "G1", "normal")
-    assert created["window"] == {"start": "2026-12-09T09:00", "end": "2026-12-09T12:00"}
+    # The resident's wall-clock window, with the subdistrict's offset.
+    assert created["window"] == {"start": "2026-12-09T09:00+08:00", "end": "2026-12-09T12:00+08:00"}
     assert created["service"] == "volunteer"
     assert created["service_confidence"] is None  # set by a person, not by the classifier
     assert created["status"] == "submitted" and created["active"] is True
@@ -80,7 +81,7 @@ def test_a_need_may_name_its_service_by_its_chinese_label(api):
 def test_a_need_window_may_be_an_object_with_start_and_end(api):
     window = {"start": "2026-12-09T09:00", "end": "2026-12-09T12:00"}
 
-    assert create_need(api, "N1", window=window)["window"] == window
+    assert create_need(api, "N1", window=window)["window"] == {k: v + "+08:00" for k, v in window.items()}
 
 
 def test_a_need_without_a_window_is_flexible(api):

@@ -170,3 +170,28 @@ def test_a_bad_query_answers_422_naming_the_field(reader, query, field):
 def test_reports_need_a_login(app, needs):
     error_of(app.test_client().get(CLOSURE), 401, "unauthorized")
     error_of(app.test_client().get(HOURS), 401, "unauthorized")
+
+
+# --- days of the subdistrict, not of Greenwich ---------------------------------------------------------
+
+def test_a_day_of_a_report_is_a_day_in_the_subdistricts_time_zone(session):
+    make_map(session)
+    # 2026-12-01 17:30 UTC is 2 December 01:30 in Shenzhen; 15:30 UTC is still 1 December 23:30 there.
+    submit(session, "LATE", at=datetime(2026, 12, 1, 15, 30))
+    submit(session, "AFTER-MIDNIGHT", at=datetime(2026, 12, 1, 17, 30))
+    session.flush()
+
+    first = closure_report(session, by="grid", start=date(2026, 12, 1), end=date(2026, 12, 1))
+    second = closure_report(session, by="grid", start=date(2026, 12, 2), end=date(2026, 12, 2))
+
+    assert (first["total"]["created"], second["total"]["created"]) == (1, 1)
+
+
+def test_the_month_of_a_need_is_its_month_in_the_subdistrict(session):
+    make_map(session)
+    submit(session, "NEW-YEAR", at=datetime(2026, 12, 31, 18, 0))  # 1 January 02:00 in Shenzhen
+    session.flush()
+
+    report = closure_report(session, by="month", start=date(2026, 12, 1), end=date(2027, 1, 31))
+
+    assert [(r["key"], r["label"], r["created"]) for r in report["rows"]] == [("2027-01", "2027年1月", 1)]

@@ -1,0 +1,147 @@
+"""Deny by default, proven for every route: each declares who may call it, the declaration is the one
+below, and the guard enforces it before any view runs (401 without a login, 403 for another role).
+A new route fails here until it is added to the table on purpose."""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from flask import Blueprint
+from sqlalchemy.orm import sessionmaker
+
+from app import create_app
+from core.vocab import Role
+from tests.factories import error_of, make_account, signed_in
+from web.routes import access_of
+
+PUBLIC = "public"
+SIGNED_IN = frozenset(Role)
+ADMIN = frozenset({Role.ADMIN})
+ARRANGERS = frozenset({Role.COORDINATOR, Role.ADMIN})
+STAFF = frozenset({Role.COORDINATOR, Role.REVIEWER, Role.ADMIN})
+
+ROUTES: dict[tuple[str, str], Any] = {
+    ("GET", "/"): PUBLIC,
+    ("GET", "/api/docs"): PUBLIC,
+    ("GET", "/api/docs/assets/<path:name>"): PUBLIC,
+    ("GET", "/api/v1/openapi.json"): PUBLIC,
+    ("POST", "/api/v1/auth/token"): PUBLIC,
+    ("POST", "/api/v1/auth/session"): PUBLIC,
+    ("DELETE", "/api/v1/auth/session"): PUBLIC,
+    ("GET", "/api/v1/me"): SIGNED_IN,
+    # The grid map and the government resources are public information.
+    ("GET", "/api/v1/grids"): PUBLIC,
+    ("GET", "/api/v1/grids/<int:id_>"): PUBLIC,
+    ("GET", "/api/v1/party-grids"): PUBLIC,
+    ("POST", "/api/v1/grids"): ADMIN,
+    ("PATCH", "/api/v1/grids/<int:id_>"): ADMIN,
+    ("DELETE", "/api/v1/grids/<int:id_>"): ADMIN,
+    ("GET", "/api/v1/resources"): PUBLIC,
+    ("GET", "/api/v1/resources/<int:id_>"): PUBLIC,
+    ("GET", "/api/v1/resources/search"): PUBLIC,
+    ("POST", "/api/v1/resources"): ADMIN,
+    ("PATCH", "/api/v1/resources/<int:id_>"): ADMIN,
+    ("DELETE", "/api/v1/resources/<int:id_>"): ADMIN,
+    # Volunteers are people: staff only, and phones only for those who arrange the work.
+    ("GET", "/api/v1/volunteers"): STAFF,
+    ("GET", "/api/v1/volunteers/<int:id_>"): STAFF,
+    ("GET", "/api/v1/volunteers/search"): STAFF,
+    ("POST", "/api/v1/volunteers"): ARRANGERS,
+    ("PATCH", "/api/v1/volunteers/<int:id_>"): ARRANGERS,
+    ("DELETE", "/api/v1/volunteers/<int:id_>"): ARRANGERS,
+    # Needs: anyone signed in, each seeing only what the policy lets them (tests/access/test_authorisation.py).
+    ("GET", "/api/v1/needs"): SIGNED_IN,
+    ("POST", "/api/v1/needs"): SIGNED_IN,
+    ("GET", "/api/v1/needs/<int:id_>"): SIGNED_IN,
+    ("PATCH", "/api/v1/needs/<int:id_>"): SIGNED_IN,
+    ("DELETE", "/api/v1/needs/<int:id_>"): ADMIN,
+    ("POST", "/api/v1/needs/<int:id_>/actions"): SIGNED_IN,
+    ("GET", "/api/v1/needs/<int:id_>/audit"): SIGNED_IN,
+    ("GET", "/api/v1/needs/<int:id_>/proposals"): STAFF,
+    ("POST", "/api/v1/classify"): PUBLIC,
+    ("POST", "/api/v1/match"): ARRANGERS,
+    ("POST", "/api/v1/import/<kind>"): ADMIN,
+    ("GET", "/api/v1/import/templates/<kind>.csv"): PUBLIC,
+    ("GET", "/api/v1/notifications"): SIGNED_IN,
+    ("POST", "/api/v1/notifications/read"): SIGNED_IN,
+    ("GET", "/api/v1/reports/closure"): SIGNED_IN,
+    ("GET", "/api/v1/reports/volunteer-hours"): SIGNED_IN,
+    ("GET", "/api/v1/council/<code>"): SIGNED_IN,
+    ("GET", "/council/<code>"): SIGNED_IN,
+}
+
+
+def routes_of(app: Any) -> dict[tuple[str, str], Any]:
+    found = {}
+    for rule in app.url_map.iter_rules():
+        declared = access_of(app.view_functions[rule.endpoint])
+        for method in (rule.methods or set()) - {"HEAD", "OPTIONS"}:
+            found[(method, rule.rule)] = (None if declared is None else PUBLIC if declared.public
+                                          else declared.roles)
+    return found
+
+
+def concrete(rule: str) -> str:
+    """A URL the rule matches: ids 999999 (nothing has them), other parts a word."""
+    return re.sub(r"<([^:>]+:)?([^>]+)>", lambda m: "999999" if m[1] == "int:" else "x", rule)
+
+
+def call(client: Any, method: str, rule: str) -> Any:
+    return client.open(concrete(rule), method=method, json={})
+
+
+def test_every_route_declares_its_access_and_the_declaration_is_the_table(app):
+    found = routes_of(app)
+
+    assert [route for route, declared in found.items() if declared is None] == []
+    assert found == ROUTES
+
+
+ANONYMOUS_REFUSED = sorted(route for route, access in ROUTES.items() if access != PUBLIC)
+
+
+@pytest.mark.parametrize("method, rule", ANONYMOUS_REFUSED)
+def test_a_route_that_is_not_public_answers_401_without_a_login(anon_client, method, rule):
+    error_of(call(anon_client, method, rule), 401, "unauthorized")
+
+
+@pytest.mark.parametrize("method, rule", sorted(route for route, access in ROUTES.items() if access == PUBLIC))
+def test_a_public_route_never_asks_for_a_login(anon_client, method, rule):
+    assert call(anon_client, method, rule).status_code not in (401, 403)
+
+
+RESTRICTED = sorted((route, role) for route, access in ROUTES.items() if access not in (PUBLIC, SIGNED_IN)
+                    for role in Role if role not in access)
+
+
+@pytest.mark.parametrize("route, role", RESTRICTED)
+def test_a_signed_in_user_of_another_role_gets_403_before_anything_happens(app, session, route, role):
+    fields = {"volunteer_id": None} if role != Role.VOLUNTEER else {}
+    user = make_account(session, role, f"outsider-{role}", **fields)
+    session.commit()
+
+    error_of(call(signed_in(app.test_client(), app, user), *route), 403, "forbidden")
+
+
+def test_a_route_that_declares_nothing_is_refused_even_to_an_admin(engine, connection, database_url, classifier_path):
+    app = create_app({"TESTING": True, "DATABASE_URL": database_url, "ENGINE": engine,
+                      "CLASSIFIER_PATH": classifier_path, "SECRET_KEY": "test"})
+    app.extensions["sanku_db"].sessionmaker = sessionmaker(
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
+    forgotten = Blueprint("forgotten", __name__)
+
+    @forgotten.get("/api/v1/forgotten")
+    def forgotten_view() -> Any:
+        return {"secret": "leaked"}
+
+    app.register_blueprint(forgotten)
+    with app.extensions["sanku_db"].sessionmaker() as session:
+        admin = make_account(session, Role.ADMIN, "admin-forgotten")
+        session.commit()
+    assert signed_in(app.test_client(), app, admin).get("/api/v1/me").status_code == 200  # a working login
+
+    for client in (app.test_client(), signed_in(app.test_client(), app, admin)):
+        response = client.get("/api/v1/forgotten")
+        error_of(response, 403, "forbidden")
+        assert b"leaked" not in response.data

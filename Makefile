@@ -1,13 +1,13 @@
 # The two set-up commands of the README:
 #   make run    install, build the SQLite database, load the demo subdistrict, serve on :5000
-#   make test   install with the dev extra and run the test suite
+#   make test   install with the dev extra, check the code (ruff, mypy, import contracts), run the test suite
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
 BIN = $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test bench install clean
+.PHONY: run test lint bench install clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,7 +24,12 @@ run: install
 	$(BIN)/flask --app app seed-demo --if-empty
 	$(BIN)/flask --app app run --host $(HOST) --port $(PORT)
 
-test: install
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+test: lint
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 bench: install

@@ -1,6 +1,7 @@
 """Accounts: password hashing (argon2id), bearer tokens, the login session, rate-limited logins."""
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from typing import Any
 
@@ -17,6 +18,7 @@ from core.errors import Conflict, InvalidData, TooManyRequests, Unauthorized
 from core.vocab import SCOPE_LABELS_ZH, Role, ScopeType
 from models import Grid, LoginAttempt, PartyGrid, User, Volunteer, utcnow
 
+log = logging.getLogger(__name__)
 _hasher = PasswordHasher()
 
 LOGIN_WINDOW = timedelta(minutes=15)
@@ -70,6 +72,7 @@ def create_user(session: Session, *, username: str, password: str, role: str, di
                 volunteer=volunteer)
     session.add(user)
     session.flush()
+    log.info("account %s (%s) created", username, role)
     return user
 
 
@@ -113,12 +116,13 @@ def authenticate(username: str, password: str) -> User:
     address = request.remote_addr or ""
     _check_rate_limit(session, username, address)
     user = session.scalar(select(User).where(User.username == username))
-    ok = verify_password(user.password_hash if user else _DUMMY_HASH, password) and user is not None and user.active
-    if not ok:
+    ok = verify_password(user.password_hash if user else _DUMMY_HASH, password)
+    if user is None or not ok or not user.active:
         _record_failure(username, address)
+        log.warning("failed login for %r from %s", username, address)
         raise Unauthorized("用户名或密码错误")
     session.execute(delete(LoginAttempt).where(LoginAttempt.username == username))
-    return user  # type: ignore[return-value]
+    return user
 
 
 def user_from_token(token: str) -> User:

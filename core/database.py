@@ -73,11 +73,13 @@ class Database:
 
 
 def get_db() -> Database:
-    return current_app.extensions["sanku_db"]
+    db: Database = current_app.extensions["sanku_db"]
+    return db
 
 
 def db_session() -> Session:
     """The session of the current request or command, opened on first use."""
     if "db_session" not in g:
         g.db_session = get_db().sessionmaker()
-    return g.db_session
+    session: Session = g.db_session
+    return session

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import csv
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 from flask import Flask
@@ -26,7 +28,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(export_group)
 
 
-def _data_options(f):  # type: ignore[no-untyped-def]
+def _data_options(f: Callable[..., Any]) -> Callable[..., Any]:
     f = click.option("--label-column", default="service", show_default=True)(f)
     f = click.option("--text-column", default="text", show_default=True,
                      help="文本列；多列用逗号分隔，按空格拼接（如 subject,detail）。")(f)

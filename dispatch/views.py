@@ -19,6 +19,14 @@ MIN_HISTORY_FOR_RELIABILITY = 3
 ProviderKey = tuple[ProviderKind, int]
 
 
+def provider_key(resource_id: int | None, volunteer_id: int | None) -> ProviderKey:
+    """How the engine names the provider of a proposal row: exactly one of the ids is set."""
+    if resource_id is not None:
+        return ProviderKind.RESOURCE, resource_id
+    assert volunteer_id is not None  # the proposals' one_provider constraint
+    return ProviderKind.VOLUNTEER, volunteer_id
+
+
 def need_view(need: Need) -> NeedView:
     window = (need.window_start, need.window_end) if need.window_start and need.window_end else None
     return NeedView(id=need.id, ref=need.ref, text=need.text, grid=need.grid.code, service=need.service or "",
@@ -37,7 +45,7 @@ def _loads(session: Session, except_need: int | None = None) -> tuple[Counter[Pr
         .where(Proposal.need_id != (except_need or -1))
         .group_by(Proposal.resource_id, Proposal.volunteer_id, Proposal.status, Need.status))
     for resource_id, volunteer_id, p_status, n_status, count in rows:
-        key = (ProviderKind.RESOURCE, resource_id) if resource_id is not None else (ProviderKind.VOLUNTEER, volunteer_id)
+        key = provider_key(resource_id, volunteer_id)
         if p_status in LIVE_PROPOSAL and n_status in HOLDING_CAPACITY:
             load[key] += count
         if p_status == ProposalStatus.ACCEPTED and n_status in COMPLETED:

@@ -4,7 +4,7 @@ starts its workflow: that is ``intake``'s ``POST /needs``.)"""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import Blueprint, Response, request
 from sqlalchemy import select
@@ -181,7 +181,10 @@ def deactivate_volunteer(id_: int) -> Any:
     return VolunteerOut().dump(provider_service.deactivate(session, provider_service.get_volunteer(session, id_)))
 
 
-def _search(model: type[Resource] | type[Volunteer], dump: Callable[[Any], dict[str, Any]]) -> Any:
+Provider = TypeVar("Provider", Resource, Volunteer)
+
+
+def _search(model: type[Provider], dump: Callable[[Provider], dict[str, Any]]) -> Any:
     args = query_args(SearchArgs())
     session = db_session()
     rows = session.execute(select(model.id, model.name, model.skills).where(model.active.is_(True))).all()

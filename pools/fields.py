@@ -18,7 +18,7 @@ from .cells import CellValueError, parse_phone
 class Service(fields.String):
     """A service code; the Chinese label (公共服务…) is accepted too and stored as the code."""
 
-    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> ServiceCode:  # type: ignore[override]
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> ServiceCode:
         text = super()._deserialize(value, attr, data, **kwargs)
         code = normalise_service(text)
         if code is None:
@@ -45,7 +45,7 @@ class Phone(fields.String):
         if not text:
             return ""
         try:
-            return parse_phone(text)
+            return parse_phone(text) or ""
         except CellValueError as exc:
             raise ValidationError(str(exc)) from None
 

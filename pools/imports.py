@@ -10,7 +10,8 @@ service, and a hook that starts the need's workflow (:class:`NeedIntake`).
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +31,7 @@ from .fuzzy import probable_duplicates
 from .schemas import GridIn, NeedIn, ResourceIn, VolunteerIn
 from .tabular import IMPORT_COLUMNS, CellError, Row, check_columns, read_table
 
+log = logging.getLogger(__name__)
 KINDS = tuple(IMPORT_COLUMNS)
 
 
@@ -182,6 +184,8 @@ def import_rows(session: Session, kind: str, rows: list[Row], *, skip_invalid: b
     UPSERTS[kind](session, [d for _, d in good], report, intake)
     report.imported = True
     session.flush()
+    log.info("import of %s: %d rows, %d created, %d updated, %d unchanged, %d rejected", kind, report.rows,
+             report.created, report.updated, report.unchanged, len(report.rejected_rows))
     return report
 
 
@@ -305,8 +309,9 @@ def find_probable_duplicates(session: Session, kind: str, rows: list[dict[str, A
         return []
     file_refs = {d["ref"] for d in rows}
     entries = {d["ref"]: (d["ref"], d["name"], d.get("phone", "")) for d in rows}
+    stored: Iterable[tuple[str, str, str]]
     if kind == "volunteers":
-        stored = session.execute(select(Volunteer.ref, Volunteer.name, Volunteer.phone))
+        stored = ((r, n, p) for r, n, p in session.execute(select(Volunteer.ref, Volunteer.name, Volunteer.phone)))
     else:  # resources have no phone
         stored = ((ref, name, "") for ref, name in session.execute(select(Resource.ref, Resource.name)))
     for ref, name, phone in stored:

@@ -9,7 +9,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from core.errors import Conflict, InvalidData
-from core.vocab import Channel, NeedStatus
+from core.vocab import Channel, NeedStatus, Service
 from models import Need, utcnow
 
 from .lookup import Page, get_or_404, grid_by_code, paginate
@@ -43,7 +43,8 @@ def create_need(session: Session, data: dict[str, Any], classify: Classify | Non
     need = Need(ref=ref, status=NeedStatus.SUBMITTED, channel=Channel.APP)
     _apply(session, need, data)
     if need.service is None and classify is not None:
-        need.service, need.service_confidence = classify(need.text)
+        service, need.service_confidence = classify(need.text)
+        need.service = Service(service)
     session.add(need)
     session.flush()
     return need

@@ -10,7 +10,7 @@ fields.Field.default_error_messages = {
     "null": "不能为空",
     "validator_failed": "取值无效",
 }
-_TYPE_MESSAGES = {
+_TYPE_MESSAGES: dict[type[fields.Field], str] = {
     fields.String: "应为文本",
     fields.Integer: "应为整数",
     fields.Float: "应为数字",
@@ -36,8 +36,8 @@ validate.Range.message_lte = "不大于"
 validate.Range.message_lt = "小于"
 validate.OneOf.default_message = "应为以下之一：{choices}"
 validate.Regexp.default_message = "格式不正确"
-Schema._default_error_messages = {  # type: ignore[attr-defined]
-    **Schema._default_error_messages,  # type: ignore[attr-defined]
+Schema._default_error_messages = {
+    **Schema._default_error_messages,
     "unknown": "未知字段",
     "type": "应为 JSON 对象",
 }

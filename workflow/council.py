@@ -31,6 +31,7 @@ from core.vocab import (
     ProposalStatus,
     ProviderKind,
 )
+from dispatch.views import provider_key
 from matching.taxonomy import SKILLS_BY_SERVICE
 from models import AuditEntry, Need, PartyGrid, Proposal, Resource, Volunteer
 
@@ -135,18 +136,21 @@ def _overloaded(session: Session, grid_ids: list[int], since: datetime, until: d
     in_hand: Counter[tuple[ProviderKind, int]] = Counter()
     in_period: Counter[tuple[ProviderKind, int]] = Counter()
     for resource_id, volunteer_id, decided_at, need_status in rows:
-        key = (ProviderKind.RESOURCE, resource_id) if resource_id is not None else (ProviderKind.VOLUNTEER, volunteer_id)
+        key = provider_key(resource_id, volunteer_id)
         if need_status in SERVING:
             in_hand[key] += 1
         if decided_at is not None and since <= decided_at < until:
             in_period[key] += 1
+    keys = set(in_hand) | set(in_period)
     providers: dict[tuple[ProviderKind, int], Resource | Volunteer] = {}
-    model: type[Resource] | type[Volunteer]
-    for model, kind in ((Resource, ProviderKind.RESOURCE), (Volunteer, ProviderKind.VOLUNTEER)):
-        ids = {i for k, i in set(in_hand) | set(in_period) if k == kind}
-        if ids:
-            rows_ = session.scalars(select(model).where(model.id.in_(ids)))
-            providers.update({(kind, p.id): p for p in rows_})
+    resource_ids = {i for k, i in keys if k == ProviderKind.RESOURCE}
+    volunteer_ids = {i for k, i in keys if k == ProviderKind.VOLUNTEER}
+    if resource_ids:
+        providers |= {(ProviderKind.RESOURCE, r.id): r
+                      for r in session.scalars(select(Resource).where(Resource.id.in_(resource_ids)))}
+    if volunteer_ids:
+        providers |= {(ProviderKind.VOLUNTEER, v.id): v
+                      for v in session.scalars(select(Volunteer).where(Volunteer.id.in_(volunteer_ids)))}
     out = []
     for key, provider in providers.items():
         reasons = []

@@ -56,11 +56,11 @@ def _withdraw_current(step: Step) -> None:
 
 
 def _provider_for_update(session: Session, proposal: Proposal) -> Resource | Volunteer:
-    model: type[Resource] | type[Volunteer] = (Resource if proposal.provider_kind == ProviderKind.RESOURCE
-                                               else Volunteer)
-    _, provider_id = proposal.provider_key
     # Serialises concurrent accepts for one provider (PostgreSQL); SQLite serialises writers anyway.
-    return session.scalars(select(model).where(model.id == provider_id).with_for_update()).one()
+    kind, provider_id = proposal.provider_key
+    if kind == ProviderKind.RESOURCE:
+        return session.scalars(select(Resource).where(Resource.id == provider_id).with_for_update()).one()
+    return session.scalars(select(Volunteer).where(Volunteer.id == provider_id).with_for_update()).one()
 
 
 def _serving(session: Session, proposal: Proposal) -> int:

@@ -170,8 +170,9 @@ def volunteer_hours_report(session: Session, *, start: date, end: date) -> dict[
                Need.done_at >= since, Need.done_at < until)
         .order_by(Need.id, Proposal.id))
     credited: dict[int, tuple[float, str, str, str | None]] = {}
-    for need_id, hours, _proposal_id, ref, name, grid in rows:
-        credited[need_id] = (hours, ref, name, grid)  # ordered by proposal: the latest wins
+    for need_id, hours, _proposal_id, volunteer_ref, volunteer_name, grid_code in rows:
+        # Ordered by proposal: the latest wins.
+        credited[need_id] = (hours or 0.0, volunteer_ref, volunteer_name, grid_code)
     totals: dict[str, dict[str, Any]] = {}
     for hours, ref, name, grid in credited.values():
         row = totals.setdefault(ref, {"ref": ref, "name": name, "grid": grid or "", "needs": 0, "hours": 0.0})

@@ -31,7 +31,7 @@ from . import council, reports
 bp = Blueprint("reports", __name__, template_folder="templates")
 
 FORMATS = ("json", "csv")
-_DATE_ERRORS = {"invalid": "日期格式应为 YYYY-MM-DD", "format": "日期格式应为 YYYY-MM-DD"}
+_DATE_ERRORS: dict[str, Any] = {"invalid": "日期格式应为 YYYY-MM-DD", "format": "日期格式应为 YYYY-MM-DD"}
 
 
 class PeriodArgs(StrictSchema):

@@ -16,6 +16,7 @@ second time. Time is always the ``now`` passed in (naive UTC, as stored), never 
 """
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -32,6 +33,7 @@ from models import AuditEntry, Grid, Need, Notification
 
 from .service import apply_action
 
+log = logging.getLogger(__name__)
 # Starts the reason of the audit entry that records a need's overdue notice; its presence is what
 # makes the notice once-only.
 OVERDUE_MARK = "逾期提醒："
@@ -205,5 +207,7 @@ def run_escalation(session: Session, *, now: datetime | None = None,
     auto_closed = _auto_close(session, now, targets)
     overdue, notified = _flag_overdue(session, now, targets)
     session.flush()
-    return {"escalated": escalated, "failed_match": failed, "auto_closed": auto_closed, "overdue": overdue,
-            "notified": notified}
+    summary = {"escalated": escalated, "failed_match": failed, "auto_closed": auto_closed, "overdue": overdue,
+               "notified": notified}
+    log.info("escalation at %s: %s", now.isoformat(timespec="minutes"), summary)
+    return summary

@@ -42,6 +42,8 @@ def register_logging(app: Flask) -> None:
         "formatters": {"line": {"format": "%(asctime)s %(levelname)s [%(name)s] %(message)s"}},
         "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "line"}},
         "root": {"level": str(app.config["LOG_LEVEL"]).upper(), "handlers": ["stderr"]},
+        # Alembic announces its plugins and each step at INFO; the CLI prints what matters.
+        "loggers": {"alembic": {"level": "WARNING"}},
     })
 
 

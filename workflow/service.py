@@ -26,6 +26,12 @@ from .states import IllegalTransition, allowed_actions, check
 log = logging.getLogger(__name__)
 
 
+def _level(actor: User | None) -> int:
+    """A person's every move is logged; the system's come in bulk (a batch, an import, the SLA job),
+    each summed up in one line by its caller, so its moves one by one are for debugging."""
+    return logging.INFO if actor is not None else logging.DEBUG
+
+
 def record(session: Session, need: Need, to_status: NeedStatus, actor: User | None, reason: str = "",
            now: datetime | None = None) -> AuditEntry:
     """Move the need and append the audit entry; the only place that writes ``need.status``."""
@@ -34,7 +40,7 @@ def record(session: Session, need: Need, to_status: NeedStatus, actor: User | No
                        actor_role=actor.role if actor else SYSTEM, at=now,
                        from_status=need.status or "", to_status=to_status, reason=reason)
     session.add(entry)
-    log.info("need %s: %s → %s by %s", need.ref, need.status or "new", to_status, describe(actor))
+    log.log(_level(actor), "need %s: %s → %s by %s", need.ref, need.status or "new", to_status, describe(actor))
     need.status = to_status
     need.status_changed_at = now
     if to_status == NeedStatus.PROPOSED and need.matched_at is None:
@@ -56,7 +62,7 @@ def record_creation(session: Session, need: Need, actor: User | None) -> None:
     session.add(AuditEntry(need_id=need.id, actor_id=actor.id if actor else None,
                            actor_role=actor.role if actor else SYSTEM, at=need.created_at or utcnow(),
                            from_status="", to_status=NeedStatus.SUBMITTED, reason="提交需求"))
-    log.info("need %s submitted (%s) by %s", need.ref, need.channel, describe(actor))
+    log.log(_level(actor), "need %s submitted (%s) by %s", need.ref, need.channel, describe(actor))
     need.status = NeedStatus.SUBMITTED
     if needs_triage(need.service_confidence):
         record(session, need, NeedStatus.TRIAGE, None,

@@ -6,13 +6,14 @@ Targets are hours from submission (``Need.created_at``): to match (a provider pr
 must close within 24 h, any other public need within 60 h (the subdistrict settles common disputes in
 2.5 days), the rest within 5 days.
 
-Tables come from the app config (``SLA_MATCH_HOURS`` / ``SLA_CLOSE_HOURS``: a dict or its JSON text)
-or the environment (``SANKU_SLA_MATCH_HOURS`` / ``SANKU_SLA_CLOSE_HOURS``, JSON) and are merged over
-the defaults below, so a deployment overrides only what it changes.
+Tables come from the configuration (``core.config``: ``SLA_MATCH_HOURS`` / ``SLA_CLOSE_HOURS``, set by
+``SANKU_SLA_MATCH_HOURS`` / ``SANKU_SLA_CLOSE_HOURS``) and are merged over the defaults there, so a
+deployment overrides only what it changes. Hours are hours: the clock is the same in every zone.
 
 ``run_escalation`` is meant for a scheduler (``flask --app app escalate``): every step selects only
 needs that still need it and marks what it did, so running it twice in a row changes nothing the
-second time. Time is always the ``now`` passed in (naive UTC, as stored), never the wall clock.
+second time. Time is always the ``now`` passed in (naive UTC, as stored), never the wall clock; the
+command line reads a ``--now`` without an offset as the subdistrict's local time.
 """
 from __future__ import annotations
 

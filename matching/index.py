@@ -26,7 +26,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import sparse
 
-from core.vocab import Service
+from core.vocab import ProviderKind, Service
 
 from .slots import WeeklySlot
 from .textvec import CellBlocks, CharNgramTfidf, concat_ranges, gather_rows
@@ -112,7 +112,7 @@ class ProviderIndex:
         ps = self.providers
         n = len(ps)
         self.size = n
-        self.is_resource = np.fromiter((p.kind == "resource" for p in ps), dtype=bool, count=n)
+        self.is_resource = np.fromiter((p.kind == ProviderKind.RESOURCE for p in ps), dtype=bool, count=n)
         self.capacity = np.fromiter((p.capacity for p in ps), dtype=np.int64, count=n)
         self.load = np.fromiter((p.load for p in ps), dtype=np.int64, count=n)
         self.free = np.maximum(self.capacity - self.load, 0)  # ProviderView.free
@@ -120,7 +120,7 @@ class ProviderIndex:
             (np.nan if p.reliability is None else p.reliability for p in ps), dtype=np.float64, count=n)
 
         # Dense ids of the volunteers' home grids; other grids need none (nobody lives there).
-        homes = [p.home_grid if p.kind == "volunteer" else None for p in ps]
+        homes = [p.home_grid if p.kind == ProviderKind.VOLUNTEER else None for p in ps]
         self.grid_ids: dict[str, int] = {}
         for g in homes:
             if g is not None and g not in self.grid_ids:

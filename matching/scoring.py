@@ -46,7 +46,7 @@ import numpy.typing as npt
 from rapidfuzz import fuzz, process
 from scipy import sparse
 
-from core.vocab import SERVICE_LABELS_ZH
+from core.vocab import SERVICE_LABELS_ZH, ProviderKind, Service, Urgency
 
 from .candidates import (
     TIER_ELSEWHERE,
@@ -101,7 +101,7 @@ MIN_SCORE = 0.45
 # Services whose deliverer is chosen for a trade, a licence or a mandate (市场、社会、公共服务): a pair
 # there must show that fit, a skill tag matched (skill > 0) or a text cosine of MIN_TEXT_FIT, or it
 # is not made, however near and free the provider. Plain help from a neighbour (志愿服务) needs none.
-FIT_REQUIRED_SERVICES = frozenset({"public", "social", "market"})
+FIT_REQUIRED_SERVICES = frozenset({Service.PUBLIC, Service.SOCIAL, Service.MARKET})
 # Text cosine that shows fit without a matched tag. Unrelated short Chinese texts share common
 # characters (家, 的, ，) and reach 0.1-0.25; texts on the same matter start around 0.3.
 MIN_TEXT_FIT = 0.3
@@ -111,7 +111,7 @@ MIN_TEXT_FIT = 0.3
 TOP_K = 5
 
 # Multiplier of a need's score in the assignment's weight, by urgency.
-URGENCY_PRIORITY: dict[str, float] = {"low": 0.75, "normal": 1.0, "high": 1.5, "urgent": 2.0}
+URGENCY_PRIORITY: dict[str, float] = {Urgency.LOW: 0.75, Urgency.NORMAL: 1.0, Urgency.HIGH: 1.5, Urgency.URGENT: 2.0}
 
 # Reliability of a provider without history (share of assignments completed, 0-1): about what a
 # typical provider achieves, so a newcomer neither gains nor loses against the average.
@@ -145,7 +145,7 @@ class Match:
     it proposes as ``models.Proposal`` rows."""
 
     need_id: int
-    provider_kind: str  # "resource" or "volunteer"
+    provider_kind: str  # a ProviderKind
     provider_id: int
     provider_ref: str
     provider_name: str
@@ -544,7 +544,7 @@ def best_tags(need_rows: np.ndarray, provider_rows: np.ndarray, index: ProviderI
 
 def explain(need: NeedView, provider: ProviderView, tier: int, skill_tag: str | None) -> str:
     """One line in Chinese: where, what skill, when, how busy (and how reliable, with history)."""
-    parts = [RESOURCE_TIER_LABEL_ZH if provider.kind == "resource" else TIER_LABELS_ZH[tier]]
+    parts = [RESOURCE_TIER_LABEL_ZH if provider.kind == ProviderKind.RESOURCE else TIER_LABELS_ZH[tier]]
     parts.append(f"技能：{skill_tag}" if skill_tag else
                  f"提供{SERVICE_LABELS_ZH.get(need.service, need.service)}")
     if need.window is None:
@@ -584,6 +584,6 @@ def propose(need: NeedView, index: ProviderIndex, grid_map: GridMap, limit: int 
 
 def priorities(needs: Sequence[NeedView]) -> np.ndarray:
     """URGENCY_PRIORITY of each need (normal for an unknown urgency)."""
-    default = URGENCY_PRIORITY["normal"]
+    default = URGENCY_PRIORITY[Urgency.NORMAL]
     return np.fromiter((URGENCY_PRIORITY.get(n.urgency, default) for n in needs), dtype=np.float64,
                        count=len(needs))

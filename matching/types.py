@@ -4,6 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from core.vocab import ProviderKind, Urgency
+
 from .slots import WeeklySlot
 
 
@@ -13,8 +15,8 @@ class NeedView:
     ref: str
     text: str
     grid: str  # grid code
-    service: str  # one of taxonomy.SERVICES
-    urgency: str = "normal"  # one of taxonomy.URGENCIES
+    service: str  # a code of core.vocab.Service
+    urgency: str = Urgency.NORMAL
     window: tuple[datetime, datetime] | None = None  # None: flexible
 
 
@@ -22,7 +24,7 @@ class NeedView:
 class ProviderView:
     """A government resource or an entry of the social volunteer pool, as the matcher sees it."""
 
-    kind: str  # "resource" or "volunteer"
+    kind: str  # a code of core.vocab.ProviderKind
     id: int
     ref: str
     name: str
@@ -57,7 +59,7 @@ class GridMap:
 
     def tier(self, need_grid: str, provider: ProviderView) -> int:
         """1 same grid, 2 neighbouring grid, 3 elsewhere in the subdistrict."""
-        if provider.kind == "resource":
+        if provider.kind == ProviderKind.RESOURCE:
             # A government resource serves exactly the grids it covers (eligibility checks that).
             return 1
         if provider.home_grid == need_grid:

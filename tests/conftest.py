@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Connection, Engine, text
@@ -125,3 +126,17 @@ def session(app) -> Iterator[Session]:  # type: ignore[no-untyped-def]
 @pytest.fixture
 def data_dir() -> Path:
     return Path(__file__).parent / "data"
+
+
+@pytest.fixture
+def cast(session: Session) -> Any:
+    """The accounts and volunteers of :func:`tests.factories.make_cast`, committed."""
+    from tests.factories import make_cast
+    return make_cast(session)
+
+
+@pytest.fixture
+def as_(app, cast):  # type: ignore[no-untyped-def]
+    """``as_("res_a")``: a test client signed in as that member of the cast."""
+    from tests.factories import signed_in
+    return lambda key: signed_in(app.test_client(), app, getattr(cast, key))

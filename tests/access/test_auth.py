@@ -175,3 +175,19 @@ def test_a_duplicate_username_is_a_409_conflict_and_the_first_account_is_untouch
     assert caught.value.status == 409 and "username" in (caught.value.fields or {})
     assert user_count(session) == 1
     assert first.role == "admin" and auth.verify_password(first.password_hash, PASSWORD)
+
+
+def test_a_token_says_how_long_it_lasts_as_configured_and_then_stops_working(app, session):
+    from tests.factories import TEST_PASSWORD, make_user
+    make_user(session, "short-lived", role="resident")
+    session.commit()
+    app.config["TOKEN_TTL_SECONDS"] = 1800
+    client = app.test_client()
+
+    body = client.post("/api/v1/auth/token", json={"username": "short-lived", "password": TEST_PASSWORD}).get_json()
+
+    assert body["expires_in"] == 1800
+    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {body['access_token']}"
+    assert client.get("/api/v1/me").status_code == 200
+    app.config["TOKEN_TTL_SECONDS"] = -1  # the same token, once its time is up
+    assert client.get("/api/v1/me").status_code == 401

@@ -24,7 +24,6 @@ from tests.factories import (
     bearer_for,
     error_of,
     make_account,
-    make_cast,
     signed_in,
 )
 
@@ -33,16 +32,6 @@ TOKEN = "/api/v1/auth/token"
 CONTACT = "李女士 13812345678"
 MASKED_CONTACT = "李女士 138****5678"
 
-
-@pytest.fixture
-def cast(session: Any) -> Any:
-    return make_cast(session)
-
-
-@pytest.fixture
-def as_(app: Any, cast: Any) -> Any:
-    """``as_("res_a")``: a test client signed in as that member of the cast."""
-    return lambda key: signed_in(app.test_client(), app, getattr(cast, key))
 
 
 def submit(api: Any, grid: str = "G1", **overrides: Any) -> dict[str, Any]:

@@ -8,21 +8,12 @@ import pytest
 from marshmallow import ValidationError
 
 from core.vocab import Action
-from tests.factories import ESCORT_TEXT, act, error_of, make_cast, make_need, signed_in, table_counts
+from tests.factories import ESCORT_TEXT, act, error_of, make_need, table_counts
 from workflow.schemas import ACTION_SCHEMAS, load_action
 from workflow.service import record_creation
 
 NEEDS = "/api/v1/needs"
 
-
-@pytest.fixture
-def cast(session: Any) -> Any:
-    return make_cast(session)
-
-
-@pytest.fixture
-def as_(app: Any, cast: Any) -> Any:
-    return lambda key: signed_in(app.test_client(), app, getattr(cast, key))
 
 
 @pytest.fixture

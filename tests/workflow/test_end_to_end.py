@@ -11,22 +11,12 @@ import pytest
 from sqlalchemy import func, select, update
 
 from models import AuditEntry, Need, utcnow
-from tests.factories import ESCORT_TEXT, WEDNESDAY_MORNING, act, audit_of, make_cast, notices_of, signed_in, story_of
+from tests.factories import ESCORT_TEXT, WEDNESDAY_MORNING, act, audit_of, notices_of, story_of
 
 NEEDS = "/api/v1/needs"
 SYSTEM = "系统"  # how the audit trail names the matcher and the scheduled jobs
 CONTACT = "李女士 13812345678"
 
-
-@pytest.fixture
-def cast(session: Any) -> Any:
-    return make_cast(session)
-
-
-@pytest.fixture
-def as_(app: Any, cast: Any) -> Any:
-    """``as_("res_a")``: a test client signed in as that member of the cast."""
-    return lambda key: signed_in(app.test_client(), app, getattr(cast, key))
 
 
 def submit(api: Any, **overrides: Any) -> dict[str, Any]:

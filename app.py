@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from core.config import INSTANCE, load_config
 from core.database import Database, make_engine
@@ -53,6 +54,12 @@ def register_extensions(app: Flask) -> None:
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     engine = app.config.get("ENGINE") or make_engine(url)
     Database(engine).init_app(app)
+    from access.limits import init_limits
+    init_limits(app)
+    if app.config["PROXY_COUNT"]:
+        # Behind a reverse proxy: the caller's address and scheme are the ones it reports.
+        hops = app.config["PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
 
 
 def register_blueprints(app: Flask) -> None:

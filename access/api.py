@@ -1,4 +1,5 @@
-"""HTTP API of accounts: sign in (a bearer token or a cookie session), sign out, who am I."""
+"""HTTP API of accounts: sign in (a bearer token or a cookie session), sign out, who am I, change
+one's password, the CSRF token of a cookie session."""
 from __future__ import annotations
 
 from typing import Any
@@ -12,6 +13,7 @@ from web.routes import SIGNED_IN, allow, public
 from web.schemas import StrictSchema
 
 from . import auth
+from .guard import csrf_token
 
 bp = Blueprint("access", __name__, url_prefix="/api/v1")
 
@@ -26,6 +28,21 @@ class TokenOut(Schema):
     token_type = fields.String()
     expires_in = fields.Integer()
     role = fields.String()
+
+
+class SessionOut(Schema):
+    username = fields.String()
+    role = fields.String()
+    csrf_token = fields.String(metadata={"description": "以 Cookie 登录后，写操作须在 X-CSRF-Token 请求头中带上它"})
+
+
+class PasswordIn(StrictSchema):
+    current_password = fields.String(required=True, validate=validate.Length(min=1, max=256))
+    new_password = fields.String(required=True, validate=validate.Length(min=1, max=256))
+
+
+class CsrfOut(Schema):
+    csrf_token = fields.String()
 
 
 class MeOut(Schema):
@@ -49,20 +66,41 @@ def token() -> Any:
 
 @bp.post("/auth/session")
 @public
-@documented("网页登录（会话 Cookie）", body=LoginIn, tag="auth")
+@documented("网页登录（会话 Cookie）", body=LoginIn, response=SessionOut, tag="auth")
 def login() -> Any:
     body = json_body(LoginIn())
     user = auth.authenticate(body["username"], body["password"])
     auth.login_session(user)
-    return {"username": user.username, "role": user.role}
+    return SessionOut().dump({"username": user.username, "role": user.role, "csrf_token": csrf_token()})
 
 
 @bp.delete("/auth/session")
 @public
-@documented("退出网页登录", tag="auth")
+@documented("退出登录：该账号此前的所有令牌和网页会话一并失效", tag="auth")
 def logout() -> Any:
     auth.logout_session()
     return {"ok": True}
+
+
+@bp.get("/auth/csrf")
+@allow(*SIGNED_IN)
+@documented("网页会话的 CSRF 令牌（以 Cookie 登录时，写操作须带上）", response=CsrfOut, tag="auth")
+def csrf() -> Any:
+    return CsrfOut().dump({"csrf_token": csrf_token()})
+
+
+@bp.post("/me/password")
+@allow(*SIGNED_IN)
+@documented("修改密码：此前的所有令牌和网页会话随即失效，返回新的令牌", body=PasswordIn, response=TokenOut,
+            tag="auth")
+def change_password() -> Any:
+    user = auth.signed_in()
+    body = json_body(PasswordIn())
+    auth.change_password(user, body["current_password"], body["new_password"])
+    if auth.signed_in_by_cookie():
+        auth.login_session(user)  # this browser stays signed in; every other one is signed out
+    return TokenOut().dump({"access_token": auth.issue_token(user), "token_type": "bearer",
+                            "expires_in": auth.token_ttl_seconds(), "role": user.role})
 
 
 @bp.get("/me")

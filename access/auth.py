@@ -1,8 +1,9 @@
-"""Accounts: password hashing (argon2id), bearer tokens, the login session, rate-limited logins."""
+"""Accounts: password hashing (argon2id) and strength, bearer tokens, the login session, rate-limited
+sign-ins, password changes. Tokens and cookies carry the user's session version: a new password or
+signing out raises it and revokes every one issued before."""
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 from typing import Any
 
 from argon2 import PasswordHasher
@@ -10,27 +11,49 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app, g, request
 from flask import session as web_session
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import delete, func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
+from zxcvbn import zxcvbn
 
-from core.database import db_session, get_db
-from core.errors import Conflict, InvalidData, TooManyRequests, Unauthorized
+from core.database import db_session
+from core.errors import Conflict, InvalidData, Unauthorized
 from core.vocab import SCOPE_LABELS_ZH, Role, ScopeType
-from models import Grid, LoginAttempt, PartyGrid, User, Volunteer, utcnow
+from models import Grid, PartyGrid, User, Volunteer
+
+from .limits import client_address, give_back_signin_attempt, take_signin_attempt
 
 log = logging.getLogger(__name__)
 _hasher = PasswordHasher()
 
-LOGIN_WINDOW = timedelta(minutes=15)
-MAX_FAILURES_PER_USERNAME = 5  # in LOGIN_WINDOW
-MAX_FAILURES_PER_ADDRESS = 20  # in LOGIN_WINDOW
 MIN_PASSWORD_LENGTH = 8
+# zxcvbn's 0–4: 0 and 1 are guessed in well under a million tries (12345678, password, Abcd1234).
+MIN_PASSWORD_STRENGTH = 2
 # Verified against when the username is unknown, so both cases take the same time.
 _DUMMY_HASH = _hasher.hash("not-a-real-password")
 
 
 def hash_password(password: str) -> str:
     return _hasher.hash(password)
+
+
+def password_problems(password: str, *related: str) -> list[str]:
+    """Why ``password`` is not good enough (empty: it is). ``related``: words of the account
+    (username, name) that make a password easy to guess."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return [f"密码至少 {MIN_PASSWORD_LENGTH} 位"]
+    if zxcvbn(password, user_inputs=[r for r in related if r])["score"] < MIN_PASSWORD_STRENGTH:
+        return ["密码太容易被猜到（如 12345678、password、用户名加数字），请换一个更长、更不规则的密码"]
+    return []
+
+
+def set_password(user: User, password: str) -> None:
+    """A new password (checked by the caller); every token and cookie issued before stops working."""
+    user.password_hash = hash_password(password)
+    revoke_sessions(user)
+
+
+def revoke_sessions(user: User) -> None:
+    user.session_version = (user.session_version or 0) + 1
 
 
 def verify_password(password_hash: str, password: str) -> bool:
@@ -46,8 +69,8 @@ def create_user(session: Session, *, username: str, password: str, role: str, di
     errors: dict[str, list[str]] = {}
     if role not in set(Role):
         errors["role"] = [f"未知角色 {role}，应为 {'、'.join(Role)}"]
-    if len(password) < MIN_PASSWORD_LENGTH:
-        errors["password"] = [f"密码至少 {MIN_PASSWORD_LENGTH} 位"]
+    if problems := password_problems(password, username, display_name):
+        errors["password"] = problems
     if scope_type is not None and scope_type not in set(ScopeType):
         errors["scope"] = [f"未知范围类型 {scope_type}"]
     if role in (Role.COORDINATOR, Role.REVIEWER) and not scope_codes:
@@ -93,36 +116,35 @@ def token_ttl_seconds() -> int:
 
 
 def issue_token(user: User) -> str:
-    # The hash's tail travels with the token, so changing the password revokes old tokens.
-    return _serializer().dumps({"uid": user.id, "pw": user.password_hash[-12:]})
-
-
-def _check_rate_limit(session: Session, username: str, address: str) -> None:
-    since = utcnow() - LOGIN_WINDOW
-    by_name = session.scalar(select(func.count()).where(LoginAttempt.username == username, LoginAttempt.at >= since))
-    by_addr = session.scalar(select(func.count()).where(LoginAttempt.remote_addr == address, LoginAttempt.at >= since))
-    if (by_name or 0) >= MAX_FAILURES_PER_USERNAME or (by_addr or 0) >= MAX_FAILURES_PER_ADDRESS:
-        raise TooManyRequests()
-
-
-def _record_failure(username: str, address: str) -> None:
-    # In its own transaction: the failed request itself is rolled back, the attempt must stay.
-    with get_db().unit_of_work() as s:
-        s.add(LoginAttempt(username=username, remote_addr=address))
+    return _serializer().dumps({"uid": user.id, "sv": user.session_version})
 
 
 def authenticate(username: str, password: str) -> User:
-    session = db_session()
-    address = request.remote_addr or ""
-    _check_rate_limit(session, username, address)
-    user = session.scalar(select(User).where(User.username == username))
+    """The user, if the password is theirs; 401 otherwise, 429 once the attempts run out."""
+    address = client_address()
+    take_signin_attempt(username, address)
+    user = db_session().scalar(select(User).where(User.username == username))
     ok = verify_password(user.password_hash if user else _DUMMY_HASH, password)
     if user is None or not ok or not user.active:
-        _record_failure(username, address)
-        log.warning("failed login for %r from %s", username, address)
+        log.warning("failed sign-in for %r from %s", username, address)
         raise Unauthorized("用户名或密码错误")
-    session.execute(delete(LoginAttempt).where(LoginAttempt.username == username))
+    give_back_signin_attempt(username, address)
     return user
+
+
+def change_password(user: User, current: str, new: str) -> None:
+    """The signed-in user's new password, after their current one (counted like a sign-in)."""
+    address = client_address()
+    take_signin_attempt(user.username, address)
+    if not verify_password(user.password_hash, current):
+        raise InvalidData(fields={"current_password": ["当前密码不正确"]})
+    give_back_signin_attempt(user.username, address)
+    if problems := password_problems(new, user.username, user.display_name):
+        raise InvalidData(fields={"new_password": problems})
+    if verify_password(user.password_hash, new):
+        raise InvalidData(fields={"new_password": ["新密码不能与当前密码相同"]})
+    set_password(user, new)
+    log.info("password changed by %s(#%d); earlier sessions revoked", user.username, user.id)
 
 
 def user_from_token(token: str) -> User:
@@ -133,7 +155,7 @@ def user_from_token(token: str) -> User:
     except BadSignature:
         raise Unauthorized("令牌无效") from None
     user = db_session().get(User, data.get("uid"))
-    if user is None or not user.active or user.password_hash[-12:] != data.get("pw"):
+    if user is None or not user.active or user.session_version != data.get("sv"):
         raise Unauthorized("令牌无效")
     return user
 
@@ -157,7 +179,9 @@ def _user_of_request() -> User | None:
         return user_from_token(token.strip())
     if "uid" in web_session:
         candidate = db_session().get(User, web_session["uid"])
-        return candidate if candidate is not None and candidate.active else None
+        if candidate is not None and candidate.active and candidate.session_version == web_session.get("sv"):
+            g.signed_in_by_cookie = True
+            return candidate
     return None
 
 
@@ -168,11 +192,22 @@ def signed_in() -> User:
     return user
 
 
+def signed_in_by_cookie() -> bool:
+    """Whether this request's user came from the login cookie (and so a form could have been forged)."""
+    return bool(g.get("signed_in_by_cookie"))
+
+
 def login_session(user: User) -> None:
     web_session.clear()
     web_session["uid"] = user.id
+    web_session["sv"] = user.session_version
     web_session.permanent = True
 
 
 def logout_session() -> None:
+    """Sign out: the cookie goes, and with it every token and cookie of this user (on every device)."""
+    user = current_user(required=False)
+    if user is not None:
+        revoke_sessions(user)
+        log.info("%s(#%d) signed out; sessions revoked", user.username, user.id)
     web_session.clear()

@@ -15,6 +15,7 @@ import json
 import os
 import secrets
 from collections.abc import Mapping
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -56,7 +57,10 @@ class Config:
     LOG_LEVEL = "INFO"
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
-    SESSION_COOKIE_SECURE = False
+    SESSION_COOKIE_SECURE = False  # production: True (the cookie travels over HTTPS only)
+    # Where rate limits count (access.limits): memory is one process's; several workers share Redis.
+    RATELIMIT_STORAGE_URI = "memory://"
+    PROXY_COUNT = 0  # reverse proxies in front whose X-Forwarded-For may be trusted for the caller's address
 
 
 class DevelopmentConfig(Config):
@@ -72,6 +76,7 @@ class TestConfig(Config):
 
 class ProductionConfig(Config):
     ENV = "production"
+    SESSION_COOKIE_SECURE = True
     # Given by the environment, never defaulted: see REQUIRED_IN_ENVIRONMENT.
     DATABASE_URL = ""
 
@@ -97,6 +102,8 @@ ENVIRONMENT: dict[str, tuple[str, str]] = {
     "TIMEZONE": ("SANKU_TIMEZONE", "text"),
     "LOG_LEVEL": ("SANKU_LOG_LEVEL", "text"),
     "SESSION_COOKIE_SECURE": ("SANKU_SECURE_COOKIES", "bool"),
+    "RATELIMIT_STORAGE_URI": ("SANKU_RATELIMIT_STORAGE", "text"),
+    "PROXY_COUNT": ("SANKU_PROXY_COUNT", "int"),
 }
 _TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off", ""}
 
@@ -138,6 +145,8 @@ def load_config(overrides: Mapping[str, Any] | None = None,
         raise ConfigError("\n".join(problems))
     if not config["SECRET_KEY"]:
         config["SECRET_KEY"] = instance_secret_key()
+    # A login cookie lasts as long as a token.
+    config["PERMANENT_SESSION_LIFETIME"] = timedelta(seconds=config["TOKEN_TTL_SECONDS"])
     return config
 
 
@@ -163,6 +172,10 @@ def _check(config: Mapping[str, Any]) -> list[str]:
     for key in ("MAX_CONTENT_LENGTH", "REOPEN_DAYS", "AUTO_CLOSE_DAYS", "TOKEN_TTL_SECONDS"):
         if not _positive(config[key]):
             problems.append(f"{key} should be a positive number, not {config[key]!r}")
+    if not isinstance(config["PROXY_COUNT"], int) or not 0 <= config["PROXY_COUNT"] <= 5:
+        problems.append(f"PROXY_COUNT should be 0 to 5 trusted proxies, not {config['PROXY_COUNT']!r}")
+    if not str(config["RATELIMIT_STORAGE_URI"]).startswith(("memory://", "redis://", "rediss://")):
+        problems.append(f"RATELIMIT_STORAGE_URI should be memory:// or redis://…, not {config['RATELIMIT_STORAGE_URI']!r}")
     if not isinstance(config["COUNCIL_HEAVY_LOAD"], int) or config["COUNCIL_HEAVY_LOAD"] < 0:
         problems.append(f"COUNCIL_HEAVY_LOAD should be a whole number ≥ 0, not {config['COUNCIL_HEAVY_LOAD']!r}")
     for key in ("SLA_MATCH_HOURS", "SLA_CLOSE_HOURS"):

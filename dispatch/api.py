@@ -7,6 +7,7 @@ from flask import Blueprint
 from marshmallow import Schema, fields, validate
 
 from access.auth import signed_in
+from access.limits import CLASSIFY_LIMIT, limiter
 from access.policy import get_visible_need
 from core.database import db_session
 from core.vocab import SERVICE_LABELS_ZH, STAFF
@@ -55,6 +56,7 @@ class ProposalArgs(StrictSchema):
 @bp.post("/classify")
 @public
 @documented("判断需求属于四项服务中的哪一项", body=ClassifyIn, response=ClassifyOut, tag="matching")
+@limiter.limit(CLASSIFY_LIMIT)  # no login, and each call costs the classifier's CPU
 def classify() -> Any:
     text = json_body(ClassifyIn())["text"]
     model = current_model()

@@ -3,11 +3,11 @@ from .base import Base, utcnow
 from .grid import Community, Grid, PartyGrid, grid_neighbors
 from .need import MatchRun, Need, Proposal
 from .providers import Resource, Volunteer, resource_grids
-from .user import LoginAttempt, User
+from .user import User
 from .workflow import AuditEntry, Notification
 
 __all__ = [
     "Base", "utcnow", "Community", "Grid", "PartyGrid", "grid_neighbors", "Resource", "Volunteer",
-    "resource_grids", "Need", "MatchRun", "Proposal", "User", "LoginAttempt",
+    "resource_grids", "Need", "MatchRun", "Proposal", "User",
     "AuditEntry", "Notification",
 ]

@@ -26,17 +26,8 @@ class User(Base):
     scope_codes: Mapped[list[str]] = mapped_column(default=list)  # grid codes, Party grid codes or an org ref
     volunteer_id: Mapped[Optional[int]] = mapped_column(ForeignKey("volunteers.id"), index=True)
     active: Mapped[bool] = mapped_column(default=True)
+    # Travels in every token and login cookie; raising it (a new password, signing out) revokes them all.
+    session_version: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     volunteer: Mapped[Optional[Volunteer]] = relationship()
-
-
-class LoginAttempt(Base):
-    """Failed logins, for rate limiting across processes (kept in the database, not in memory)."""
-
-    __tablename__ = "login_attempts"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    username: Mapped[str] = mapped_column(String(64), index=True)
-    remote_addr: Mapped[str] = mapped_column(String(64), default="")
-    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

@@ -30,6 +30,8 @@ ROUTES: dict[tuple[str, str], Any] = {
     ("POST", "/api/v1/auth/session"): PUBLIC,
     ("DELETE", "/api/v1/auth/session"): PUBLIC,
     ("GET", "/api/v1/me"): SIGNED_IN,
+    ("POST", "/api/v1/me/password"): SIGNED_IN,
+    ("GET", "/api/v1/auth/csrf"): SIGNED_IN,
     # The grid map and the government resources are public information.
     ("GET", "/api/v1/grids"): PUBLIC,
     ("GET", "/api/v1/grids/<int:id_>"): PUBLIC,

@@ -183,6 +183,38 @@ def may_edit_need(user: User, need: Need) -> bool:
     return user.role == Role.RESIDENT and need.resident_id == user.id and need.status in RESIDENT_MAY_EDIT
 
 
+def may_place_in_grid(session: Session, user: User, grid: str | None) -> bool:
+    """Whether staff may put something (a need taken for a resident, a volunteer) in ``grid``:
+    admins anywhere; coordinators only inside their grids or Party grid."""
+    if user.role == Role.ADMIN:
+        return True
+    if user.role != Role.COORDINATOR or grid is None:
+        return False
+    codes = set(user.scope_codes or [])
+    if user.scope_type == ScopeType.GRID:
+        return grid in codes
+    if user.scope_type == ScopeType.PARTY_GRID:
+        return session.scalar(select(PartyGrid.code).join(Grid, Grid.party_grid_id == PartyGrid.id)
+                              .where(Grid.code == grid)) in codes
+    return False
+
+
+def may_manage_volunteer(session: Session, user: User, volunteer: Volunteer) -> bool:
+    """Admins manage every entry of the volunteer pool; a coordinator those of their grids or Party
+    grid, or, scoped to an organisation, that organisation's own entry."""
+    if user.role == Role.ADMIN:
+        return True
+    if user.role == Role.COORDINATOR and user.scope_type == ScopeType.ORGANIZATION:
+        return volunteer.ref in set(user.scope_codes or [])
+    return volunteer.grid is not None and may_place_in_grid(session, user, volunteer.grid.code)
+
+
+def may_set_need_ref(user: User) -> bool:
+    """Only admins name a need's ref themselves (a ref that is taken answers 409, which tells
+    whether it exists: admins see every need anyway)."""
+    return user.role == Role.ADMIN
+
+
 def may_match(session: Session, user: User, grid: str | None, party_grid: str | None) -> bool:
     """Whether ``user`` may run the batch matcher on this scope (admins anywhere; coordinators only
     on a grid or Party grid of their own)."""

@@ -3,6 +3,11 @@
 One session per request or CLI command (``db_session()``); the HTTP and CLI layers commit once and
 roll back on any error, so a failed request leaves the database as it was. Services receive the
 session and only flush.
+
+SQLite lets one writer at a time: a transaction that starts reading and later writes cannot wait
+for the lock (it would deadlock), so SQLite refuses it at once ("database is locked"). Requests
+that may write (every method but GET/HEAD/OPTIONS) and commands therefore begin ``IMMEDIATE``:
+they take the write lock first and queue for it (``busy_timeout``), while readers go on in WAL mode.
 """
 from __future__ import annotations
 
@@ -11,7 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from flask import Flask, current_app, g
+from flask import Flask, current_app, g, has_request_context, request
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -21,7 +26,16 @@ def _json_dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
+# How long a SQLite writer queues for the write lock before giving up.
+SQLITE_BUSY_TIMEOUT_MS = 15_000
+READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+WRITES = "sanku_writes"  # execution option: this connection's transactions will write
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
+    # pool_pre_ping: a connection the database dropped (a restart, a killed backend) is replaced
+    # before use, instead of failing the request that drew it from the pool.
+    kwargs.setdefault("pool_pre_ping", True)
     engine = create_engine(url, json_serializer=_json_dumps, future=True, **kwargs)
     if engine.dialect.name == "sqlite":
         @event.listens_for(engine, "connect")
@@ -32,21 +46,34 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA busy_timeout=5000")
+            cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
             cur.close()
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn: Any) -> None:
-            conn.exec_driver_sql("BEGIN")
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(WRITES) else "BEGIN")
     return engine
 
 
 class Database:
-    """Holds the engine and the session factory of one app."""
+    """Holds the engine and the session factories of one app: one for reading, one for writing."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self.sessionmaker = sessionmaker(bind=engine, expire_on_commit=False)
+        self._readers = sessionmaker(bind=engine, expire_on_commit=False)
+        self._writers = sessionmaker(bind=engine.execution_options(**{WRITES: True}), expire_on_commit=False)
+
+    @property
+    def sessionmaker(self) -> sessionmaker[Session]:
+        return self._readers
+
+    @sessionmaker.setter
+    def sessionmaker(self, factory: sessionmaker[Session]) -> None:
+        """One factory for both (the tests join every session to one connection)."""
+        self._readers = self._writers = factory
+
+    def session(self, *, writes: bool) -> Session:
+        return (self._writers if writes else self._readers)()
 
     def init_app(self, app: Flask) -> None:
         app.extensions["sanku_db"] = self
@@ -61,7 +88,7 @@ class Database:
     @contextmanager
     def unit_of_work(self) -> Iterator[Session]:
         """A session committed on success and rolled back on any exception (for CLI and jobs)."""
-        session = self.sessionmaker()
+        session = self.session(writes=True)
         try:
             yield session
             session.commit()
@@ -80,6 +107,7 @@ def get_db() -> Database:
 def db_session() -> Session:
     """The session of the current request or command, opened on first use."""
     if "db_session" not in g:
-        g.db_session = get_db().sessionmaker()
+        writes = not has_request_context() or request.method not in READ_ONLY_METHODS
+        g.db_session = get_db().session(writes=writes)
     session: Session = g.db_session
     return session

@@ -30,9 +30,11 @@ class Outcome:
 
 def needs_in_scope(session: Session, *, grid: str | None = None, party_grid: str | None = None) -> list[Need]:
     """The classified needs waiting for a provider in a grid, a Party grid, or everywhere."""
+    # Needs another request is moving right now are left for the next batch (PostgreSQL; SQLite
+    # serialises writers anyway), so a batch never proposes for a need that was just cancelled.
     query = (select(Need).options(selectinload(Need.grid))
              .where(Need.active.is_(True), Need.status.in_(WAITING_FOR_MATCH), Need.service.is_not(None))
-             .order_by(Need.id))
+             .order_by(Need.id).with_for_update(of=Need, skip_locked=True))
     if grid is not None:
         row = session.scalar(select(Grid).where(Grid.code == grid))
         if row is None:

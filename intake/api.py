@@ -17,7 +17,7 @@ from pools.schemas import NeedIn, NeedOut
 from pools.tabular import TEMPLATES_DIR, TableError, format_rejects_csv
 from web.http import json_body
 from web.openapi import documented
-from web.routes import SIGNED_IN, allow, public
+from web.routes import allow, public
 
 from .service import import_records, submit_need
 
@@ -31,7 +31,7 @@ class ImportRejected(ApiError):
 
 
 @bp.post("/needs")
-@allow(*SIGNED_IN)
+@allow(Role.RESIDENT, Role.COORDINATOR, Role.ADMIN)
 @documented("提交需求（不填服务类型时自动分类）", body=NeedIn, response=NeedOut, status=201, tag="needs")
 def create_need() -> Any:
     user = signed_in()

@@ -7,6 +7,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from access.policy import may_place_in_grid, may_set_need_ref
+from core.errors import Forbidden, InvalidData
 from core.vocab import Channel, Role
 from dispatch.classifier import classify_many, classify_text
 from models import Need, User
@@ -19,8 +21,12 @@ def submit_need(session: Session, data: dict[str, Any], actor: User) -> Need:
     """A need submitted over the API. A resident's own is theirs and comes through the app; staff
     entering one for a resident say how it came (the phone, a visit...)."""
     data = dict(data)
+    if data.get("ref") and not may_set_need_ref(actor):
+        raise InvalidData(fields={"ref": ["编号由系统生成，不能自行指定"]})
     if actor.role == Role.RESIDENT:
         data["channel"] = Channel.APP
+    elif not may_place_in_grid(session, actor, data["grid"]):
+        raise Forbidden("只能为自己负责的网格登记需求")
     need = need_service.create_need(session, data, classify=classify_text)
     if actor.role == Role.RESIDENT:
         need.resident_id = actor.id

@@ -7,7 +7,7 @@ from typing import Any, Optional
 from sqlalchemy import CheckConstraint, Float, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from core.vocab import Channel, NeedStatus, ProposalStatus, ProviderKind, Service, Urgency
+from core.vocab import LIVE_PROPOSAL, Channel, NeedStatus, ProposalStatus, ProviderKind, Service, Urgency
 
 from .base import Base, code_of, utcnow
 from .grid import Grid
@@ -49,6 +49,12 @@ class Need(Base):
     proposals: Mapped[list["Proposal"]] = relationship(
         back_populates="need", order_by="Proposal.rank", cascade="all, delete-orphan"
     )
+
+    @property
+    def current_proposal(self) -> Optional["Proposal"]:
+        """The provider asked or serving now: the latest live proposal."""
+        live = [p for p in self.proposals if p.status in LIVE_PROPOSAL]
+        return max(live, key=lambda p: p.id) if live else None
 
 
 class MatchRun(Base):

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import Blueprint, Response, request
+from flask import Blueprint
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -14,7 +14,7 @@ from access import policy
 from access.auth import signed_in
 from core.database import db_session
 from core.errors import Forbidden
-from core.vocab import ARRANGERS, STAFF, STATUS_LABELS_ZH, Role
+from core.vocab import ARRANGERS, STAFF, Role
 from models import Need, Resource, User, Volunteer
 from web.http import json_body, query_args
 from web.openapi import documented
@@ -147,7 +147,10 @@ def list_volunteers() -> Any:
 @allow(*ARRANGERS)
 @documented("新建志愿者或组织", body=VolunteerIn, response=VolunteerOut, status=201, tag="volunteers")
 def create_volunteer() -> Any:
-    return VolunteerOut().dump(provider_service.create_volunteer(db_session(), json_body(VolunteerIn()))), 201
+    session, data = db_session(), json_body(VolunteerIn())
+    if not policy.may_place_in_grid(session, signed_in(), data.get("grid")):
+        raise Forbidden("只能在自己负责的网格登记志愿者")
+    return VolunteerOut().dump(provider_service.create_volunteer(session, data)), 201
 
 
 @bp.get("/volunteers/<int:id_>")
@@ -169,8 +172,11 @@ def _volunteer_body(volunteer: Volunteer, user: User) -> dict[str, Any]:
 @documented("修改志愿者或组织", body=VolunteerIn, response=VolunteerOut, tag="volunteers")
 def update_volunteer(id_: int) -> Any:
     session = db_session()
-    row = provider_service.get_volunteer(session, id_)
-    return VolunteerOut().dump(provider_service.update_volunteer(session, row, json_body(VolunteerIn(), partial=True)))
+    row = _managed_volunteer(session, id_)
+    data = json_body(VolunteerIn(), partial=True)
+    if "grid" in data and not policy.may_place_in_grid(session, signed_in(), data["grid"]):
+        raise Forbidden("只能把志愿者调入自己负责的网格")
+    return VolunteerOut().dump(provider_service.update_volunteer(session, row, data))
 
 
 @bp.delete("/volunteers/<int:id_>")
@@ -178,7 +184,14 @@ def update_volunteer(id_: int) -> Any:
 @documented("停用志愿者或组织", response=VolunteerOut, tag="volunteers")
 def deactivate_volunteer(id_: int) -> Any:
     session = db_session()
-    return VolunteerOut().dump(provider_service.deactivate(session, provider_service.get_volunteer(session, id_)))
+    return VolunteerOut().dump(provider_service.deactivate(session, _managed_volunteer(session, id_)))
+
+
+def _managed_volunteer(session: Session, id_: int) -> Volunteer:
+    volunteer = provider_service.get_volunteer(session, id_)
+    if not policy.may_manage_volunteer(session, signed_in(), volunteer):
+        raise Forbidden("只能管理自己负责范围内的志愿者")
+    return volunteer
 
 
 Provider = TypeVar("Provider", Resource, Volunteer)
@@ -226,7 +239,6 @@ def need_body(session: Session, need: Need, user: User, visible: bool = False) -
     body: dict[str, Any] = NeedOut().dump(need)
     if not policy.sees_contact(session, user, need, visible=visible):
         body["contact"] = policy.mask_phone(body["contact"])
-    body["status_label"] = STATUS_LABELS_ZH.get(need.status, need.status)
     return body
 
 
@@ -245,10 +257,13 @@ def get_need(id_: int) -> Any:
 def update_need(id_: int) -> Any:
     user = signed_in()
     session = db_session()
-    need = policy.get_visible_need(session, user, id_)
+    need = need_service.lock_need(session, policy.get_visible_need(session, user, id_))
     if not policy.may_edit_need(user, need):
         raise Forbidden("需求已进入办理流程，不能再修改")
-    return need_body(session, need_service.update_need(session, need, json_body(NeedIn(), partial=True)), user)
+    data = json_body(NeedIn(), partial=True)
+    if "grid" in data and user.role != Role.RESIDENT and not policy.may_place_in_grid(session, user, data["grid"]):
+        raise Forbidden("只能把需求移到自己负责的网格")
+    return need_body(session, need_service.update_need(session, need, data), user)
 
 
 @bp.delete("/needs/<int:id_>")
@@ -257,11 +272,3 @@ def update_need(id_: int) -> Any:
 def deactivate_need(id_: int) -> Any:
     session = db_session()
     return need_body(session, need_service.deactivate_need(session, need_service.get_need(session, id_)), signed_in())
-
-
-@bp.after_request
-def _no_store(response: Response) -> Response:
-    # Pools hold personal data: never cache them in shared proxies.
-    if request.method == "GET":
-        response.headers.setdefault("Cache-Control", "no-store")
-    return response

@@ -18,8 +18,26 @@ from .lookup import Page, get_or_404, grid_by_code, paginate
 Classify = Callable[[str], tuple[str, float]]
 
 
+# 40 random bits a day: at 10,000 needs a day two collide about once in 200,000 days; a collision
+# is drawn again anyway.
+REF_RANDOM_BYTES = 5
+REF_DRAWS = 5
+
+
 def new_need_ref() -> str:
-    return f"N{utcnow():%Y%m%d}-{secrets.token_hex(3).upper()}"
+    return f"N{utcnow():%Y%m%d}-{secrets.token_hex(REF_RANDOM_BYTES).upper()}"
+
+
+def _ref_taken(session: Session, ref: str) -> bool:
+    return session.scalar(select(Need.id).where(Need.ref == ref)) is not None
+
+
+def _unused_ref(session: Session) -> str:
+    for _ in range(REF_DRAWS):
+        ref = new_need_ref()
+        if not _ref_taken(session, ref):
+            return ref
+    raise Conflict("暂时无法生成需求编号，请重试")
 
 
 def _apply(session: Session, need: Need, data: dict[str, Any]) -> None:
@@ -37,8 +55,8 @@ def _apply(session: Session, need: Need, data: dict[str, Any]) -> None:
 
 
 def create_need(session: Session, data: dict[str, Any], classify: Classify | None = None) -> Need:
-    ref = data.get("ref") or new_need_ref()
-    if session.scalar(select(Need.id).where(Need.ref == ref)) is not None:
+    ref = data.get("ref") or _unused_ref(session)
+    if data.get("ref") and _ref_taken(session, ref):
         raise Conflict(f"编号 {ref} 已存在", fields={"ref": [f"编号 {ref} 已存在"]})
     need = Need(ref=ref, status=NeedStatus.SUBMITTED, channel=Channel.APP)
     _apply(session, need, data)
@@ -55,6 +73,17 @@ def update_need(session: Session, need: Need, data: dict[str, Any]) -> Need:
         raise InvalidData(fields={"ref": ["编号不可修改"]})
     _apply(session, need, data)
     session.flush()
+    return need
+
+
+def lock_need(session: Session, need: Need) -> Need:
+    """Take the need's row lock until the transaction ends, and read it afresh: a request that
+    raced this one has committed by now, and its move is what this one must start from. Every
+    transition locks the need first and a provider after it (workflow.effects.accept), always in that
+    order, so two requests never wait on each other in a circle. (SQLite serialises writing
+    requests as a whole: ``core.database``.)"""
+    session.refresh(need, with_for_update=True)
+    session.expire(need, ["proposals"])
     return need
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from core.vocab import Channel, Force, NeedStatus, Urgency, VolunteerKind
+from core.vocab import STATUS_LABELS_ZH, Channel, Force, NeedStatus, Urgency, VolunteerKind
 from web.schemas import ListArgs, StrictSchema, Timestamp, wall_clock_text
 
 from .fields import Phone, Service, Slot, Window, grid_list_or_all
@@ -149,7 +149,14 @@ class NeedOut(Schema):
     service = fields.String(allow_none=True)
     service_confidence = fields.Float(allow_none=True)
     status = fields.String()
+    status_label = fields.Function(lambda n: STATUS_LABELS_ZH.get(n.status, n.status))
     channel = fields.String()
+    current_proposal = fields.Function(
+        lambda n: None if n.current_proposal is None else {
+            "id": n.current_proposal.id, "status": n.current_proposal.status,
+            "provider_kind": n.current_proposal.provider_kind, "provider_ref": n.current_proposal.provider.ref,
+            "provider_name": n.current_proposal.provider.name, "explanation": n.current_proposal.explanation},
+        metadata={"description": "当前推荐（接单或婉拒时可带上其 id，防止误答已变更的推荐）"})
     active = fields.Boolean()
     created_at = Timestamp()
     updated_at = Timestamp()

@@ -13,6 +13,7 @@ from core.errors import Forbidden
 from core.vocab import ARRANGERS, STATUS_LABELS_ZH
 from dispatch.api import match_dict
 from models import Notification
+from pools.needs import lock_need
 from web.http import json_body, json_object
 from web.openapi import documented
 from web.routes import SIGNED_IN, allow
@@ -35,7 +36,7 @@ def act(id_: int) -> Any:
     user = signed_in()
     action, fields = load_action(json_object())
     session = db_session()
-    need = get_visible_need(session, user, id_)
+    need = lock_need(session, get_visible_need(session, user, id_))
     apply_action(session, need, action, user, **fields)
     return ActionResultOut().dump({"id": need.id, "status": need.status, "status_label": STATUS_LABELS_ZH[need.status],
                                    "allowed": allowed_for(need, user.role)})

@@ -9,7 +9,7 @@ from marshmallow import Schema, fields, validate
 
 from core.vocab import STATUS_LABELS_ZH, Action, ProviderKind
 from pools.fields import Service
-from web.schemas import StrictSchema, Timestamp
+from web.schemas import Id, StrictSchema, Timestamp
 
 MAX_REASON = 1000
 MAX_SERVICE_HOURS = 24 * 14  # two weeks of service reported at once is already a lot
@@ -17,7 +17,7 @@ MAX_SERVICE_HOURS = 24 * 14  # two weeks of service reported at once is already 
 
 class ProviderRef(StrictSchema):
     kind = fields.Enum(ProviderKind, by_value=True, required=True)
-    id = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    id = Id(required=True)
 
 
 def _reason(required: bool = False, message: str = "请说明理由") -> fields.Field:
@@ -29,8 +29,16 @@ def _reason(required: bool = False, message: str = "请说明理由") -> fields.
 
 _PROVIDER_DOC = {"description": '指定服务方：{"kind": "volunteer", "id": 1}'}
 
+def _answered() -> fields.Field:
+    return fields.Integer(load_default=None, allow_none=True, strict=True,
+                          validate=validate.Range(min=1, max=2**31 - 1),
+                          metadata={"description": "所答复的推荐编号：推荐已变更时返回 409，不会误答新的推荐"})
+
+
 # The fields of each action besides ``action`` itself; an action not listed takes a reason only.
 ACTION_FIELDS: dict[Action, dict[str, fields.Field]] = {
+    Action.ACCEPT: {"proposal": _answered()},
+    Action.DECLINE: {"proposal": _answered()},
     Action.CLASSIFY: {"service": Service(required=True, metadata={"description": "人工确定的服务类型"})},
     Action.PROPOSE: {"provider": fields.Nested(ProviderRef, load_default=None, allow_none=True,
                                                metadata={"description": "不填则推荐剩余最合适的服务方"})},
@@ -99,8 +107,13 @@ class NotificationOut(Schema):
     read_at = Timestamp()
 
 
+# A client marks read what it was shown (GET /notifications shows 200); the cap keeps the IN list far below
+# PostgreSQL's 65,535 parameters of one query.
+MAX_READ_IDS = 1000
+
+
 class ReadIn(StrictSchema):
-    ids = fields.List(fields.Integer(), required=True)
+    ids = fields.List(Id(), required=True, validate=validate.Length(max=MAX_READ_IDS))
 
 
 class MatchIn(StrictSchema):

@@ -13,11 +13,11 @@ from sqlalchemy.orm import Session
 from access.policy import actions_for, describe, may_answer, may_take
 from core.errors import Forbidden
 from core.times import utcnow
-from core.vocab import LIVE_PROPOSAL, SYSTEM, Action, NeedStatus
+from core.vocab import SYSTEM, Action, NeedStatus
 from dispatch.batch import run_batch
 from dispatch.classifier import needs_triage
 from matching.engine import BatchResult
-from models import AuditEntry, MatchRun, Need, Proposal, User
+from models import AuditEntry, MatchRun, Need, User
 
 from . import notify
 from .effects import EFFECTS, Step, TransitionConflict
@@ -71,11 +71,6 @@ def record_creation(session: Session, need: Need, actor: User | None) -> None:
         notify.next_actors(session, need, NeedStatus.SUBMITTED)
 
 
-def current_proposal(need: Need) -> Proposal | None:
-    live = [p for p in need.proposals if p.status in LIVE_PROPOSAL]
-    return max(live, key=lambda p: p.id) if live else None
-
-
 def allowed_for(need: Need, role: str) -> list[Action]:
     """What an actor of ``role`` may do with the need now (for the API's answers)."""
     return actions_for(role, allowed_actions(need.status))
@@ -83,7 +78,7 @@ def allowed_for(need: Need, role: str) -> list[Action]:
 
 def apply_action(session: Session, need: Need, action: str, actor: User | None, *, reason: str = "",
                  provider: dict[str, Any] | None = None, rating: int | None = None, hours: float | None = None,
-                 service: str | None = None, now: datetime | None = None) -> Need:
+                 service: str | None = None, proposal: int | None = None, now: datetime | None = None) -> Need:
     """Take ``action`` on ``need`` as ``actor`` (None: the system). The fields are the action's,
     validated by its schema. Raises 409 for an illegal move, 403 for an actor who may not take it."""
     role = actor.role if actor else SYSTEM
@@ -95,10 +90,15 @@ def apply_action(session: Session, need: Need, action: str, actor: User | None, 
             extra={"status": need.status, "allowed": allowed_actions(need.status)}) from None
     if not may_take(role, transition.action):
         raise Forbidden(f"角色 {role} 不能执行“{transition.label_zh}”")
-    proposal = current_proposal(need)
-    if not may_answer(actor, transition.action, proposal):
+    current = need.current_proposal
+    if not may_answer(actor, transition.action, current):
         raise Forbidden("只有当前被推荐的志愿者本人可以执行此操作")
-    step = Step(session=session, need=need, actor=actor, now=now or utcnow(), proposal=proposal,
+    if proposal is not None and (current is None or current.id != proposal):
+        # The client answered a proposal that has since been replaced (a decline, a reassignment).
+        raise TransitionConflict("该推荐已变更，请刷新后再操作", extra={
+            "status": need.status, "allowed": allowed_actions(need.status),
+            "proposal": current.id if current is not None else None})
+    step = Step(session=session, need=need, actor=actor, now=now or utcnow(), proposal=current,
                 target=transition.target, reason=reason,
                 fields={"provider": provider, "rating": rating, "hours": hours, "service": service})
     effect = EFFECTS.get(transition.action)

@@ -24,6 +24,7 @@ STAFF = frozenset({Role.COORDINATOR, Role.REVIEWER, Role.ADMIN})
 ROUTES: dict[tuple[str, str], Any] = {
     ("GET", "/"): PUBLIC,
     ("GET", "/api/docs"): PUBLIC,
+    ("GET", "/api/docs/init.js"): PUBLIC,
     ("GET", "/api/docs/assets/<path:name>"): PUBLIC,
     ("GET", "/api/v1/openapi.json"): PUBLIC,
     ("POST", "/api/v1/auth/token"): PUBLIC,
@@ -54,7 +55,8 @@ ROUTES: dict[tuple[str, str], Any] = {
     ("DELETE", "/api/v1/volunteers/<int:id_>"): ARRANGERS,
     # Needs: anyone signed in, each seeing only what the policy lets them (tests/access/test_authorisation.py).
     ("GET", "/api/v1/needs"): SIGNED_IN,
-    ("POST", "/api/v1/needs"): SIGNED_IN,
+    # A resident for themselves; coordinators (inside their scope) and admins on a resident's behalf.
+    ("POST", "/api/v1/needs"): frozenset({Role.RESIDENT, Role.COORDINATOR, Role.ADMIN}),
     ("GET", "/api/v1/needs/<int:id_>"): SIGNED_IN,
     ("PATCH", "/api/v1/needs/<int:id_>"): SIGNED_IN,
     ("DELETE", "/api/v1/needs/<int:id_>"): ADMIN,
@@ -147,3 +149,61 @@ def test_a_route_that_declares_nothing_is_refused_even_to_an_admin(engine, conne
         response = client.get("/api/v1/forgotten")
         error_of(response, 403, "forbidden")
         assert b"leaked" not in response.data
+
+
+# --- inside a route: the scope (finding: a PG01 coordinator reached other Party grids) -------------------
+
+@pytest.fixture
+def scoped(app: Any, session: Any) -> Any:
+    """Coordinator coord-pg1 (Party grid PG1: G1, G2); volunteers V1 (G1) and V3 (G3, in PG2); a need in G1."""
+    from tests.factories import make_map, make_need, make_volunteer
+    make_map(session)
+    mine = make_volunteer(session, ref="V1", grid="G1")
+    theirs = make_volunteer(session, ref="V3", grid="G3", phone="13600136000")
+    need = make_need(session, ref="N-PG1", grid="G1")
+    coordinator = make_account(session, Role.COORDINATOR, "coord-pg1", scope_type="party_grid", scope_codes=["PG1"])
+    session.commit()
+    return {"api": signed_in(app.test_client(), app, coordinator), "mine": mine.id, "theirs": theirs.id,
+            "need": need.id}
+
+
+def test_a_coordinator_edits_and_deactivates_only_the_volunteers_of_their_scope(scoped, session):
+    api = scoped["api"]
+
+    error_of(api.patch(f"/api/v1/volunteers/{scoped['theirs']}", json={"capacity": 9}), 403, "forbidden")
+    error_of(api.delete(f"/api/v1/volunteers/{scoped['theirs']}"), 403, "forbidden")
+    error_of(api.patch(f"/api/v1/volunteers/{scoped['mine']}", json={"grid": "G3"}), 403, "forbidden")
+    assert api.patch(f"/api/v1/volunteers/{scoped['mine']}", json={"capacity": 4}).status_code == 200
+    assert api.get(f"/api/v1/volunteers/{scoped['theirs']}").get_json()["active"] is True
+
+
+def test_a_coordinator_registers_volunteers_only_in_their_scope(scoped):
+    body = {"ref": "V-NEW", "name": "新志愿者", "services": ["volunteer"], "phone": "13500135000"}
+
+    error_of(scoped["api"].post("/api/v1/volunteers", json={**body, "grid": "G3"}), 403, "forbidden")
+    error_of(scoped["api"].post("/api/v1/volunteers", json=body), 403, "forbidden")  # no grid: nobody's scope
+    assert scoped["api"].post("/api/v1/volunteers", json={**body, "grid": "G2"}).status_code == 201
+
+
+def test_a_coordinator_cannot_move_a_need_out_of_their_scope(scoped):
+    error_of(scoped["api"].patch(f"/api/v1/needs/{scoped['need']}", json={"grid": "G3"}), 403, "forbidden")
+
+    assert scoped["api"].get(f"/api/v1/needs/{scoped['need']}").get_json()["grid"] == "G1"
+    assert scoped["api"].patch(f"/api/v1/needs/{scoped['need']}", json={"grid": "G2"}).status_code == 200
+
+
+def test_a_coordinator_takes_needs_only_for_grids_of_their_scope(scoped):
+    need = {"text": "我妈周三上午要去医院复查，想找人陪一下", "service": "volunteer", "channel": "hotline"}
+
+    error_of(scoped["api"].post("/api/v1/needs", json={**need, "grid": "G3"}), 403, "forbidden")
+    assert scoped["api"].post("/api/v1/needs", json={**need, "grid": "G2"}).status_code == 201
+
+
+def test_only_an_admin_names_a_needs_ref(app, session, scoped):
+    resident = make_account(session, Role.RESIDENT, "res-ref")
+    session.commit()
+    need = {"ref": "N-PG1", "text": "楼道灯坏了，晚上很黑", "grid": "G1"}
+
+    for client in (signed_in(app.test_client(), app, resident), scoped["api"]):
+        error = error_of(client.post("/api/v1/needs", json=need), 422)
+        assert list(error["fields"]) == ["ref"]  # not 409: whether N-PG1 exists is not told

@@ -71,7 +71,7 @@ def test_submitting_a_need_answers_201_with_its_fields_and_status_submitted(api)
 def test_a_need_without_a_ref_gets_one(api):
     created = create_need(api, None)
 
-    assert re.fullmatch(r"N\d{8}-[0-9A-F]{6}", created["ref"])
+    assert re.fullmatch(r"N\d{8}-[0-9A-F]{10}", created["ref"])
 
 
 def test_a_need_may_name_its_service_by_its_chinese_label(api):
@@ -201,3 +201,18 @@ def test_a_need_without_a_service_is_classified(api):
 
     assert created["service"] in ("public", "social", "market", "volunteer")
     assert 0.0 <= created["service_confidence"] <= 1.0
+
+
+def test_a_generated_ref_that_is_taken_is_drawn_again_not_answered_409(api, monkeypatch):
+    from pools import needs
+    taken = create_need(api, "N20261130-AAAAAAAAAA")["ref"]
+    draws = iter([taken, "N20261130-BBBBBBBBBB"])
+    monkeypatch.setattr(needs, "new_need_ref", lambda: next(draws))
+
+    body = {k: v for k, v in need_body("N-X").items() if k != "ref"}
+    response = api.post("/api/v1/needs", json=body)
+
+    assert response.status_code == 201, response.get_json()
+    assert response.get_json()["ref"] == "N20261130-BBBBBBBBBB"
+    monkeypatch.undo()
+    assert len(needs.new_need_ref().split("-")[1]) == 10  # 40 random bits

@@ -78,7 +78,7 @@ def test_each_action_refuses_what_its_schema_does_not_allow_by_field(body, field
 
 
 @pytest.mark.parametrize("body, fields", [
-    ({"action": "accept"}, {"reason": ""}),
+    ({"action": "accept"}, {"reason": "", "proposal": None}),
     ({"action": "confirm", "rating": 5, "reason": "很好"}, {"rating": 5, "reason": "很好"}),
     ({"action": "report_done"}, {"reason": "", "hours": None}),
     ({"action": "reassign", "provider": {"kind": "volunteer", "id": 3}},

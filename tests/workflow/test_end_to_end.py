@@ -49,8 +49,7 @@ def proposed_provider(app: Any, need_id: int) -> str:
     """The ref of the provider the need is currently proposed to (read as the admin would)."""
     with app.app_context():
         from core.database import db_session
-        from workflow.service import current_proposal
-        proposal = current_proposal(db_session().get(Need, need_id))
+        proposal = db_session().get(Need, need_id).current_proposal
         return proposal.provider.ref if proposal else ""
 
 

@@ -2,7 +2,6 @@
 (``match``, which moves needs, is the workflow's.)"""
 from __future__ import annotations
 
-import csv
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -14,7 +13,9 @@ from flask.cli import AppGroup
 
 from core.config import setting
 from core.database import get_db
+from core.exports import write_csv
 from core.vocab import Service
+from models import Proposal
 
 from .classifier import replace_model
 from .proposals import current_assignments
@@ -84,15 +85,16 @@ def classifier_evaluate(data: Path | None, text_column: str, label_column: str, 
 EXPORT_COLUMNS = ["need_ref", "provider_ref", "provider_kind", "score", "tier", "explanation"]
 
 
+def _assignment_cells(p: Proposal) -> list[Any]:
+    return [p.need.ref, p.provider.ref, p.provider_kind, f"{p.score:.4f}", p.tier, p.explanation]
+
+
 @export_group.command("assignments")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 def export_assignments(file: Path) -> None:
-    """导出每条已匹配需求的当前服务方（CSV，UTF-8 带 BOM）。"""
+    """导出每条已匹配需求的当前服务方（CSV，UTF-8 带 BOM；以 = + - @ 开头的单元格前加 ' 以免被当作公式）。"""
     with get_db().unit_of_work() as session:
         rows = current_assignments(session)
-        with file.open("w", encoding="utf-8-sig", newline="") as fh:
-            writer = csv.writer(fh)
-            writer.writerow(EXPORT_COLUMNS)
-            for p in rows:
-                writer.writerow([p.need.ref, p.provider.ref, p.provider_kind, f"{p.score:.4f}", p.tier, p.explanation])
+        # Refs and explanations are other people's text: core.exports keeps them from running in Excel.
+        write_csv(file, [EXPORT_COLUMNS, *map(_assignment_cells, rows)])
     click.echo(f"已导出 {len(rows)} 条匹配到 {file}")

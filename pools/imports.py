@@ -34,6 +34,10 @@ from .tabular import IMPORT_COLUMNS, CellError, Row, check_columns, read_table
 log = logging.getLogger(__name__)
 KINDS = tuple(IMPORT_COLUMNS)
 
+# Refs looked up per ``IN (...)``: each is a bound variable, and SQLite refuses a statement with more
+# than 32,766 of them (999 before 3.32), which a large file reached ("too many SQL variables").
+LOOKUP_CHUNK_SIZE = 500
+
 
 @dataclass(frozen=True)
 class NeedIntake:
@@ -246,8 +250,7 @@ def grid_snapshot(grid: Grid) -> dict[str, Any]:
 def _upsert_by_ref(model: Any, create: Callable[..., Any], update: Callable[..., Any],
                    snapshot: Callable[[Any], dict[str, Any]]) -> Callable[..., None]:
     def upsert(session: Session, rows: list[dict[str, Any]], report: ImportReport, intake: NeedIntake) -> None:
-        refs = [d["ref"] for d in rows]
-        existing = {r.ref: r for r in session.scalars(select(model).where(model.ref.in_(refs)))} if refs else {}
+        existing = rows_by_ref(session, model, [d["ref"] for d in rows])
         unlabelled = ([d for d in rows if not d.get("service") and d["ref"] not in existing]
                       if model is Need else [])
         # Only call the classifier for texts it must label: the first call loads (or trains) a model.
@@ -272,6 +275,16 @@ def _upsert_by_ref(model: Any, create: Callable[..., Any], update: Callable[...,
             session.flush()
             _count(report, before, snapshot(row))
     return upsert
+
+
+def rows_by_ref(session: Session, model: Any, refs: list[str]) -> dict[str, Any]:
+    """The rows of ``model`` whose ref is in ``refs``, by ref, looked up :data:`LOOKUP_CHUNK_SIZE` at a time."""
+    unique = list(dict.fromkeys(refs))
+    found: dict[str, Any] = {}
+    for start in range(0, len(unique), LOOKUP_CHUNK_SIZE):
+        chunk = unique[start:start + LOOKUP_CHUNK_SIZE]
+        found.update((r.ref, r) for r in session.scalars(select(model).where(model.ref.in_(chunk))))
+    return found
 
 
 def resource_snapshot(r: Resource) -> dict[str, Any]:

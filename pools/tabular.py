@@ -9,13 +9,16 @@ Public API
     Read an uploaded file. The format comes from the extension (``.csv`` or ``.xlsx``). CSV may be
     UTF-8 (with or without BOM), GBK/GB18030 (what Excel on Chinese Windows writes) or UTF-16 with
     BOM (Excel's "Unicode text"); its delimiter is ``,``, or a tab when the header row holds tabs and
-    no commas. XLSX is read from its first worksheet. Raises :class:`TableError` (message in Chinese)
-    when the file cannot be read, is empty, or has an unsupported extension.
+    no commas. XLSX is read from its first worksheet, streamed. Raises :class:`TableError` (message in
+    Chinese) when the file cannot be read, is empty, or has an unsupported extension, and as soon as
+    reading meets a row past :data:`MAX_IMPORT_ROWS` data rows or a filled cell right of column
+    :data:`MAX_IMPORT_COLUMNS` (or an .xlsx sheet records a size beyond them).
 ``check_columns(table, required, optional) -> list[CellError]``
     Header problems (missing required columns, unknown columns) and rows holding more cells than
     the header has columns. An empty list means the shape of the file is right.
 ``write_rejects_csv(path, columns, rows_with_errors) -> None`` and ``format_rejects_csv(...) -> bytes``
-    The rejected rows with an added ``错误`` column, as a UTF-8-with-BOM CSV Excel opens directly.
+    The rejected rows with an added ``错误`` column, as a UTF-8-with-BOM CSV Excel opens directly;
+    a cell Excel would run as a formula is defused (``core.exports``).
     A rejects file can be corrected and imported again as is: :func:`check_columns` ignores ``错误``.
 
 Data
@@ -34,13 +37,15 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-import re
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from os import PathLike
 from pathlib import Path
+from typing import Any
+
+from core.exports import format_csv, write_csv
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 
@@ -61,6 +66,14 @@ _INVISIBLE = "\ufeff\u200b\u200c\u200d\u2060"
 
 # A cell shown in a message is cut to this many characters so one long text cannot flood a report.
 SHOWN_VALUE_MAX_CHARS = 30
+
+# Bounds of one import file, enforced while it is read: without them a 27 KB .xlsx with one cell in
+# column XFD took 1.3 GB and 10 s (every row padded to 16,384 cells), and 500,000 rows ended in
+# SQLite's "too many SQL variables". The widest kind has 12 columns (13 in a rejects file) and a
+# subdistrict's pools run to a few thousand rows, so both bounds leave ample room; a bigger file is
+# imported in parts. Rows are counted as numbered, blank ones included: they cost reading time too.
+MAX_IMPORT_ROWS = 50_000  # data rows below a header in row 1
+MAX_IMPORT_COLUMNS = 64
 
 
 @dataclass(frozen=True)
@@ -138,6 +151,7 @@ def clean_header(text: str) -> str:
 def read_table(data: bytes, filename: str) -> Table:
     """Read a CSV or XLSX upload into a :class:`Table`; see the module docstring."""
     extension = Path(filename or "").suffix.lower()
+    records: Iterable[tuple[int, list[str]]]
     if extension == CSV_EXTENSION:
         records = _csv_records(data)
     elif extension == XLSX_EXTENSION:
@@ -154,7 +168,7 @@ def _build_table(records: Iterable[tuple[int, list[str]]]) -> Table:
     header_row = 1
     raw_rows: list[tuple[int, list[str]]] = []
     for number, cells in records:
-        cells = [clean_cell(c) for c in cells]
+        cells = _bounded_cells(number, cells)
         if not any(cells):
             continue
         if header is None:
@@ -167,6 +181,26 @@ def _build_table(records: Iterable[tuple[int, list[str]]]) -> Table:
     named = [(i, header[i]) for i in _named_column_positions(header, header_row, raw_rows)]
     rows = [_make_row(number, cells, named, len(header)) for number, cells in raw_rows]
     return Table(columns=[name for _, name in named], rows=rows, header_row=header_row)
+
+
+def _bounded_cells(number: int, cells: Sequence[str]) -> list[str]:
+    """The cleaned cells of a row within the bounds; a row or a filled cell beyond them refuses the file.
+
+    Checked on each row as it is read, so reading stops at the first one out of bounds.
+    """
+    if number > MAX_IMPORT_ROWS + 1:  # the header and MAX_IMPORT_ROWS data rows
+        raise TableError(_too_many_rows_message())
+    if any(clean_cell(c) for c in cells[MAX_IMPORT_COLUMNS:]):
+        raise TableError(_too_many_columns_message(f"第 {number} 行在第 {MAX_IMPORT_COLUMNS} 列之后仍有内容"))
+    return [clean_cell(c) for c in cells[:MAX_IMPORT_COLUMNS]]
+
+
+def _too_many_rows_message() -> str:
+    return f"文件行数超过上限 {MAX_IMPORT_ROWS} 行，请分批导入"
+
+
+def _too_many_columns_message(detail: str) -> str:
+    return f"文件列数超过上限 {MAX_IMPORT_COLUMNS} 列（{detail}），请删除多余的列后再导入"
 
 
 def _named_column_positions(
@@ -197,21 +231,21 @@ def _make_row(number: int, cells: list[str], named: list[tuple[int, str]], heade
     return Row(number=number, values=values, overflow=tuple(c for c in cells[header_width:] if c))
 
 
-def _csv_records(data: bytes) -> list[tuple[int, list[str]]]:
+def _csv_records(data: bytes) -> Iterator[tuple[int, list[str]]]:
+    """The records of a CSV, read lazily so that reading stops at the bounds (:func:`_bounded_cells`)."""
     text = _decode_csv(data)
     # Excel writes CRLF and keeps a bare LF inside a cell; unify so a cell reads the same as in XLSX.
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     first_line = text.split("\n", 1)[0]
     delimiter = "\t" if "\t" in first_line and "," not in first_line else ","
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=False)
-    records: list[tuple[int, list[str]]] = []
+    # Excel shows one row per record however many lines a quoted cell spans, so count records.
+    number = 0
     try:
-        # Excel shows one row per record however many lines a quoted cell spans, so count records.
         for number, cells in enumerate(reader, start=1):
-            records.append((number, cells))
+            yield number, cells
     except csv.Error as exc:
-        raise TableError(f"CSV 文件第 {len(records) + 1} 行格式有误，无法读取（{exc}）") from None
-    return records
+        raise TableError(f"CSV 文件第 {number + 1} 行格式有误，无法读取（{exc}）") from None
 
 
 def _decode_csv(data: bytes) -> str:
@@ -240,7 +274,6 @@ def _xlsx_records(data: bytes) -> list[tuple[int, list[str]]]:
 
     if not data:
         raise TableError("文件为空：第一行应为列名（表头），其后每行一条记录")
-    records: list[tuple[int, list[str]]] = []
     # openpyxl warns about harmless oddities of files written by other tools (no default style,
     # unknown extensions); they are not the user's problem. catch_warnings is process-wide, but it
     # only ever widens "ignore" for the duration of this read.
@@ -255,11 +288,7 @@ def _xlsx_records(data: bytes) -> list[tuple[int, list[str]]]:
         try:
             if not workbook.worksheets:
                 raise TableError("该 .xlsx 文件没有工作表")
-            sheet = workbook.worksheets[0]
-            # Some writers record a wrong sheet size; reading without it reaches every row.
-            sheet.reset_dimensions()
-            for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
-                records.append((number, [excel_value_text(v) for v in values]))
+            records = _sheet_records(workbook.worksheets[0])
         except TableError:
             raise
         except Exception as exc:  # a corrupt sheet part surfaces only while iterating
@@ -267,6 +296,35 @@ def _xlsx_records(data: bytes) -> list[tuple[int, list[str]]]:
         finally:
             workbook.close()
     return records
+
+
+def _sheet_records(sheet: Any) -> list[tuple[int, list[str]]]:
+    """The rows of a read-only (streamed) sheet, never more than one row and one column past the bounds:
+    enough for :func:`_bounded_cells` to refuse a sheet too big, while nothing further is ever read.
+
+    ``sheet`` is openpyxl's ReadOnlyWorksheet, typed Any: its stubs borrow ``iter_rows`` from Worksheet.
+    """
+    _refuse_reported_size(sheet)
+    # Some writers record a wrong sheet size; reading without it reaches every row up to the bound.
+    sheet.reset_dimensions()
+    rows = sheet.iter_rows(max_row=MAX_IMPORT_ROWS + 2, max_col=MAX_IMPORT_COLUMNS + 1, values_only=True)
+    return [(number, _row_text(values)) for number, values in enumerate(rows, start=1)]
+
+
+def _refuse_reported_size(sheet: Any) -> None:
+    """Refuse at once a sheet whose recorded size (its ``dimension``) is beyond the bounds."""
+    if (sheet.max_column or 0) > MAX_IMPORT_COLUMNS:
+        raise TableError(_too_many_columns_message(f"工作表用到第 {sheet.max_column} 列"))
+    if (sheet.max_row or 0) > MAX_IMPORT_ROWS + 1:
+        raise TableError(_too_many_rows_message())
+
+
+def _row_text(values: Sequence[object]) -> list[str]:
+    # Every row comes padded to the bound; dropping the empty tail keeps a narrow sheet cheap to clean.
+    width = len(values)
+    while width and values[width - 1] is None:
+        width -= 1
+    return [excel_value_text(v) for v in values[:width]]
 
 
 def excel_value_text(value: object) -> str:
@@ -339,31 +397,21 @@ def check_columns(table: Table, required: Sequence[str], optional: Sequence[str]
 
 # ---------------------------------------------------------------------------------------- writing
 
-# Excel runs a cell starting with these as a formula; a rejects file holds other people's text.
-_FORMULA_STARTS = ("=", "@", "\t", "\r")
-_SIGNED_NUMBER_RE = re.compile(r"[+-][\d\s().-]*")
-
-
-def _defuse_formula(value: str) -> str:
-    if value.startswith(_FORMULA_STARTS) or (
-        value.startswith(("+", "-")) and not _SIGNED_NUMBER_RE.fullmatch(value)
-    ):
-        return "'" + value
-    return value
-
-
 def format_rejects_csv(
     columns: Sequence[str], rows_with_errors: Iterable[tuple[Row, Sequence[CellError | str]]]
 ) -> bytes:
-    """The rejects file as bytes (UTF-8 with BOM), for a download response."""
+    """The rejects file as bytes, for a download response; written by :mod:`core.exports`, so it is
+    UTF-8 with BOM and a cell of other people's text never runs as a formula in Excel."""
+    return format_csv(_rejects_rows(columns, rows_with_errors))
+
+
+def _rejects_rows(
+    columns: Sequence[str], rows_with_errors: Iterable[tuple[Row, Sequence[CellError | str]]]
+) -> Iterator[list[str]]:
     columns = [c for c in columns if c != REJECTS_ERROR_COLUMN]
-    buffer = io.StringIO(newline="")
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow([*columns, REJECTS_ERROR_COLUMN])
+    yield [*columns, REJECTS_ERROR_COLUMN]
     for row, errors in rows_with_errors:
-        cells = [_defuse_formula(row.values.get(c, "")) for c in columns]
-        writer.writerow([*cells, "；".join(str(e) for e in errors)])
-    return buffer.getvalue().encode("utf-8-sig")
+        yield [*(row.values.get(c, "") for c in columns), "；".join(str(e) for e in errors)]
 
 
 def write_rejects_csv(
@@ -372,7 +420,7 @@ def write_rejects_csv(
     rows_with_errors: Iterable[tuple[Row, Sequence[CellError | str]]],
 ) -> None:
     """Write the rejected rows, each with its errors in an added ``错误`` column."""
-    Path(path).write_bytes(format_rejects_csv(columns, rows_with_errors))
+    write_csv(path, _rejects_rows(columns, rows_with_errors))
 
 
 __all__ = [

@@ -11,8 +11,6 @@ from submission: to match ``matched_at − created_at`` (the first provider prop
 """
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -23,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.config import zone
+from core.exports import format_csv
 from core.times import day_bounds, to_local
 from core.vocab import FINISHED, SERVICE_LABELS_ZH, NeedStatus, ProposalStatus
 from models import Grid, Need, PartyGrid, Proposal, Volunteer
@@ -195,16 +194,11 @@ def _cell(key: str, value: Any) -> str:
 
 def to_csv(columns: Sequence[tuple[str, str]], rows: Iterable[dict[str, Any]],
            first_header: str | None = None) -> bytes:
-    """CSV with a byte-order mark, so spreadsheet programs read the Chinese as UTF-8."""
-    buffer = io.StringIO(newline="")
-    writer = csv.writer(buffer, lineterminator="\r\n")
+    """A report as a spreadsheet-safe CSV (``core.exports``: BOM, CRLF, no cell runs as a formula)."""
     headers = [h for _, h in columns]
     if first_header:
         headers[0] = first_header
-    writer.writerow(headers)
-    for row in rows:
-        writer.writerow([_cell(key, row.get(key)) for key, _ in columns])
-    return buffer.getvalue().encode("utf-8-sig")
+    return format_csv([headers, *([_cell(key, row.get(key)) for key, _ in columns] for row in rows)])
 
 
 def closure_csv(report: dict[str, Any]) -> bytes:

@@ -494,3 +494,52 @@ def test_needs_without_refs_imported_twice_are_the_same_needs(session):
     first = import_file(session, "needs", data, "needs.csv")
     second = import_file(session, "needs", data, "needs.csv")
     assert (first.created, second.created, second.unchanged) == (2, 0, 2)
+
+
+# --- bounds: a file cannot make the server read or query without end ------------------------------------
+
+def test_an_upload_of_one_row_more_than_the_limit_is_refused_and_imports_nothing(api, connection, monkeypatch):
+    from pools import tabular
+    monkeypatch.setattr(tabular, "MAX_IMPORT_ROWS", 5)
+    rows = [[f"G{i}", f"网格{i}", "海滨社区", "PG1", ""] for i in range(6)]
+    before = table_counts(connection)
+
+    error = error_of(upload(api, "grids", csv_bytes(GRID_HEADER, rows)), 422, "validation_error")
+
+    assert error["fields"]["file"] == ["文件行数超过上限 5 行，请分批导入"]
+    assert table_counts(connection) == before
+    assert upload(api, "grids", csv_bytes(GRID_HEADER, rows[:5])).get_json()["created"] == 5
+
+
+NEED_ROWS = [[f"N{i:02d}", f"{i} 号楼楼道灯坏了", "G1", "一般", "", "", "public"] for i in range(10)]
+
+
+@pytest.fixture
+def ref_lookups(engine: Any) -> Any:
+    """The bound values of each ``needs.ref IN (...)`` statement sent to the database."""
+    from sqlalchemy import event
+    sizes: list[int] = []
+
+    def record(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
+        if "needs.ref IN (" in statement:
+            sizes.append(len(parameters))
+    event.listen(engine, "before_cursor_execute", record)
+    yield sizes
+    event.remove(engine, "before_cursor_execute", record)
+
+
+def test_refs_are_looked_up_in_chunks_and_the_upsert_still_counts_every_row(session, monkeypatch, ref_lookups):
+    from pools import imports
+    monkeypatch.setattr(imports, "LOOKUP_CHUNK_SIZE", 3)
+    make_map(session)
+    changed = [[*row[:3], "紧急", *row[4:]] if i % 4 == 0 else row for i, row in enumerate(NEED_ROWS)]
+
+    first = import_csv(session, "needs", NEED_HEADER, NEED_ROWS)
+    again = import_csv(session, "needs", NEED_HEADER, NEED_ROWS)
+    updated = import_csv(session, "needs", NEED_HEADER, changed)
+
+    assert (first.created, first.updated, first.unchanged) == (10, 0, 0)
+    assert (again.created, again.updated, again.unchanged) == (0, 0, 10)
+    assert (updated.created, updated.updated, updated.unchanged) == (0, 3, 7)
+    assert ref_lookups and max(ref_lookups) <= 3
+    assert table_counts(session)["needs"] == 10

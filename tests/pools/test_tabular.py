@@ -10,8 +10,10 @@ from datetime import date, datetime, time
 import openpyxl
 import pytest
 
+from pools import tabular
 from pools.tabular import (
     IMPORT_COLUMNS,
+    MAX_IMPORT_COLUMNS,
     REJECTS_ERROR_COLUMN,
     CellError,
     Row,
@@ -393,3 +395,106 @@ def test_the_rejects_file_defuses_cells_excel_would_run_as_formulas(value, writt
     data = format_rejects_csv(["name"], [(Row(2, {"name": value}), ["x"])])
 
     assert read_table(data, "r.csv").rows[0].values["name"] == written
+
+
+# ---------------------------------------------------------------------------------------- bounds
+
+XFD = 16384  # the last column Excel allows
+
+
+def without_dimension(data: bytes) -> bytes:
+    """The workbook with its sheet's recorded size removed, as some writers leave it."""
+    source, target = zipfile.ZipFile(io.BytesIO(data)), io.BytesIO()
+    with zipfile.ZipFile(target, "w") as archive:
+        for item in source.infolist():
+            content = source.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                start = content.index(b"<dimension")
+                content = content[:start] + content[content.index(b"/>", start) + 2:]
+            archive.writestr(item, content)
+    return target.getvalue()
+
+
+def far_cell_sheet(column: int, rows: int) -> bytes:
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.append(["ref", "name"])
+    for r in range(2, rows + 2):
+        sheet.cell(row=r, column=1, value=f"V{r}")
+        sheet.cell(row=r, column=column, value="x")
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def test_an_xlsx_with_a_cell_in_the_last_excel_column_is_refused_naming_the_column_limit():
+    with pytest.raises(TableError, match=f"文件列数超过上限 {MAX_IMPORT_COLUMNS} 列（工作表用到第 {XFD} 列）"):
+        read_table(far_cell_sheet(XFD, rows=5), "volunteers.xlsx")
+
+
+def test_an_xlsx_that_hides_its_size_is_refused_on_the_first_cell_past_the_column_limit():
+    data = without_dimension(far_cell_sheet(MAX_IMPORT_COLUMNS + 1, rows=5))
+
+    with pytest.raises(TableError, match=f"第 2 行在第 {MAX_IMPORT_COLUMNS} 列之后仍有内容"):
+        read_table(data, "volunteers.xlsx")
+
+
+def test_cells_far_right_of_an_xlsx_that_hides_its_size_are_never_read():
+    table = read_table(without_dimension(far_cell_sheet(XFD, rows=5)), "volunteers.xlsx")
+
+    assert table.columns == ["ref", "name"] and len(table.rows) == 5
+    assert all(row.overflow == () for row in table.rows)
+
+
+def test_a_csv_with_a_filled_cell_past_the_column_limit_is_refused():
+    row = ["V1", *[""] * MAX_IMPORT_COLUMNS, "x"]
+
+    with pytest.raises(TableError, match=f"文件列数超过上限 {MAX_IMPORT_COLUMNS} 列"):
+        read_table(csv_bytes([["ref"], row], "utf-8"), "x.csv")
+
+
+def test_empty_cells_past_the_column_limit_are_dropped_like_other_empty_columns():
+    table = read_table(csv_bytes([["ref", "name"], ["V1", "张晓明", *[""] * 100]], "utf-8"), "x.csv")
+
+    assert table.rows == [Row(2, {"ref": "V1", "name": "张晓明"})]
+
+
+@pytest.fixture
+def five_rows_at_most(monkeypatch):  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(tabular, "MAX_IMPORT_ROWS", 5)
+
+
+def rows_of(count: int) -> list[list[str]]:
+    return [["ref", "name"], *([f"V{i}", "张晓明"] for i in range(count))]
+
+
+def test_a_file_of_exactly_the_row_limit_is_read(five_rows_at_most):
+    assert len(read_table(csv_bytes(rows_of(5), "utf-8"), "x.csv").rows) == 5
+    assert len(read_table(xlsx_bytes(rows_of(5)), "x.xlsx").rows) == 5
+    assert len(read_table(without_dimension(xlsx_bytes(rows_of(5))), "x.xlsx").rows) == 5
+
+
+@pytest.mark.parametrize(("filename", "make"), [
+    ("x.csv", lambda rows: csv_bytes(rows, "gbk")),
+    ("x.xlsx", xlsx_bytes),
+    ("x.xlsx", lambda rows: without_dimension(xlsx_bytes(rows))),
+], ids=["csv", "xlsx", "xlsx-without-its-size"])
+def test_a_file_of_one_row_more_than_the_limit_is_refused_with_advice_to_split_it(five_rows_at_most, filename,
+                                                                                   make):
+    with pytest.raises(TableError, match="^文件行数超过上限 5 行，请分批导入$"):
+        read_table(make(rows_of(6)), filename)
+
+
+def test_blank_rows_count_towards_the_row_limit_as_they_cost_reading_too(five_rows_at_most):
+    data = xlsx_bytes([["ref"], ["V1"], [None], [None], [None], [None], ["V2"]])
+
+    with pytest.raises(TableError, match="文件行数超过上限"):
+        read_table(without_dimension(data), "x.xlsx")
+
+
+def test_a_csv_is_read_no_further_than_the_row_past_the_limit(five_rows_at_most):
+    # Row 9 holds a cell over the csv module's size limit: reading on would report it instead.
+    data = csv_bytes(rows_of(7), "utf-8") + b"V9," + b"x" * 200_000 + b"\r\n"
+
+    with pytest.raises(TableError, match="文件行数超过上限"):
+        read_table(data, "x.csv")

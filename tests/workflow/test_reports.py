@@ -195,3 +195,37 @@ def test_the_month_of_a_need_is_its_month_in_the_subdistrict(session):
     report = closure_report(session, by="month", start=date(2026, 12, 1), end=date(2027, 1, 31))
 
     assert [(r["key"], r["label"], r["created"]) for r in report["rows"]] == [("2027-01", "2027年1月", 1)]
+
+
+# --- spreadsheet safety: names typed by people never run as formulas --------------------------------------
+
+@pytest.fixture
+def formula_names(session: Any) -> None:
+    """A grid named ``@SUM(A1)`` whose need was served for 2 h by a volunteer named ``=1+1``."""
+    from pools.grids import create_grid
+
+    make_map(session)
+    create_grid(session, {"code": "GX", "name": "@SUM(A1)", "community": "海滨社区", "party_grid": "PG1",
+                          "neighbors": []})
+    volunteer = make_volunteer(session, ref="VX", name="=1+1", grid="GX")
+    staff = make_account(session, "admin", "admin-formulas")
+    serve(session, submit(session, "NX", at=T0, grid="GX"), volunteer, staff, proposed=T0 + h(1),
+          done=T0 + h(3), hours=2.0)
+    session.commit()
+
+
+def csv_table(response: Any) -> list[list[str]]:
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return list(csv.reader(io.StringIO(response.data.decode("utf-8-sig"))))
+
+
+def test_a_grid_name_excel_would_run_as_a_formula_is_defused_in_the_closure_csv(client, formula_names):
+    table = csv_table(client.get(CLOSURE, query_string={"by": "grid", "format": "csv", **DECEMBER}))
+
+    assert ["GX", "'@SUM(A1)"] in [row[:2] for row in table]
+
+
+def test_a_volunteer_name_excel_would_run_as_a_formula_is_defused_in_the_hours_csv(client, formula_names):
+    table = csv_table(client.get(HOURS, query_string={"format": "csv", **DECEMBER}))
+
+    assert table[1] == ["VX", "'=1+1", "GX", "1", "2.0"]

@@ -10,7 +10,8 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SCRIPTS = ("bench_solver.py", "bench_proposals.py", "bench_quality.py", "bench_scale.py", "bench_classifier.py")
+SCRIPTS = ("bench_solver.py", "bench_proposals.py", "bench_quality.py", "bench_scale.py", "bench_classifier.py",
+           "bench_load.py")
 
 
 def main() -> int:

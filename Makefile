@@ -7,7 +7,7 @@ BIN = $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test lint bench install clean
+.PHONY: run test lint fuzz bench install clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,11 @@ lint: install
 
 test: lint
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+# Fuzz the API from its OpenAPI document (schemathesis, every check, as admin and as resident).
+# FUZZ_ARGS=--postgres postgresql+psycopg://postgres@127.0.0.1:5432/postgres to run it on PostgreSQL.
+fuzz: install
+	$(BIN)/python scripts/fuzz_api.py $(FUZZ_ARGS)
 
 bench: install
 	$(BIN)/python benchmarks/run_all.py

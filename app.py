@@ -69,10 +69,12 @@ def register_blueprints(app: Flask) -> None:
     from intake.api import bp as intake_bp
     from pools.api import bp as pools_bp
     from web.docs import bp as docs_bp
+    from web.security import install_security_headers
     from web.transaction import install_unit_of_work
     from workflow.api import bp as workflow_bp
     from workflow.reports_api import bp as reports_bp
 
+    install_security_headers(app)  # first: it bounds <int:…> ids with a URL converter, bound as each route is added
     for bp in (access_bp, pools_bp, intake_bp, dispatch_bp, workflow_bp, reports_bp, docs_bp):
         app.register_blueprint(bp)
     install_access_guard(app)

@@ -101,7 +101,8 @@ def can_see(session: Session, user: User, need: Need) -> bool:
 def get_visible_need(session: Session, user: User, need_id: int) -> Need:
     """The need, if ``user`` may see it; otherwise it does not exist for them (404)."""
     need = session.get(Need, need_id)
-    if need is None or not can_see(session, user, need):
+    # A deactivated (DELETEd) need is gone from the API; its row stays for the reports.
+    if need is None or not need.active or not can_see(session, user, need):
         raise NotFound(f"找不到编号为 {need_id} 的记录")
     return need
 

@@ -13,9 +13,9 @@ from sqlalchemy.orm import Session
 from access import policy
 from access.auth import signed_in
 from core.database import db_session
-from core.errors import Forbidden
+from core.errors import Forbidden, NotFound
 from core.vocab import ARRANGERS, STAFF, Role
-from models import Need, Resource, User, Volunteer
+from models import Grid, Need, Resource, User, Volunteer
 from web.http import json_body, query_args
 from web.openapi import documented
 from web.routes import SIGNED_IN, allow, public
@@ -44,6 +44,16 @@ from .schemas import (
 
 bp = Blueprint("pools", __name__, url_prefix="/api/v1")
 
+Record = TypeVar("Record", Grid, Resource, Volunteer)
+
+
+def _readable(record: Record) -> Record:
+    """A deactivated (DELETEd) record is gone from the API: its row stays, for the reports and the
+    audit trail, and the lists still show it with ``active=false``."""
+    if not record.active:
+        raise NotFound(f"找不到编号为 {record.id} 的记录")
+    return record
+
 # --- grids -----------------------------------------------------------------------------------
 
 @bp.get("/grids")
@@ -66,12 +76,12 @@ def create_grid() -> Any:
 @public
 @documented("查看网格", response=GridOut, tag="grids")
 def get_grid(id_: int) -> Any:
-    return GridOut().dump(grid_service.get_grid(db_session(), id_))
+    return GridOut().dump(_readable(grid_service.get_grid(db_session(), id_)))
 
 
 @bp.patch("/grids/<int:id_>")
 @allow(Role.ADMIN)
-@documented("修改网格（部分字段）", body=GridIn, response=GridOut, tag="grids")
+@documented("修改网格（部分字段）", body=GridIn(partial=True), response=GridOut, tag="grids")
 def update_grid(id_: int) -> Any:
     session = db_session()
     grid = grid_service.get_grid(session, id_)
@@ -114,12 +124,12 @@ def create_resource() -> Any:
 @public
 @documented("查看政府资源", response=ResourceOut, tag="resources")
 def get_resource(id_: int) -> Any:
-    return ResourceOut().dump(provider_service.get_resource(db_session(), id_))
+    return ResourceOut().dump(_readable(provider_service.get_resource(db_session(), id_)))
 
 
 @bp.patch("/resources/<int:id_>")
 @allow(Role.ADMIN)
-@documented("修改政府资源", body=ResourceIn, response=ResourceOut, tag="resources")
+@documented("修改政府资源", body=ResourceIn(partial=True), response=ResourceOut, tag="resources")
 def update_resource(id_: int) -> Any:
     session = db_session()
     row = provider_service.get_resource(session, id_)
@@ -157,7 +167,7 @@ def create_volunteer() -> Any:
 @allow(*STAFF)
 @documented("查看志愿者或组织", response=VolunteerOut, tag="volunteers")
 def get_volunteer(id_: int) -> Any:
-    return _volunteer_body(provider_service.get_volunteer(db_session(), id_), signed_in())
+    return _volunteer_body(_readable(provider_service.get_volunteer(db_session(), id_)), signed_in())
 
 
 def _volunteer_body(volunteer: Volunteer, user: User) -> dict[str, Any]:
@@ -169,7 +179,7 @@ def _volunteer_body(volunteer: Volunteer, user: User) -> dict[str, Any]:
 
 @bp.patch("/volunteers/<int:id_>")
 @allow(*ARRANGERS)
-@documented("修改志愿者或组织", body=VolunteerIn, response=VolunteerOut, tag="volunteers")
+@documented("修改志愿者或组织", body=VolunteerIn(partial=True), response=VolunteerOut, tag="volunteers")
 def update_volunteer(id_: int) -> Any:
     session = db_session()
     row = _managed_volunteer(session, id_)
@@ -253,7 +263,7 @@ def get_need(id_: int) -> Any:
 
 @bp.patch("/needs/<int:id_>")
 @allow(*SIGNED_IN)
-@documented("修改需求（居民在匹配前可改自己的需求）", body=NeedIn, response=NeedOut, tag="needs")
+@documented("修改需求（居民在匹配前可改自己的需求）", body=NeedIn(partial=True), response=NeedOut, tag="needs")
 def update_need(id_: int) -> Any:
     user = signed_in()
     session = db_session()

@@ -10,13 +10,21 @@ from core.config import zone
 from core.vocab import SERVICE_LABELS_ZH
 from core.vocab import Service as ServiceCode
 from matching.slots import parse_slot, parse_window
-from matching.taxonomy import normalise_service
+from matching.taxonomy import SERVICE_ALIASES, normalise_service
 
 from .cells import CellValueError, parse_phone
 
 
 class Service(fields.String):
     """A service code; the Chinese label (公共服务…) is accepted too and stored as the code."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        # The API document lists what is accepted, so a client (or a fuzzer) knows.
+        accepted: list[str | None] = list(SERVICE_ALIASES)
+        if kwargs.get("allow_none"):
+            accepted.append(None)
+        kwargs["metadata"] = {"enum": accepted, **kwargs.get("metadata", {})}
+        super().__init__(**kwargs)
 
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> ServiceCode:
         text = super()._deserialize(value, attr, data, **kwargs)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from core.vocab import STATUS_LABELS_ZH, Channel, Force, NeedStatus, Urgency, VolunteerKind
-from web.schemas import ListArgs, StrictSchema, Timestamp, wall_clock_text
+from web.schemas import Flag, ListArgs, StrictSchema, Timestamp, wall_clock_text
 
 from .fields import Phone, Service, Slot, Window, grid_list_or_all
 
@@ -94,7 +94,7 @@ class VolunteerIn(StrictSchema):
     availability = fields.List(Slot(), load_default=list)
     capacity = fields.Integer(load_default=1, validate=validate.Range(min=0, max=10000))
     force = fields.Enum(Force, by_value=True, load_default=Force.SELFGOV)
-    party_member = fields.Boolean(load_default=False)
+    party_member = Flag(load_default=False)
     description = fields.String(load_default="", validate=validate.Length(max=2000))
 
 

@@ -49,7 +49,10 @@ def register_error_handlers(app: Flask) -> None:
     def _http_error(exc: HTTPException) -> tuple[Response, int]:
         status = exc.code or 500
         code, message = _HTTP_MESSAGES_ZH.get(status, ("http_error", exc.description or exc.name))
-        return _envelope(status, code, message)
+        response, status = _envelope(status, code, message)
+        # Keep what the exception says beyond its body: Allow on a 405, Retry-After on a 429.
+        response.headers.extend([(k, v) for k, v in exc.get_headers() if k.lower() != "content-type"])
+        return response, status
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> tuple[Response, int]:

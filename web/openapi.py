@@ -27,7 +27,8 @@ ERROR_SCHEMA = {
 OneOf = Mapping[str, Mapping[str, type[Schema]]]
 
 
-def documented(summary: str, *, body: type[Schema] | OneOf | None = None, response: type[Schema] | None = None,
+def documented(summary: str, *, body: type[Schema] | Schema | OneOf | None = None,
+               response: type[Schema] | None = None,
                query: type[Schema] | None = None, status: int = 200, many: bool = False, paged: bool = False,
                tag: str | None = None, content_type: str = "application/json") -> Callable[[Any], Any]:
     def mark(view: Any) -> Any:
@@ -41,6 +42,13 @@ def _flask_path(rule: str) -> tuple[str, list[str]]:
     # Views name their argument id_ (id is a builtin); the document says id.
     names = [n.rstrip("_") for n in re.findall(r"<(?:[^:<>]+:)?([^<>]+)>", rule)]
     return re.sub(r"<(?:[^:<>]+:)?([^<>]+?)_?>", r"{\1}", rule), names
+
+
+def _schema_name(schema: Any) -> str:
+    """A schema's name in the document; a partial one (the body of a PATCH) is ``<name>Patch``:
+    it has the same fields, none of them required."""
+    name = str(resolver(schema))
+    return f"{name}Patch" if isinstance(schema, Schema) and schema.partial else name
 
 
 def _body_schema(spec: APISpec, body: Any) -> Any:
@@ -57,9 +65,26 @@ def _body_schema(spec: APISpec, body: Any) -> Any:
             "discriminator": {"propertyName": prop, "mapping": refs}}
 
 
+ERROR_RESPONSE = {"description": "错误（统一的错误结构）",
+                  "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def _error_statuses(method: str, meta: dict[str, Any], access: Any) -> list[int]:
+    """Every error status the operation can answer, each in the one envelope."""
+    codes = {400, 404, 422}  # malformed, a record that does not exist, invalid by field
+    if access is None or not access.public or method in WRITES:
+        codes |= {401, 403}  # no or a bad login, another role; writes: a cross-site request
+    if method in WRITES:
+        codes |= {409, 429}  # the state moved on; rate limits (sign-in, the classifier)
+    if meta["body"] is not None:
+        codes |= {413, 415}  # too large; not JSON (or not a multipart upload)
+    return sorted(codes)
+
+
 def build_spec(app: Flask) -> dict[str, Any]:
     spec = APISpec(title="三库 Sanku API", version="1.0.0", openapi_version="3.0.3",
-                   plugins=[MarshmallowPlugin()],
+                   plugins=[MarshmallowPlugin(schema_name_resolver=_schema_name)],
                    info={"description": "网格党建“三库”资源匹配服务：网格、政府资源库、社会志愿库、需求库与匹配。"})
     spec.components.schema("Error", ERROR_SCHEMA)
     spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
@@ -98,11 +123,8 @@ def build_spec(app: Flask) -> dict[str, Any]:
                 elif meta["many"]:
                     schema = {"type": "object", "properties": {"items": {"type": "array", "items": meta["response"]}}}
                 ok["content"] = {"application/json": {"schema": schema}}
-            err = {"description": "错误", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
-            responses = {str(meta["status"]): ok, "400": err, "404": err, "422": err}
-            if access is not None and not access.public:
-                responses |= {"401": err, "403": err}
-            op["responses"] = responses
+            op["responses"] = {str(meta["status"]): ok,
+                               **{str(code): ERROR_RESPONSE for code in _error_statuses(method, meta, access)}}
             paths.setdefault(path, {})[method.lower()] = op
     for path, ops in paths.items():
         spec.path(path=path, operations=ops)

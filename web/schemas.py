@@ -19,9 +19,9 @@ class StrictSchema(Schema):
         unknown = RAISE
 
 
-class Timestamp(fields.Field):
+class Timestamp(fields.DateTime):
     """A stored timestamp (naive UTC) shown in the subdistrict's time zone with its offset:
-    ``2026-12-09T09:14:05+08:00``. Output only."""
+    ``2026-12-09T09:14:05+08:00`` (an RFC 3339 ``date-time`` in the API document). Output only."""
 
     def _serialize(self, value: Any, attr: Any, obj: Any, **kwargs: Any) -> str | None:
         return None if value is None else local_iso(value, zone())
@@ -32,13 +32,45 @@ def wall_clock_text(value: datetime | None) -> str | None:
     return None if value is None else wall_clock_iso(value, zone())
 
 
+# Every id column is a 32-bit INTEGER on PostgreSQL: a larger id can match no row, and sent to the database it
+# would overflow the query (a 500). Path ids are bounded by web.http.IdConverter, body ids by ``Id``.
+MAX_ID = 2**31 - 1
+# page × per_page becomes the query's OFFSET; far past any real list, and small enough for any database.
+MAX_PAGE = 100_000
+
+
+class Id(fields.Integer):
+    """A row's id in a request body: a JSON integer from 1 to ``MAX_ID``. Strict, so ``1.5`` is refused rather
+    than truncated to 1, and ``1e30`` (a float) is refused before it reaches a query."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("validate", validate.Range(min=1, max=MAX_ID))
+        super().__init__(strict=True, **kwargs)
+
+
+class Flag(fields.Boolean):
+    """A yes/no in a JSON body: ``true`` or ``false`` and nothing else (not 0, not "yes")."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> bool:
+        if not isinstance(value, bool):
+            raise self.make_error("invalid")
+        return value
+
+
+class QueryFlag(fields.Boolean):
+    """A yes/no in a query string: ``true``/``false`` (or ``1``/``0``), as the API document says."""
+
+    truthy = {"true", "1"}
+    falsy = {"false", "0"}
+
+
 class ListArgs(StrictSchema):
     """Query arguments of every list endpoint; each endpoint adds the filters that apply to it."""
 
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=MAX_PAGE))
     per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
     q = fields.String(load_default=None, validate=validate.Length(min=1, max=100))
-    active = fields.Boolean(load_default=True)
+    active = QueryFlag(load_default=True, metadata={"description": "false：列出停用（已删除）的记录"})
 
 
 class PageLike(Protocol):

@@ -34,10 +34,15 @@ FORMATS = ("json", "csv")
 _DATE_ERRORS: dict[str, Any] = {"invalid": "日期格式应为 YYYY-MM-DD", "format": "日期格式应为 YYYY-MM-DD"}
 
 
+# Reports speak of this century; a date far outside it is a typo (and would overflow the clock).
+EARLIEST, LATEST = date(2000, 1, 1), date(2099, 12, 31)
+_IN_RANGE = validate.Range(min=EARLIEST, max=LATEST, error=f"日期应在 {EARLIEST} 到 {LATEST} 之间")
+
+
 class PeriodArgs(StrictSchema):
-    start = fields.Date(load_default=None, error_messages=_DATE_ERRORS,
+    start = fields.Date(load_default=None, error_messages=_DATE_ERRORS, validate=_IN_RANGE,
                         metadata={"description": "开始日期 YYYY-MM-DD（含），默认最近 30 天"})
-    end = fields.Date(load_default=None, error_messages=_DATE_ERRORS,
+    end = fields.Date(load_default=None, error_messages=_DATE_ERRORS, validate=_IN_RANGE,
                       metadata={"description": "结束日期 YYYY-MM-DD（含），默认今天"})
 
     @validates_schema

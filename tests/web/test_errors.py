@@ -350,3 +350,35 @@ def test_the_docs_page_turns_off_the_online_validator_badge(client):
     html = client.get("/api/docs").get_data(as_text=True) + client.get("/api/docs/init.js").get_data(as_text=True)
 
     assert re.search(r"validatorUrl\s*:\s*null", html)
+
+
+# --- the document matches the answers (schemathesis found each of these; `make fuzz` keeps it so) ---------
+
+def test_every_timestamp_is_a_date_time_in_the_document(spec):
+    need = spec["components"]["schemas"]["NeedOut"]["properties"]
+
+    assert (need["created_at"]["type"], need["created_at"]["format"]) == ("string", "date-time")
+    assert "status_label" in need and "current_proposal" in need
+
+
+def test_every_error_an_operation_can_answer_is_documented(spec):
+    token = spec["paths"]["/api/v1/auth/token"]["post"]["responses"]
+    grids = spec["paths"]["/api/v1/grids"]["get"]
+    patch = spec["paths"]["/api/v1/grids/{id}"]["patch"]["responses"]
+
+    assert {"400", "401", "403", "409", "413", "415", "422", "429"} <= set(token)  # a public write
+    assert {"401", "403"}.isdisjoint(grids["responses"]) and grids["security"] == []  # public read: no token
+    assert {"401", "403", "404", "409", "415", "422"} <= set(patch)
+
+
+def test_a_patch_body_requires_nothing(spec):
+    body = spec["paths"]["/api/v1/grids/{id}"]["patch"]["requestBody"]["content"]["application/json"]["schema"]
+    patch = spec["components"]["schemas"][body["$ref"].rsplit("/", 1)[1]]
+
+    assert "required" not in patch and set(patch["properties"]) == set(spec["components"]["schemas"]["GridIn"]["properties"])
+
+
+def test_a_method_a_route_does_not_take_says_which_it_does(client):
+    response = client.put("/api/v1/grids")
+
+    assert response.status_code == 405 and set(response.headers["Allow"].split(", ")) >= {"GET", "POST"}

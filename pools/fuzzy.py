@@ -63,6 +63,28 @@ def fuzzy_search(query: str, candidates: list[Candidate], limit: int = 10,
     return hits[:limit]
 
 
+# Rows compared with every other at once: a block of 500 against 50,000 stays near 100 MB; the whole
+# file at once would need n x n scores (a 50,000-row file: about 10 GB).
+DUPLICATE_BLOCK_ROWS = 500
+
+
+def _similar_names(chars: list[str], pys: list[str], threshold: float) -> dict[tuple[int, int], float]:
+    """(i, j) with i < j → the better of the two names' character and pinyin similarity, where it
+    reaches ``threshold``; computed a block of rows at a time."""
+    found: dict[tuple[int, int], float] = {}
+    for start in range(0, len(chars), DUPLICATE_BLOCK_ROWS):
+        stop = min(len(chars), start + DUPLICATE_BLOCK_ROWS)
+        block = process.cdist(chars[start:stop], chars, scorer=fuzz.ratio, score_cutoff=threshold,
+                              dtype=np.float32, workers=-1)
+        np.maximum(block, process.cdist(pys[start:stop], pys, scorer=fuzz.ratio, score_cutoff=threshold,
+                                        dtype=np.float32, workers=-1), out=block)
+        for row, j in np.argwhere(block >= threshold):
+            i = start + int(row)
+            if int(j) > i:
+                found[(i, int(j))] = float(block[row, j])
+    return found
+
+
 def probable_duplicates(names: list[tuple[str, str, str]], threshold: float = 90.0) -> list[tuple[str, str, str]]:
     """Pairs of (ref, name, phone) rows that are probably the same provider.
 
@@ -77,9 +99,8 @@ def probable_duplicates(names: list[tuple[str, str, str]], threshold: float = 90
     chars = [n for _, n, _ in names]
     pys = [pinyin_key(n) for n in chars]
     phones = [p for _, _, p in names]
-    name_sim = process.cdist(chars, chars, scorer=fuzz.ratio, workers=-1)
-    np.maximum(name_sim, process.cdist(pys, pys, scorer=fuzz.ratio, workers=-1), out=name_sim)
-    pairs: set[tuple[int, int]] = {(int(i), int(j)) for i, j in np.argwhere(np.triu(name_sim >= threshold, k=1))}
+    name_sim = _similar_names(chars, pys, threshold)
+    pairs: set[tuple[int, int]] = set(name_sim)
     by_phone: dict[str, list[int]] = {}
     for i, phone in enumerate(phones):
         if phone:
@@ -88,7 +109,7 @@ def probable_duplicates(names: list[tuple[str, str, str]], threshold: float = 90
         pairs.update((a, b) for k, a in enumerate(group) for b in group[k + 1:])
     for i, j in sorted(pairs):
         same_phone = bool(phones[i]) and phones[i] == phones[j]
-        if name_sim[i, j] >= threshold:
+        if name_sim.get((i, j), 0.0) >= threshold:
             phone_sim = fuzz.ratio(phones[i], phones[j]) if phones[i] and phones[j] else 100.0
             if phone_sim >= 90:
                 how = "相同" if same_phone else ("相近" if phones[i] and phones[j] else "未填")

@@ -19,6 +19,8 @@ from core.database import make_engine
 from migrations.runner import migrate
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
+# Fixtures for requests racing on connections of their own (own_engine, world, committed_app).
+pytest_plugins = ["tests.workflow.committed"]
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

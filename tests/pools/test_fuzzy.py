@@ -25,3 +25,16 @@ def test_near_identical_names_with_near_identical_phones_are_reported_as_duplica
 def test_the_same_name_with_a_different_phone_is_not_a_duplicate():
     rows = [("V1", "王伟", "13800138000"), ("V2", "王伟", "15912345678")]
     assert probable_duplicates(rows) == []
+
+
+def test_duplicates_found_a_block_at_a_time_are_those_found_all_at_once(monkeypatch):
+    from pools import fuzzy
+    rows = [(f"V{i}", name, phone) for i, (name, phone) in enumerate([
+        ("张晓明", "13800138000"), ("张小明", "13800138000"), ("李芳", "13900139000"), ("李 芳", "13900139001"),
+        ("王强", ""), ("王强", ""), ("赵敏", "13700137000"), ("钱多多", "13700137000"), ("孙悟空", "13600136000"),
+    ])]
+    all_at_once = fuzzy.probable_duplicates(rows)
+
+    monkeypatch.setattr(fuzzy, "DUPLICATE_BLOCK_ROWS", 2)
+
+    assert fuzzy.probable_duplicates(rows) == all_at_once and len(all_at_once) == 3

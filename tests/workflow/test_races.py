@@ -8,7 +8,6 @@ take the write lock when they begin and queue for it, so many writers at once al
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -16,35 +15,13 @@ import pytest
 from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.orm import Session
 
-from app import create_app
-from core.database import make_engine
 from models import AuditEntry, Need, Notification, Proposal, Volunteer
 from tests.factories import bearer_for
-from tests.workflow.test_concurrency import World
+from tests.workflow.committed import World
 
 ROUNDS = 50
 WRITERS = 32
 BARRIER_TIMEOUT_SECONDS = 10
-
-
-@pytest.fixture
-def own_engine(engine: Engine, database_url: str) -> Iterator[Engine]:
-    own = make_engine(database_url, pool_size=WRITERS + 2)
-    yield own
-    own.dispose()
-
-
-@pytest.fixture
-def world(own_engine: Engine) -> Iterator[World]:
-    world = World(own_engine)
-    yield world
-    world.remove()
-
-
-@pytest.fixture
-def committed_app(own_engine: Engine, classifier_path: str, database_url: str) -> Any:
-    return create_app({"TESTING": True, "DATABASE_URL": database_url, "ENGINE": own_engine,
-                       "CLASSIFIER_PATH": classifier_path, "SECRET_KEY": "test"})
 
 
 def one_proposed_need(world: World, round_: int) -> int:

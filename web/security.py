@@ -50,6 +50,14 @@ def install_security_headers(app: Flask) -> None:
     which werkzeug binds to each route as the route is added."""
     install_input_checks(app)
     app.after_request(add_security_headers)
+    _development_server_keeps_its_version_to_itself()
+
+
+def _development_server_keeps_its_version_to_itself() -> None:
+    # werkzeug's development server (``flask run``) adds ``Server: Werkzeug/x Python/y`` to every answer,
+    # whatever the app says; a caller has no business knowing versions to look up exploits for.
+    from werkzeug.serving import WSGIRequestHandler
+    WSGIRequestHandler.version_string = lambda _handler: HEADERS["Server"]  # type: ignore[method-assign]
 
 
 def add_security_headers(response: Response) -> Response:

@@ -57,7 +57,11 @@ def _development_server_keeps_its_version_to_itself() -> None:
     # werkzeug's development server (``flask run``) adds ``Server: Werkzeug/x Python/y`` to every answer,
     # whatever the app says; a caller has no business knowing versions to look up exploits for.
     from werkzeug.serving import WSGIRequestHandler
-    WSGIRequestHandler.version_string = lambda _handler: HEADERS["Server"]  # type: ignore[method-assign]
+
+    def version_string(_handler: WSGIRequestHandler) -> str:
+        return HEADERS["Server"]
+
+    setattr(WSGIRequestHandler, "version_string", version_string)
 
 
 def add_security_headers(response: Response) -> Response:

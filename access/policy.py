@@ -171,10 +171,12 @@ def actions_for(actor_role: str, actions: Iterable[Action]) -> list[Action]:
 
 
 def may_answer(user: User | None, action: Action, current: Proposal | None) -> bool:
-    """A volunteer sees every need once proposed to them; only the current proposal is theirs to answer."""
+    """A volunteer sees every need once proposed to them; only the current proposal is theirs to
+    answer, and not before a coordinator confirmed it when it waits for that (review_required)."""
     if user is None or user.role != Role.VOLUNTEER or action not in PROVIDER_ACTIONS:
         return True
-    return current is not None and current.volunteer_id is not None and current.volunteer_id == user.volunteer_id
+    return (current is not None and current.volunteer_id is not None and current.volunteer_id == user.volunteer_id
+            and not current.review_required)
 
 
 def may_edit_need(user: User, need: Need) -> bool:
@@ -286,7 +288,9 @@ def recipients(session: Session, need: Need, status: NeedStatus) -> list[User]:
         if resident is not None and resident.active:
             users[resident.id] = resident
     if PROVIDER in wanted:
-        volunteer_ids = {p.volunteer_id for p in need.proposals if p.volunteer_id and p.status in LIVE_PROPOSAL}
+        # A proposal waiting for a coordinator's confirmation is not the provider's to hear of yet.
+        volunteer_ids = {p.volunteer_id for p in need.proposals
+                         if p.volunteer_id and p.status in LIVE_PROPOSAL and not p.review_required}
         if volunteer_ids:
             for user in session.scalars(select(User).where(User.volunteer_id.in_(volunteer_ids),
                                                            User.active.is_(True))):

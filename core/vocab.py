@@ -85,6 +85,9 @@ OPEN: frozenset[NeedStatus] = frozenset(NeedStatus) - ENDED
 # Waiting for a provider: the batch matcher picks these up, and past the match target the SLA
 # job sends them to the grid council.
 WAITING_FOR_MATCH: frozenset[NeedStatus] = frozenset({NeedStatus.SUBMITTED, NeedStatus.UNMATCHED})
+# What the batch matcher looks at: those waiting for a provider, and those waiting for triage (only
+# a strong skill match may be proposed for them, for a coordinator to confirm).
+MATCHABLE: frozenset[NeedStatus] = WAITING_FOR_MATCH | {NeedStatus.TRIAGE}
 # The accepted provider is serving the need. Accepting a proposal counts these against capacity.
 SERVING: frozenset[NeedStatus] = frozenset({NeedStatus.ACCEPTED, NeedStatus.APPROVED, NeedStatus.IN_SERVICE})
 # A live proposal holds its provider's capacity: serving, or proposed and not yet answered. The

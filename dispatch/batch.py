@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from core.errors import NotFound
-from core.vocab import WAITING_FOR_MATCH
+from core.vocab import MATCHABLE
 from matching.engine import BatchResult, match_batch
 from models import Grid, MatchRun, Need, PartyGrid
 
@@ -29,11 +29,11 @@ class Outcome:
 
 
 def needs_in_scope(session: Session, *, grid: str | None = None, party_grid: str | None = None) -> list[Need]:
-    """The classified needs waiting for a provider in a grid, a Party grid, or everywhere."""
+    """The classified needs waiting for a provider (or for triage) in a grid, a Party grid, or everywhere."""
     # Needs another request is moving right now are left for the next batch (PostgreSQL; SQLite
     # serialises writers anyway), so a batch never proposes for a need that was just cancelled.
     query = (select(Need).options(selectinload(Need.grid))
-             .where(Need.active.is_(True), Need.status.in_(WAITING_FOR_MATCH), Need.service.is_not(None))
+             .where(Need.active.is_(True), Need.status.in_(MATCHABLE), Need.service.is_not(None))
              .order_by(Need.id).with_for_update(of=Need, skip_locked=True))
     if grid is not None:
         row = session.scalar(select(Grid).where(Grid.code == grid))

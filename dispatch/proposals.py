@@ -33,7 +33,8 @@ def proposal_row(need: Need, match: Match, *, rank: int = 1, run: MatchRun | Non
         volunteer_id=match.provider_id if match.provider_kind == ProviderKind.VOLUNTEER else None,
         match_run=run, rank=rank, score=round(float(match.score), 6), tier=int(match.tier),
         features={"features": _rounded(match.features), "contributions": _rounded(match.contributions)},
-        explanation=match.explanation, status=ProposalStatus.PROPOSED)
+        explanation=match.explanation, status=ProposalStatus.PROPOSED, review_required=match.confirm,
+        service=match.service or None)
 
 
 def _rounded(values: dict[str, float]) -> dict[str, float]:

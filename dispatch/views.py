@@ -8,7 +8,7 @@ from collections import Counter
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from core.vocab import COMPLETED, HOLDING_CAPACITY, LIVE_PROPOSAL, SET_ASIDE, ProposalStatus, ProviderKind
+from core.vocab import COMPLETED, HOLDING_CAPACITY, LIVE_PROPOSAL, SET_ASIDE, NeedStatus, ProposalStatus, ProviderKind
 from matching.slots import parse_slots
 from matching.types import GridMap, NeedView, ProviderView
 from models import Grid, Need, Proposal, Resource, Volunteer, grid_neighbors
@@ -30,7 +30,7 @@ def provider_key(resource_id: int | None, volunteer_id: int | None) -> ProviderK
 def need_view(need: Need) -> NeedView:
     window = (need.window_start, need.window_end) if need.window_start and need.window_end else None
     return NeedView(id=need.id, ref=need.ref, text=need.text, grid=need.grid.code, service=need.service or "",
-                    urgency=need.urgency, window=window)
+                    urgency=need.urgency, window=window, tentative=need.status == NeedStatus.TRIAGE)
 
 
 def _loads(session: Session, except_need: int | None = None) -> tuple[Counter[ProviderKey], dict[ProviderKey, float]]:

@@ -15,7 +15,11 @@ whole subdistrict (or several: see ``GridMap.subdistricts``).
    total within ``GAP_TOLERANCE`` (0.01%) of the optimum over every eligible pair
    (``stats.optimality_gap``; 0 and ``stats.proven_optimal`` when nothing could improve it).
    Pruning thus loses at most that. On the benchmarks this takes one or two extra solves.
-5. Every need left without a provider gets a reason and is flagged for escalation (上报).
+5. Across services (:func:`across_services`): a need that nobody of its service could serve, and
+   a need whose service the classifier was unsure of (``NeedView.tentative``), may go to a provider
+   of any service whose skill matches it strongly (``STRONG_SKILL``), with the capacity the first
+   assignment left; such a proposal is marked for a coordinator to confirm.
+6. Every need left without a provider gets a reason and is flagged for escalation (上报).
 
 Pure and deterministic: needs are taken in id order and providers in key order, so the same
 needs and providers give the same result whatever order they come in.
@@ -23,7 +27,7 @@ needs and providers give the same result whatever order they come in.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
@@ -34,11 +38,16 @@ from .candidates import NeedBatch, expand, overlap_minutes, wide_visits
 from .index import NO_CELL, SERVICE_CODES, ProviderIndex, paused_gc
 from .pricing import assignment_duals, weight_units
 from .scoring import (
+    FEATURE_STEPS,
+    FEATURES,
     MIN_SCORE,
+    STRONG_SKILL,
     TOP_K,
     Match,
     PairScorer,
     ScoredPairs,
+    alternatives,
+    confirmed,
     make_matches,
     priorities,
     score_candidates,
@@ -71,6 +80,7 @@ class BatchStats:
     total_weight: float = 0.0  # sum of priority x score over the assignment: what is maximised
     total_score: float = 0.0
     proven_optimal: bool = False  # pricing showed no eligible pair left out could do better
+    confirm: int = 0  # needs proposed across services or unsure of their service: a coordinator confirms
     # A proven bound on what the best assignment over every eligible pair could add to
     # total_weight (0 with proven_optimal; infinite when it could not be priced).
     optimality_gap: float = float("inf")
@@ -106,19 +116,21 @@ class CandidateGraph:
     def batch(self) -> NeedBatch:
         return self.scored.batch
 
-    def solve(self, solver: Solver = solve_assignment, *,
-              reduce: bool | None = None) -> np.ndarray:
+    def solve(self, solver: Solver = solve_assignment, *, reduce: bool | None = None,
+              capacity: np.ndarray | None = None) -> np.ndarray:
         """Per need row, the chosen edge (an index into ``edges``) or -1.
 
         With ``reduce`` (the default for the exact solver), needs that :func:`fix_uncontested`
-        can settle are settled first and the solver gets the rest.
+        can settle are settled first and the solver gets the rest. ``capacity``: each provider's
+        free places, when not those of the index.
         """
         need = self.scored.need[self.edges]
         provider = self.scored.provider[self.edges]
         n_needs = len(self.batch)
+        free = self.index.free if capacity is None else capacity
         if not (solver is solve_assignment if reduce is None else reduce):
-            return solver(need, provider, self.weight, self.index.free, n_needs)
-        fixed, rest, capacity = fix_uncontested(need, provider, self.index.free, n_needs)
+            return solver(need, provider, self.weight, free, n_needs)
+        fixed, rest, capacity = fix_uncontested(need, provider, free, n_needs)
         chosen = fixed.copy()
         picked = solver(need[rest], provider[rest], self.weight[rest], capacity, n_needs)
         solved = picked >= 0
@@ -245,9 +257,63 @@ def match_batch(needs: Sequence[NeedView], providers: Sequence[ProviderView] | P
     ``providers`` may be a prebuilt :class:`ProviderIndex`, to share it with instant proposals.
     """
     with paused_gc():
-        graph = candidate_graph(needs, providers, grid_map, top_k=top_k, min_score=min_score)
+        index = providers if isinstance(providers, ProviderIndex) else ProviderIndex.build(providers)
+        sure = [n for n in needs if not n.tentative]
+        graph = candidate_graph(sure, index, grid_map, top_k=top_k, min_score=min_score)
         graph, chosen, gap = solve_graph(graph, solve_assignment, tolerance=gap_tolerance)
-        return assemble(graph, chosen, gap=gap)
+        return across_services(assemble(graph, chosen, gap=gap), needs, index, grid_map, top_k=top_k,
+                               min_score=min_score)
+
+
+UNSURE_REASON_ZH = "分类把握不足，也没有技能明确对口的服务方，待人工分类"
+
+
+def across_services(result: BatchResult, needs: Sequence[NeedView], index: ProviderIndex, grid_map: GridMap, *,
+                    top_k: int = TOP_K, min_score: float = MIN_SCORE) -> BatchResult:
+    """``result`` plus proposals across services: for each need nobody of its service could serve
+    (not merely crowded out), and each tentative need, the providers of any service matching its
+    skill strongly compete for the capacity ``result`` left; each need goes to its best such service.
+    What they get is marked for a coordinator's confirmation."""
+    waiting = [n for n in needs if n.tentative or (
+        n.id in result.unmatched and result.unmatched[n.id].reason_code != CAPACITY_EXHAUSTED)]
+    if not waiting:
+        return result
+    views: list[NeedView] = []
+    origin: list[NeedView] = []
+    for need in waiting:
+        for alt in alternatives(need):
+            views.append(replace(alt, id=len(views) + 1))
+            origin.append(need)
+    graph = candidate_graph(views, index, grid_map, top_k=top_k, min_score=min_score)
+    scored = graph.scored
+    is_strong = scored.features[:, FEATURES.index("skill")] >= round(STRONG_SKILL * FEATURE_STEPS)
+    row_best = np.full(len(views), -1.0)
+    np.maximum.at(row_best, scored.need[is_strong], scored.score[is_strong])
+    chosen_row = np.zeros(len(views), dtype=bool)
+    first_row: dict[int, int] = {}
+    for row, need in enumerate(origin):  # each need keeps its best service only
+        best = first_row.setdefault(need.id, row)
+        if row_best[row] > row_best[best]:
+            first_row[need.id] = row
+    chosen_row[[r for r in first_row.values() if row_best[r] >= 0]] = True
+    rank = np.arange(len(scored)) - scored.need_bounds()[scored.need]
+    graph = graph.with_edges(scored, is_strong & chosen_row[scored.need] & (rank < top_k))
+    row_of = {p.key: i for i, p in enumerate(index.providers)}
+    left = index.free.copy()
+    for match in result.assignments.values():
+        left[row_of[match.provider_key]] -= 1
+    picked = graph.solve(capacity=np.maximum(left, 0))
+    rows = np.flatnonzero(picked >= 0)
+    pairs = graph.edges[picked[rows]]
+    matches = make_matches([views[r] for r in rows.tolist()], scored.provider[pairs], scored.tier[pairs],
+                           scored.features[pairs], scored.score[pairs], index, graph.scorer.skills, rows)
+    crossed = {origin[r].id: confirmed(m, origin[r]) for r, m in zip(rows.tolist(), matches)}
+    unmatched = {nid: why for nid, why in result.unmatched.items() if nid not in crossed}
+    for need in waiting:
+        if need.tentative and need.id not in crossed:
+            unmatched[need.id] = Unmatched(BELOW_MIN_SCORE, UNSURE_REASON_ZH, escalate=False)
+    stats = replace(result.stats, needs=len(needs), matched=result.stats.matched + len(crossed), confirm=len(crossed))
+    return BatchResult(assignments={**result.assignments, **crossed}, unmatched=unmatched, stats=stats)
 
 
 def match_batch_greedy(needs: Sequence[NeedView], providers: Sequence[ProviderView] | ProviderIndex,

@@ -28,6 +28,7 @@ from scipy import sparse
 
 from core.vocab import ProviderKind, Service
 
+from .lexicon import RECIPIENT_GROUPS, canonical_tag, recipient_group
 from .slots import WeeklySlot
 from .textvec import CellBlocks, CharNgramTfidf, concat_ranges, gather_rows
 from .types import GridMap, ProviderView
@@ -220,10 +221,20 @@ class ProviderIndex:
         for k in range(width):
             has = np.flatnonzero(lengths > k)
             self.tag_pad[has, k] = self.tag_ids[self.tag_ptr[has] + k]
+        # Tags that name whom a provider serves (助老, 青少年服务) are not skills: they never match a
+        # need's task, and give the recipient feature instead (see matching.lexicon).
+        groups = [recipient_group(t) for t in self.tags]
+        group_bit = {g: 1 << k for k, g in enumerate(RECIPIENT_GROUPS)}
+        tag_serves = np.array([group_bit[g] if g else 0 for g in groups], dtype=np.int64)
+        self.serves = np.zeros(self.size, dtype=np.int64)  # per provider: a bit per group it serves
+        if self.tag_ids.size:
+            np.bitwise_or.at(self.serves, np.repeat(np.arange(self.size), lengths), tag_serves[self.tag_ids])
         # Which characters each tag holds, with multiplicity: a cheap upper bound on how well the
         # tag can match a text, so that rapidfuzz only sees pairs that could score.
-        # Matching ignores case ("WiFi" and "wifi"); self.tags keep the spelling shown to people.
-        self.match_tags: tuple[str, ...] = tuple(t.lower() for t in self.tags)
+        # Matching ignores case ("WiFi" and "wifi") and reads a tag as the synonym table names its
+        # skill ("血压监测" is 测血压); self.tags keep the spelling shown to people.
+        self.match_tags: tuple[str, ...] = tuple("" if g else canonical_tag(t).lower()
+                                                 for t, g in zip(self.tags, groups))
         chars = sorted({c for t in self.match_tags for c in t})
         self.tag_chars = np.array([ord(c) for c in chars], dtype=np.int64)
         col = {c: i for i, c in enumerate(chars)}

@@ -1,112 +1,193 @@
-"""Residents' words for the skill tags.
+"""How residents say what they need, and who it is for.
 
-A resident writes "微波炉不热了", not "家电维修"; "门锁坏了", not "开锁". Character matching of a
-two-character tag against such a text finds nothing, so each tag lists the words that call for it.
-:func:`skill_text` appends the tags a text calls for, and the skill and text features read that.
+A resident writes "理个发", "剪个头", "水龙头坏了", not "理发" or "水管维修"; and "给卧床的老人剪指甲"
+asks for 剪指甲 for an old person, not for elder care. Reading a need (:func:`read`):
+
+1. **Fold** the everyday forms of verb–object words back into the word: a measure word or an aspect
+   particle between verb and object (理个发, 洗了个澡, 修一下水龙头) and a doubled verb (量量血压,
+   剪剪头发, 量了量血压) become 理发, 洗澡, 修水龙头, 量血压, 剪头发.
+2. **Segment** with jieba (rjieba, the jieba-rs segmenter), every word of the tables a user word, so
+   a skill word is never cut in two and never matched inside a longer word it is not part of.
+3. **Look up** each word, and each run of up to four words ("漏到楼下"), in the synonym table
+   (``data/skill_words.csv``: ``tag,word``): the skill tags the need calls for, each with the words
+   that called it. Providers' own tags go through the same table (:func:`canonical_tag`), so
+   "血压监测" on one side and "量量血压" on the other meet at one tag.
+4. **Recipients** (``data/recipients.csv``): words saying who the need is for (老人, 孩子, 残疾人)
+   give a group and never call a skill; providers' tags naming a group (助老, 青少年服务) say whom
+   they serve, and are not skills either. The scorer weighs that as a feature of its own.
 """
 from __future__ import annotations
 
+import csv
 import re
+from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
-# tag -> words in a need that call for it (the tag itself always matches by characters).
-SKILL_KEYWORDS: dict[str, tuple[str, ...]] = {
-    # public
-    "社保": ("社保卡", "参保", "养老保险", "失业保险", "工伤", "社会保险", "社保缴费"),
-    "医保": ("医疗保险", "报销", "医保卡", "门诊统筹", "异地就医"),
-    "户籍": ("户口", "迁户", "落户", "入户", "出生登记"),
-    "居住证": ("暂住证", "居住登记", "租房登记"),
-    "身份证": ("证件丢", "补办身份", "换证"),
-    "低保": ("最低生活保障", "困难家庭", "生活困难", "特困"),
-    "救助": ("临时救助", "困难补助", "急难"),
-    "补贴申请": ("补贴", "津贴", "高龄津贴", "申请补助"),
-    "政策咨询": ("政策", "怎么办理", "需要什么材料", "在哪里办"),
-    "路灯": ("灯不亮", "灯坏", "路灯", "照明", "黑灯瞎火", "楼道灯"),
-    "道路": ("路面", "坑洼", "井盖", "人行道", "路坑", "塌陷"),
-    "下水道": ("下水", "排水", "堵塞", "污水", "返水", "积水", "化粪池"),
-    "公厕": ("厕所", "卫生间"),
-    "公园": ("绿地", "健身器材", "绿化", "树枝", "树倒", "倒树", "树木"),
-    "消防": ("消防通道", "灭火器", "飞线", "电动车充电", "着火", "火灾", "烟"),
-    "违建": ("违章搭建", "违建", "乱搭", "加建", "占道"),
-    "电线": ("电线", "乱拉", "漏电", "电缆"),
-    "环境卫生": ("垃圾", "卫生", "异味", "臭", "清运", "脏乱"),
-    "法律援助": ("打官司", "律师费", "起诉", "法律援助"),
-    "劳动纠纷": ("劳动合同", "辞退", "加班费", "工伤赔偿", "劳动仲裁", "克扣"),
-    "欠薪": ("拖欠工资", "欠工资", "工资没发", "讨薪", "拖欠", "欠薪", "工钱"),
-    "调解": ("纠纷", "矛盾", "吵架", "协调"),
-    "养老金": ("退休金", "养老金", "退休待遇"),
-    "残疾证": ("残疾", "残联", "残疾人"),
-    "计生": ("生育", "准生", "计生", "独生子女", "生二胎"),
-    # social
-    "心理咨询": ("心理", "抑郁", "焦虑", "失眠", "想不开", "情绪", "压力大", "心情不好", "心里难受", "疏导",
-             "欺负", "霸凌"),
-    "法律咨询": ("法律", "律师", "合同", "遗产", "继承", "离婚", "借款"),
-    "日间照料": ("日托", "白天没人照顾", "托老", "日间"),
-    "居家照护": ("上门照护", "照护", "护理", "卧床", "失能"),
-    "康复训练": ("康复", "中风", "偏瘫", "复健", "训练"),
-    "家庭调解": ("家庭矛盾", "婆媳", "夫妻吵", "子女不管", "赡养", "家暴", "动手打", "打老婆"),
-    "邻里调解": ("邻居", "噪音", "楼上", "漏到楼下", "占用公共"),
-    "亲子教育": ("亲子", "叛逆", "沉迷手机", "沉迷游戏", "家庭教育", "孩子不听话"),
-    "四点半课堂": ("放学后", "四点半", "托管", "课后"),
-    "职业培训": ("培训", "找工作", "学技术", "就业", "技能培训"),
-    "社工": ("社工", "个案", "帮扶"),
-    "禁毒": ("吸毒", "禁毒"),
-    "青少年服务": ("青少年", "孩子", "学生"),
-    "长者服务": ("老人", "长者", "老年人"),
-    # market
-    "家电维修": ("微波炉", "冰箱", "洗衣机", "电视", "热水器", "电器", "油烟机", "燃气灶", "电饭煲"),
-    "水管维修": ("水管", "水龙头", "马桶", "爆管", "管道", "下水管", "堵了"),
-    "开锁": ("门锁", "锁坏", "钥匙", "换锁", "锁芯", "智能锁", "锁门"),
-    "漏水": ("渗水", "漏水", "滴水", "天花板", "墙皮", "发霉"),
-    "电路维修": ("跳闸", "停电", "插座", "开关", "灯泡", "线路"),
-    "保洁": ("打扫", "清洁", "大扫除", "擦玻璃", "开荒"),
-    "搬家": ("搬家", "搬运", "拉货"),
-    "家政": ("保姆", "钟点工", "做饭", "家务"),
-    "月嫂": ("坐月子", "产后", "新生儿"),
-    "育儿嫂": ("带孩子", "带娃", "照顾宝宝", "育儿"),
-    "护工": ("陪护", "住院", "护工", "术后"),
-    "除虫": ("蟑螂", "老鼠", "白蚁", "蚊子", "虫子", "消杀"),
-    "电梯": ("电梯", "困梯", "关人"),
-    "物业": ("物业", "门禁", "停车", "小区管理"),
-    "装修": ("装修", "刷墙", "贴砖", "防水", "纱窗", "翻新", "门窗", "安装"),
-    "空调清洗": ("空调", "不制冷", "滴水"),
-    # volunteer
-    "陪诊": ("陪同", "复查", "看病", "就医", "医院", "挂号", "拿药", "体检", "看医生"),
-    "买菜": ("买菜", "买东西", "超市", "生活用品"),
-    "送餐": ("送饭", "吃饭", "午餐", "饭菜", "助餐"),
-    "辅导作业": ("作业", "功课", "辅导", "数学", "英语", "补习"),
-    "探访": ("独居", "看望", "探望", "上门看看", "没人来"),
-    "智能手机": ("手机", "微信", "视频通话", "健康码", "扫码", "支付"),
-    "网上办事": ("网上", "线上", "小程序", "预约", "填表", "app", "App", "APP"),
-    "代跑腿": ("跑腿", "取快递", "代办", "帮忙取", "缴费"),
-    "翻译": ("翻译", "外语", "外国"),
-    "社区活动": ("活动", "联欢", "义诊", "讲座", "志愿者"),
-    "理发": ("理发", "剪头", "剃头"),
-    "读报": ("读报", "念报", "看不清字", "读书"),
-    "陪伴聊天": ("聊天", "说说话", "孤单", "寂寞", "陪陪"),
-    "文艺": ("唱歌", "跳舞", "书法", "文艺"),
-    "助老": ("老人", "高龄", "行动不便", "腿脚不便", "坐轮椅"),
-}
+import rjieba
 
-# Longest first, so "下水管" wins over "下水" where both would match.
-_WORD_TO_TAGS: dict[str, list[str]] = {}
-for _tag, _words in SKILL_KEYWORDS.items():
-    for _word in _words:
-        _WORD_TO_TAGS.setdefault(_word.lower(), []).append(_tag)
-_PATTERN = re.compile("|".join(re.escape(w) for w in sorted(_WORD_TO_TAGS, key=len, reverse=True)))
+DATA = Path(__file__).resolve().parent / "data"
+# A segmenter word of the tables outweighs the general dictionary's words around it.
+USER_WORD_FREQUENCY = 1_000_000
+# Runs of segmented words looked up as one ("漏到楼下" is 漏 / 到 / 楼下).
+MAX_RUN = 4
+# Verbs whose objects people split off or whose verb they double (理个发, 量量血压).
+SEPARABLE_VERBS = "理剪洗量测修换开通打扫擦搬陪买送做看补装拿取跑读教剃按推扛晒缝配办交缴查"
+# What goes between such a verb and its object, longest first; the verb itself stands for doubling.
+FILLERS = ("了一个", "了个", "一个", "一下", "一下子", "点儿", "个", "下", "了", "点", "一")
+_DOUBLED = object()  # marks "the verb again" among the fillers
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What a need's text says: the skill tags it calls for (first mention first), the words that
+    called each, and the groups of people it is for."""
+    folded: str
+    tags: tuple[str, ...]
+    triggers: dict[str, tuple[str, ...]]
+    recipients: frozenset[str]
+
+
+def _rows(name: str) -> list[dict[str, str]]:
+    with (DATA / name).open(encoding="utf-8", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def _load() -> tuple[dict[str, tuple[str, ...]], dict[str, str], dict[str, str]]:
+    word_tags: dict[str, list[str]] = {}
+    for row in _rows("skill_words.csv"):
+        tags = word_tags.setdefault(row["word"].lower(), [])
+        if row["tag"] not in tags:
+            tags.append(row["tag"])
+    recipient_words: dict[str, str] = {}
+    recipient_tags: dict[str, str] = {}
+    for row in _rows("recipients.csv"):
+        (recipient_tags if row["kind"] == "tag" else recipient_words)[row["word"].lower()] = row["group"]
+    return {w: tuple(t) for w, t in word_tags.items()}, recipient_words, recipient_tags
+
+
+WORD_TAGS, RECIPIENT_WORDS, RECIPIENT_TAGS = _load()
+SKILL_TAGS: frozenset[str] = frozenset(t for tags in WORD_TAGS.values() for t in tags)
+RECIPIENT_GROUPS: tuple[str, ...] = tuple(sorted(set(RECIPIENT_WORDS.values()) | set(RECIPIENT_TAGS.values())))
+RECIPIENT_LABELS_ZH: dict[str, str] = {"elderly": "老人", "children": "孩子", "disabled": "行动不便者"}
+
+
+def _separable_objects() -> dict[str, tuple[str, ...]]:
+    """Verb -> the objects it takes in the table (longest first)."""
+    objects: dict[str, set[str]] = {}
+    for word in WORD_TAGS:
+        if 2 <= len(word) <= 4 and word[0] in SEPARABLE_VERBS:
+            objects.setdefault(word[0], set()).add(word[1:])
+    return {v: tuple(sorted(objs, key=len, reverse=True)) for v, objs in objects.items()}
+
+
+_OBJECTS = _separable_objects()
+# Table words of two characters or more, longest first: found inside a longer segmented word too.
+# (One character alone, 烟 or 臭, says something only as a word of its own.)
+_INNER_WORD = re.compile("|".join(re.escape(w) for w in sorted((w for w in WORD_TAGS if len(w) >= 2),
+                                                                key=len, reverse=True)))
+
+
+def fold(text: str) -> str:
+    """Separated and doubled verb–object words folded back (理个发 → 理发, 量量血压 → 量血压)."""
+    return _folded(text)[0]
+
+
+def _folded(text: str) -> tuple[str, dict[str, str]]:
+    """The folded text, and for each folded word the words the resident wrote (理发 → 理个发)."""
+    out: list[str] = []
+    said: dict[str, str] = {}
+    i, n = 0, len(text)
+    while i < n:
+        verb = text[i]
+        objects = _OBJECTS.get(verb)
+        folded = _fold_at(text, i, verb, objects) if objects else None
+        if folded is None:
+            out.append(verb)
+            i += 1
+        else:
+            word, end = folded
+            said.setdefault(word, text[i:end])
+            out.append(word)
+            i = end
+    return "".join(out), said
+
+
+def _fold_at(text: str, i: int, verb: str, objects: tuple[str, ...]) -> tuple[str, int] | None:
+    """The folded word starting at ``i`` and where it ends, if the verb there is split or doubled."""
+    for filler in (*FILLERS, verb, "了" + verb, "一" + verb):
+        start = i + 1 + len(filler)
+        if not text.startswith(filler, i + 1):
+            continue
+        for obj in objects:
+            if text.startswith(obj, start):
+                return verb + obj, start + len(obj)
+    return None
+
+
+@lru_cache(maxsize=1)
+def _segmenter() -> rjieba.Jieba:
+    jieba = rjieba.Jieba()
+    for word in (*WORD_TAGS, *RECIPIENT_WORDS):
+        jieba.add_word(word, USER_WORD_FREQUENCY, None)
+    return jieba
+
+
+@lru_cache(maxsize=262_144)
+def read(text: str) -> Reading:
+    """What ``text`` calls for and whom it is for (see the module doc)."""
+    folded, said = _folded(text.lower())
+    words = [w for w in _segmenter().cut(folded, hmm=False) if w.strip()]
+    triggers: dict[str, list[str]] = {}
+    recipients: set[str] = set()
+
+    def found(tag: str, word: str) -> None:
+        heard = triggers.setdefault(tag, [])
+        if said.get(word, word) not in heard:
+            heard.append(said.get(word, word))
+
+    for start in range(len(words)):
+        run = ""
+        for k, word in enumerate(words[start:start + MAX_RUN]):
+            run += word
+            for tag in WORD_TAGS.get(run, ()):
+                found(tag, run)
+            if run in RECIPIENT_WORDS:
+                recipients.add(RECIPIENT_WORDS[run])
+            if k == 0 and run not in WORD_TAGS:
+                # A table word inside a longer word of the general dictionary (电视 in 电视机).
+                for inner in _INNER_WORD.findall(run):
+                    for tag in WORD_TAGS[inner]:
+                        found(tag, inner)
+    return Reading(folded=folded, tags=tuple(triggers), triggers={t: tuple(w) for t, w in triggers.items()},
+                   recipients=frozenset(recipients))
 
 
 def called_tags(text: str) -> list[str]:
-    """The tags a need's words call for, in order of first mention."""
-    found: dict[str, None] = {}
-    for m in _PATTERN.finditer(text.lower()):
-        for tag in _WORD_TO_TAGS[m.group(0)]:
-            found.setdefault(tag, None)
-    return list(found)
+    """The skill tags a need's words call for, in order of first mention."""
+    return list(read(text).tags)
 
 
-@lru_cache(maxsize=262144)
+@lru_cache(maxsize=262_144)
 def skill_text(text: str) -> str:
-    """The need's text followed by the tags its words call for (what the skill and text features read)."""
-    tags = called_tags(text)
-    return f"{text} {' '.join(tags)}" if tags else text
+    """What the skill and text features read: the folded text, the words that only name whom the need
+    is for taken out, and the skill tags it calls for appended."""
+    reading = read(text)
+    words = [w for w in _segmenter().cut(reading.folded, hmm=False) if w not in RECIPIENT_WORDS]
+    core = "".join(words)
+    return f"{core} {' '.join(reading.tags)}" if reading.tags else core
+
+
+def canonical_tag(tag: str) -> str:
+    """A provider's tag as the table names its skill ("血压监测" → "测血压"); other tags as they are."""
+    tags = WORD_TAGS.get(tag.lower(), ())
+    return tags[0] if len(tags) == 1 else tag
+
+
+def recipient_group(tag: str) -> str | None:
+    """The group of people a provider's tag says it serves (助老 → elderly), or None for a skill."""
+    return RECIPIENT_TAGS.get(tag.lower())
+
+
+def recipients(text: str) -> frozenset[str]:
+    return read(text).recipients

@@ -5,7 +5,9 @@ A score is a weighted sum of named features, each in [0, 1], so it lies in [0, 1
 ================  ============================================================================
 ``skill``         the need's text against the provider's skill tags: rapidfuzz ``partial_ratio``
                   of the best tag, 0 at or below :data:`SKILL_FLOOR`, rising to 1 for a tag
-                  found verbatim
+                  found verbatim; the text is read by :mod:`matching.lexicon` first (理个发 is
+                  理发, 量量血压 calls for 测血压), and tags naming whom a provider serves (助老)
+                  are never skills
 ``text``          cosine of character 1-3-gram TF-IDF vectors (``char_wb``, fitted on the
                   providers' skills and description) of the need and the provider; the need's
                   n-grams no provider has still count in its norm (``count_unseen``)
@@ -14,6 +16,8 @@ A score is a weighted sum of named features, each in [0, 1], so it lies in [0, 1
                   flexible or the provider is available any time (nothing constrains them)
 ``load``          ``1 - load / capacity``: the less busy provider is preferred
 ``reliability``   share of past assignments completed; :data:`RELIABILITY_PRIOR` without history
+``recipient``     1 when the need is for people (老人, 孩子, 残疾人) the provider says it serves
+                  (助老, 青少年服务): it can raise a pair, never stand in for the task
 ================  ============================================================================
 
 Features are kept in steps of 0.0001 (:data:`FEATURE_STEPS`) and the score is computed from
@@ -39,7 +43,7 @@ Scores are computed for whole batches with numpy, cell by cell, never pair by pa
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -62,7 +66,7 @@ from .candidates import (
     wide_visits,
 )
 from .index import CellTable, ProviderIndex
-from .lexicon import skill_text
+from .lexicon import RECIPIENT_GROUPS, RECIPIENT_LABELS_ZH, canonical_tag, read, skill_text
 from .slots import overlapping_slots
 from .textvec import CellBlocks, cell_pair_cosines, concat_ranges
 from .types import GridMap, NeedView, ProviderView
@@ -71,8 +75,8 @@ __all__ = [
     "FEATURES", "FEATURE_STEPS", "FIT_REQUIRED_SERVICES", "MIN_SCORE", "MIN_TEXT_FIT",
     "RELIABILITY_PRIOR", "SKILL_FLOOR", "TIER_SCORES",
     "TOP_K", "URGENCY_PRIORITY", "WEIGHTS", "PairScorer", "Match", "ProviderIndex", "ScoredPairs",
-    "explain", "make_match", "make_matches", "priorities", "propose", "score_candidates",
-    "tier3_min_skill",
+    "STRONG_SKILL", "alternatives", "confirmed", "explain", "make_match", "make_matches", "priorities",
+    "propose", "propose_across_services", "score_candidates", "strong", "tier3_min_skill",
 ]
 
 # Weight of each feature in the score (unitless, summing to 1). The tier weighs most: the grid
@@ -80,11 +84,12 @@ __all__ = [
 # outscore a capable one next door.
 WEIGHTS: dict[str, float] = {
     "skill": 0.25,
-    "text": 0.10,
+    "text": 0.07,
     "tier": 0.35,
     "availability": 0.10,
     "load": 0.10,
     "reliability": 0.10,
+    "recipient": 0.03,
 }
 FEATURES: tuple[str, ...] = tuple(WEIGHTS)
 
@@ -100,8 +105,12 @@ MIN_SCORE = 0.45
 
 # Services whose deliverer is chosen for a trade, a licence or a mandate (市场、社会、公共服务): a pair
 # there must show that fit, a skill tag matched (skill > 0) or a text cosine of MIN_TEXT_FIT, or it
-# is not made, however near and free the provider. Plain help from a neighbour (志愿服务) needs none.
+# is not made, however near and free the provider. Plain help from a neighbour (志愿服务) needs
+# none, unless the need asks for a skill (辅导作业, 理发): then a provider merely free is filler.
 FIT_REQUIRED_SERVICES = frozenset({Service.PUBLIC, Service.SOCIAL, Service.MARKET})
+# A skill value this high is a tag found all but verbatim: a need matching some provider's tag so
+# well asks for a skill, even in words the synonym table does not know.
+STRONG_SKILL = 0.8
 # Text cosine that shows fit without a matched tag. Unrelated short Chinese texts share common
 # characters (家, 的, ，) and reach 0.1-0.25; texts on the same matter start around 0.3.
 MIN_TEXT_FIT = 0.3
@@ -154,6 +163,10 @@ class Match:
     features: dict[str, float]  # feature name -> value in [0, 1]
     contributions: dict[str, float]  # feature name -> WEIGHTS[name] * value; they sum to score
     explanation: str  # one line in Chinese, e.g. "同网格 · 技能：陪诊 · 周三上午有空 · 当前任务 0/2"
+    service: str = ""  # the service the provider gives the need (another than classified: see confirm)
+    # Proposed on a strong skill match across services, or for a need whose service the classifier
+    # was unsure of: a coordinator confirms before the provider is asked.
+    confirm: bool = False
 
     @property
     def provider_key(self) -> tuple[str, int]:
@@ -238,8 +251,15 @@ class PairScorer:
         self.min_score = min_score
         self.need_texts = index.tfidf.transform([skill_text(n.text) for n in batch.needs], count_unseen=True)
         self.skills = _need_tag_scores(batch, index)
+        readings = [read(n.text) for n in batch.needs]
+        group_bit = {g: 1 << k for k, g in enumerate(RECIPIENT_GROUPS)}
+        self.need_groups = np.fromiter((sum(group_bit[g] for g in r.recipients) for r in readings),
+                                       dtype=np.int64, count=len(batch))
+        strong = (np.asarray(self.skills.max(axis=1).todense()).ravel() >= STRONG_SKILL
+                  if self.skills.shape[1] else np.zeros(len(batch), dtype=bool))
+        asks_skill = np.fromiter((bool(r.tags) for r in readings), dtype=bool, count=len(batch)) | strong
         self.needs_fit = np.fromiter((n.service in FIT_REQUIRED_SERVICES for n in batch.needs),
-                                     dtype=bool, count=len(batch))
+                                     dtype=bool, count=len(batch)) | asks_skill
 
     def near(self) -> ScoredPairs:
         visits = near_visits(self.batch, self.index, self.grid_map)
@@ -359,6 +379,7 @@ class PairScorer:
         put("load", 1.0 - index.load[provider] / np.maximum(index.capacity[provider], 1))
         reliability = index.reliability[provider]
         put("reliability", np.where(np.isnan(reliability), RELIABILITY_PRIOR, reliability))
+        put("recipient", ((self.need_groups[need] & index.serves[provider]) != 0).astype(np.float64))
         return need, provider, tier, features
 
 
@@ -417,7 +438,7 @@ def _need_tag_scores(batch: NeedBatch, index: ProviderIndex) -> sparse.csr_matri
     rapidfuzz scores only those: a few per need instead of every tag.
     """
     n, n_tags = len(batch), len(index.tags)
-    if n == 0 or n_tags == 0:
+    if n == 0 or n_tags == 0 or index.tag_chars.size == 0:  # no provider has a skill tag
         return sparse.csr_matrix((n, n_tags), dtype=np.float64)
     texts = [skill_text(need.text).lower() for need in batch.needs]
     lengths = np.fromiter((len(t) for t in texts), dtype=np.int64, count=n)
@@ -515,7 +536,9 @@ def make_matches(needs: Sequence[NeedView], provider_rows: np.ndarray, tiers: np
             need_id=need.id, provider_kind=provider.kind, provider_id=provider.id,
             provider_ref=provider.ref, provider_name=provider.name, score=score, tier=tier,
             features=named, contributions={name: WEIGHTS[name] * v for name, v in named.items()},
-            explanation=explain(need, provider, tier, tag if named["skill"] > 0 else None)))
+            explanation=explain(need, provider, tier, tag if named["skill"] > 0 else None,
+                                recipient=named["recipient"] > 0),
+            service=need.service))
     return out
 
 
@@ -542,11 +565,21 @@ def best_tags(need_rows: np.ndarray, provider_rows: np.ndarray, index: ProviderI
     return out
 
 
-def explain(need: NeedView, provider: ProviderView, tier: int, skill_tag: str | None) -> str:
-    """One line in Chinese: where, what skill, when, how busy (and how reliable, with history)."""
+def explain(need: NeedView, provider: ProviderView, tier: int, skill_tag: str | None,
+            recipient: bool = False) -> str:
+    """One line in Chinese: where, what skill (and the need's words that asked for it), for whom,
+    when, how busy (and how reliable, with history)."""
     parts = [RESOURCE_TIER_LABEL_ZH if provider.kind == ProviderKind.RESOURCE else TIER_LABELS_ZH[tier]]
-    parts.append(f"技能：{skill_tag}" if skill_tag else
-                 f"提供{SERVICE_LABELS_ZH.get(need.service, need.service)}")
+    if skill_tag:
+        reading = read(need.text)
+        said = reading.triggers.get(canonical_tag(skill_tag), ())
+        heard = [w for w in said if w != skill_tag]
+        parts.append(f"技能：{skill_tag}" + (f"（“{'”“'.join(heard)}”）" if heard else ""))
+    else:
+        parts.append(f"提供{SERVICE_LABELS_ZH.get(need.service, need.service)}")
+    if recipient:
+        parts.append("服务对象：" + "、".join(RECIPIENT_LABELS_ZH[g] for g in sorted(read(need.text).recipients)
+                                           if g in RECIPIENT_LABELS_ZH))
     if need.window is None:
         parts.append("时间灵活")
     elif not provider.slots:
@@ -570,8 +603,46 @@ def propose(need: NeedView, index: ProviderIndex, grid_map: GridMap, limit: int 
             min_score: float = MIN_SCORE) -> list[Match]:
     """Up to ``limit`` providers for one need, best first, none below ``min_score``.
 
-    Candidates come from tiers 1-2, and from tier 3 too when those give fewer than ``limit``.
+    Candidates come from tiers 1-2, and from tier 3 too when those give fewer than ``limit``. When
+    nobody of the need's service can serve it (or the classifier was unsure of the service), the
+    providers of any service whose skill matches strongly, marked for a coordinator to confirm.
     """
+    ranked = [] if need.tentative else _propose_within(need, index, grid_map, limit, min_score)
+    return ranked or propose_across_services(need, index, grid_map, limit, min_score=min_score)
+
+
+def alternatives(need: NeedView) -> list[NeedView]:
+    """The need as each service that might serve it by skill: every other service, and its own too
+    when the classifier was unsure of it."""
+    return [replace(need, service=s, tentative=False) for s in Service if need.tentative or s != need.service]
+
+
+def confirmed(match: Match, need: NeedView) -> Match:
+    """``match`` of an alternative of ``need``, marked for a coordinator's confirmation."""
+    mark = (f"按技能跨服务推荐（{SERVICE_LABELS_ZH.get(match.service, match.service)}），需协调员确认"
+            if match.service != need.service else "分类把握不足，按技能推荐，需协调员确认")
+    return replace(match, need_id=need.id, confirm=True,
+                   explanation=mark + EXPLANATION_SEPARATOR + match.explanation)
+
+
+def strong(match: Match) -> bool:
+    return match.features["skill"] >= STRONG_SKILL
+
+
+def propose_across_services(need: NeedView, index: ProviderIndex, grid_map: GridMap, limit: int = 10, *,
+                            min_score: float = MIN_SCORE) -> list[Match]:
+    """Providers of any service whose skill matches the need strongly, marked for confirmation."""
+    best: dict[tuple[str, int], Match] = {}
+    for alt in alternatives(need):
+        for m in _propose_within(alt, index, grid_map, limit, min_score):
+            if strong(m) and (m.provider_key not in best or m.score > best[m.provider_key].score):
+                best[m.provider_key] = confirmed(m, need)
+    return sorted(best.values(), key=lambda m: (-m.score, m.provider_key))[:limit]
+
+
+def _propose_within(need: NeedView, index: ProviderIndex, grid_map: GridMap, limit: int,
+                    min_score: float) -> list[Match]:
+    """Up to ``limit`` providers of the need's own service, best first."""
     batch = NeedBatch.of([need])
     scorer = PairScorer(batch, index, grid_map, min_score=min_score)
     scored = score_candidates(batch, index, grid_map, widen_below=limit, min_score=min_score,

@@ -18,6 +18,9 @@ class NeedView:
     service: str  # a code of core.vocab.Service
     urgency: str = Urgency.NORMAL
     window: tuple[datetime, datetime] | None = None  # None: flexible
+    # The classifier was unsure of the service (the need waits for triage): any service may serve
+    # it, on a strong skill match only, and a coordinator confirms.
+    tentative: bool = False
 
 
 @dataclass(frozen=True)

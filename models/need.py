@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Optional
 
-from sqlalchemy import CheckConstraint, Float, ForeignKey, String, Text
+from sqlalchemy import CheckConstraint, Float, ForeignKey, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.vocab import LIVE_PROPOSAL, Channel, NeedStatus, ProposalStatus, ProviderKind, Service, Urgency
@@ -94,6 +94,10 @@ class Proposal(Base):
     decided_at: Mapped[Optional[datetime]]
     decided_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
     decline_reason: Mapped[str] = mapped_column(Text, default="")
+    # Proposed across services or for a need unsure of its service: a coordinator confirms it, and
+    # the provider is asked only then. ``service``: the one the provider gives.
+    review_required: Mapped[bool] = mapped_column(default=False, server_default=false())
+    service: Mapped[Optional[Service]] = mapped_column(code_of(Service, "service"))
 
     need: Mapped[Need] = relationship(back_populates="proposals")
     resource: Mapped[Optional[Resource]] = relationship()

@@ -155,7 +155,8 @@ class NeedOut(Schema):
         lambda n: None if n.current_proposal is None else {
             "id": n.current_proposal.id, "status": n.current_proposal.status,
             "provider_kind": n.current_proposal.provider_kind, "provider_ref": n.current_proposal.provider.ref,
-            "provider_name": n.current_proposal.provider.name, "explanation": n.current_proposal.explanation},
+            "provider_name": n.current_proposal.provider.name, "explanation": n.current_proposal.explanation,
+            "review_required": n.current_proposal.review_required},
         metadata={"description": "当前推荐（接单或婉拒时可带上其 id，防止误答已变更的推荐）"})
     active = fields.Boolean()
     created_at = Timestamp()

@@ -85,7 +85,12 @@ def accept(step: Step) -> None:
     provider = _provider_for_update(step.session, step.proposal)
     if _serving(step.session, step.proposal) >= provider.capacity:
         raise Conflict(f"服务方 {provider.name} 已满（容量 {provider.capacity}）")
-    _decide(step, ProposalStatus.ACCEPTED).decided_by_id = step.actor_id
+    accepted = _decide(step, ProposalStatus.ACCEPTED)
+    accepted.decided_by_id = step.actor_id
+    if accepted.review_required and accepted.service:
+        # A coordinator confirmed a proposal across services (or for an unsure need): the need is
+        # now of the service its provider gives, set by a person.
+        step.need.service, step.need.service_confidence = accepted.service, None
 
 
 def decline(step: Step) -> None:

@@ -92,7 +92,8 @@ def apply_action(session: Session, need: Need, action: str, actor: User | None, 
         raise Forbidden(f"角色 {role} 不能执行“{transition.label_zh}”")
     current = need.current_proposal
     if not may_answer(actor, transition.action, current):
-        raise Forbidden("只有当前被推荐的志愿者本人可以执行此操作")
+        raise Forbidden("该推荐需协调员先确认" if current is not None and current.review_required
+                        else "只有当前被推荐的志愿者本人可以执行此操作")
     if proposal is not None and (current is None or current.id != proposal):
         # The client answered a proposal that has since been replaced (a decline, a reassignment).
         raise TransitionConflict("该推荐已变更，请刷新后再操作", extra={
@@ -111,8 +112,8 @@ def apply_action(session: Session, need: Need, action: str, actor: User | None, 
 
 def record_match_outcome(session: Session, need: Need, proposed: bool, reason: str) -> None:
     """What the batch matcher found for a need, recorded as the system's move."""
-    if not proposed and need.status == NeedStatus.UNMATCHED:
-        need.unmatched_reason = reason  # still unmatched: the latest reason, no new entry
+    if not proposed and need.status in (NeedStatus.UNMATCHED, NeedStatus.TRIAGE):
+        need.unmatched_reason = reason  # still waiting as it was: the latest reason, no new entry
         return
     action = Action.PROPOSE if proposed else Action.FAIL_MATCH
     target = check(action, need.status).target

@@ -33,7 +33,8 @@ def _t(action: Action, sources: set[NeedStatus], target: NeedStatus, label_zh: s
 TRANSITIONS: dict[Action, Transition] = {t.action: t for t in (
     _t(Action.TRIAGE, {S.SUBMITTED}, S.TRIAGE, "转人工分类"),
     _t(Action.CLASSIFY, {S.TRIAGE}, S.SUBMITTED, "人工分类"),
-    _t(Action.PROPOSE, {S.SUBMITTED, S.UNMATCHED, S.ESCALATED}, S.PROPOSED, "推荐服务方"),
+    # From triage only on a strong skill match, marked for a coordinator to confirm (matching.engine).
+    _t(Action.PROPOSE, {S.SUBMITTED, S.TRIAGE, S.UNMATCHED, S.ESCALATED}, S.PROPOSED, "推荐服务方"),
     _t(Action.FAIL_MATCH, {S.SUBMITTED}, S.UNMATCHED, "暂无合适服务方"),
     _t(Action.ACCEPT, {S.PROPOSED}, S.ACCEPTED, "接受推荐"),
     # A decline moves on to the next best provider (proposed) or, with none left, to unmatched.

@@ -86,7 +86,7 @@ def test_every_need_is_either_assigned_or_unmatched_with_a_reason(tight):  # typ
 
 
 def test_a_need_nobody_offers_is_unmatched_as_no_eligible_provider():
-    result = match_batch([need(1, service="market")], [volunteer(1)], LINE)
+    result = match_batch([need(1, service="market", text="想找人做钢琴调音")], [volunteer(1)], LINE)
     assert result.unmatched[1].reason_code == NO_ELIGIBLE_PROVIDER
     assert "市场服务" in result.unmatched[1].reason_zh
 
@@ -108,11 +108,30 @@ def test_a_need_with_no_providers_at_all_is_unmatched_not_an_error():
 
 
 def test_a_need_whose_only_candidates_are_weak_is_unmatched_as_below_min_score():
-    # A busy volunteer without the skill, a grid away, and with a bad record scores under 0.45.
+    # Plain help asked for; a busy volunteer a grid away with a bad record scores under 0.45.
+    help_ = need(1, text="家里有点事想找个人帮帮忙")
     weak = volunteer(1, home_grid="G2", skills=("理发",), capacity=2, load=1, reliability=0.2)
-    result = match_batch([need(1)], [weak], LINE)
+    result = match_batch([help_], [weak], LINE)
     assert result.unmatched[1].reason_code == BELOW_MIN_SCORE
-    assert propose(need(1), ProviderIndex.build([weak]), LINE, min_score=0.0)[0].score < MIN_SCORE
+    assert propose(help_, ProviderIndex.build([weak]), LINE, min_score=0.0)[0].score < MIN_SCORE
+
+
+def test_a_provider_merely_free_is_no_match_for_a_need_that_asks_for_a_skill():
+    # Homework help asked for; the plumber next door offers volunteer service and is idle: filler.
+    homework = need(1, text="孩子数学作业不会做，想找人辅导一下")
+    plumber = volunteer(1, skills=("水管维修",), description="水电师傅，周末做志愿者")
+    tutor = volunteer(2, home_grid="G2", skills=("辅导作业",), description="退休数学老师")
+
+    assert propose(homework, ProviderIndex.build([plumber]), LINE, min_score=0.0) == []
+    assert match_batch([homework], [plumber], LINE).unmatched[1].reason_code == BELOW_MIN_SCORE
+    assert match_batch([homework], [plumber, tutor], LINE).assignments[1].provider_ref == tutor.ref
+
+
+def test_plain_help_still_goes_to_a_plain_helper():
+    move = need(1, text="需要人帮忙把一袋米扛上楼")
+    helper = volunteer(1, skills=("理发",), description="热心居民")
+
+    assert match_batch([move], [helper], LINE).assignments[1].provider_ref == helper.ref
 
 
 def test_a_trade_nobody_near_has_is_unmatched_as_below_min_score_with_a_reason_naming_it():
@@ -251,3 +270,68 @@ def test_stats_add_up(ample):  # type: ignore[no-untyped-def]
     assert stats.total_score == pytest.approx(sum(p.score for p in result.assignments.values()))
     assert stats.pairs_scored >= stats.edges_kept >= stats.matched
     assert set(stats.as_dict()) >= {"pairs_scored", "edges_kept", "total_weight"}
+
+
+# --- across services and unsure needs ---------------------------------------------------------------
+
+def test_a_need_whose_service_has_nobody_goes_to_another_services_exact_skill_for_confirmation():
+    injury = need(1, text="在工地上摔伤了，老板不认工伤，想问问工伤赔偿怎么弄", service="public")
+    law_firm = volunteer(1, kind="volunteer", services=frozenset({"social"}), skills=("工伤赔偿", "法律咨询"),
+                         description="律师事务所公益法律服务")
+
+    [match] = match_batch([injury], [law_firm], LINE).assignments.values()
+
+    assert match.provider_ref == law_firm.ref and match.confirm and match.service == "social"
+    assert match.explanation.startswith("按技能跨服务推荐（社会服务）")
+
+
+def test_no_cross_service_proposal_while_the_classified_service_can_serve():
+    injury = need(1, text="在工地上摔伤了，老板不认工伤，想问问工伤赔偿怎么弄", service="public")
+    office = volunteer(1, services=frozenset({"public"}), skills=("劳动纠纷", "工伤赔偿"), description="劳动保障所")
+    law_firm = volunteer(2, services=frozenset({"social"}), skills=("工伤赔偿",), description="律所")
+
+    [match] = match_batch([injury], [office, law_firm], LINE).assignments.values()
+
+    assert match.provider_ref == office.ref and not match.confirm
+
+
+def test_a_weak_match_is_never_proposed_across_services():
+    lamp = need(1, text="楼下路灯不亮了", service="public")
+    electrician = volunteer(1, services=frozenset({"market"}), skills=("电路维修",), description="水电师傅")
+
+    result = match_batch([lamp], [electrician], LINE)
+
+    assert result.assignments == {} and result.unmatched[1].reason_code == NO_ELIGIBLE_PROVIDER
+
+
+def test_an_unsure_need_with_a_clear_skill_gets_a_proposal_marked_for_confirmation():
+    sugar = need(1, text="上门测血糖", service="market", tentative=True)
+    station = volunteer(1, services=frozenset({"public"}), skills=("血糖监测", "测血压"), description="社康中心")
+
+    [match] = match_batch([sugar], [station], LINE).assignments.values()
+    vague = match_batch([need(2, text="那个事情麻烦帮忙看看", tentative=True)], [station], LINE)
+
+    assert match.provider_ref == station.ref and match.confirm
+    assert vague.assignments == {} and not vague.unmatched[2].escalate
+
+
+def test_a_need_for_an_old_person_goes_to_the_task_not_to_elder_care():
+    nails = need(1, text="家里老人卧床，想找人上门给老人剪剪指甲")
+    elder_care = volunteer(1, skills=("助老",), description="常年看望独居老人")
+    nail_cutter = volunteer(2, home_grid="G2", skills=("剪指甲",), description="修脚师傅")
+
+    [match] = match_batch([nails], [elder_care, nail_cutter], LINE).assignments.values()
+
+    assert match.provider_ref == nail_cutter.ref
+    assert propose(nails, ProviderIndex.build([elder_care]), LINE, min_score=0.0) == []
+
+
+def test_among_plain_helpers_the_one_serving_whom_the_need_is_for_comes_first():
+    company = need(1, text="家里老人一个人在家，想找人过来坐坐")
+    plain = volunteer(1, skills=("理发",), description="热心居民")
+    elder_care = volunteer(2, skills=("助老",), description="热心居民")
+
+    ranked = propose(company, ProviderIndex.build([plain, elder_care]), LINE)
+
+    assert [m.provider_ref for m in ranked] == [elder_care.ref, plain.ref]
+    assert "服务对象：老人" in ranked[0].explanation

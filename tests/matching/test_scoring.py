@@ -102,7 +102,7 @@ def test_a_flexible_need_may_go_to_any_slots():
 
 
 def test_a_need_with_no_eligible_provider_gets_no_proposal_and_no_error():
-    assert proposed(need(service="social"), [volunteer(1)]) == []
+    assert proposed(need(service="social", text="想找人做钢琴调音"), [volunteer(1)]) == []
     assert proposed(need(grid="G404"), []) == []
 
 
@@ -216,13 +216,14 @@ def test_availability_is_the_share_of_the_window_covered():
 
 def test_the_explanation_names_the_tier_the_skill_the_time_and_the_load():
     [p] = proposed(need(window=WEDNESDAY_MORNING), [volunteer(1, slots=parse_slots(["wed 08:00-12:00"]))])
-    assert p.explanation == "同网格 · 技能：陪诊 · 周三上午有空 · 当前任务 0/2"
+    # The words of the need that asked for the skill follow it.
+    assert p.explanation == "同网格 · 技能：陪诊（“医院”“复查”） · 周三上午有空 · 当前任务 0/2"
 
 
 def test_the_explanation_of_a_resource_a_flexible_need_and_a_provider_with_history():
     [p] = proposed(need(text="想办理社保卡", service="public"),
                    [resource(1, load=1, reliability=0.9, grids_covered=frozenset({"G1"}))])
-    assert p.explanation == "覆盖本网格 · 技能：社保 · 时间灵活 · 当前任务 1/5 · 完成率 90%"
+    assert p.explanation == "覆盖本网格 · 技能：社保（“社保卡”） · 时间灵活 · 当前任务 1/5 · 完成率 90%"
 
 
 def test_the_explanation_without_a_matching_skill_names_the_service_and_any_time():

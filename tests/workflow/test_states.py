@@ -41,7 +41,7 @@ ROLES = ("resident", "volunteer", "coordinator", "reviewer", "admin", SYSTEM)
 SPEC: dict[str, tuple[set[str], str, set[str]]] = {
     "triage": ({"submitted"}, "triage", {SYSTEM}),
     "classify": ({"triage"}, "submitted", {"coordinator", "admin"}),
-    "propose": ({"submitted", "unmatched", "escalated"}, "proposed", {SYSTEM, "coordinator", "admin"}),
+    "propose": ({"submitted", "triage", "unmatched", "escalated"}, "proposed", {SYSTEM, "coordinator", "admin"}),
     "fail_match": ({"submitted"}, "unmatched", {SYSTEM}),
     "accept": ({"proposed"}, "accepted", {"coordinator", "volunteer", "admin"}),
     "decline": ({"proposed"}, "proposed", {"coordinator", "volunteer", "admin"}),

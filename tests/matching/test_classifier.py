@@ -124,6 +124,20 @@ def test_obvious_needs_go_to_the_service_that_delivers_them(model, text, service
     assert not prediction.needs_triage
 
 
+@pytest.mark.parametrize(
+    ("text", "service"),
+    [
+        # None of these is in the corpus; each names a trade or a service word of another kind.
+        ("楼上漏水把我家天花板泡了，找他们协商没结果，想请人来调解一下", "social"),
+        ("楼上漏水，邻居联系不上，先找个师傅把我家的水管修好", "market"),
+        ("社区医生能上门量量血压吗", "public"),
+        ("装修师傅收了钱干一半跑了，想投诉", "public"),
+    ],
+)
+def test_a_borderline_need_goes_to_who_delivers_it_not_to_the_trade_it_names(model, text, service):
+    assert model.predict(text).label == service
+
+
 def test_probabilities_cover_every_label_and_sum_to_one(model):
     prediction = model.predict("公园里的健身器材坏了")
     assert set(prediction.probabilities) == set(SERVICES)

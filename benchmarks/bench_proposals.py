@@ -35,13 +35,14 @@ from sklearn.preprocessing import normalize  # noqa: E402
 
 from benchmarks.synthetic import make_subdistrict  # noqa: E402
 from matching.index import ProviderIndex  # noqa: E402
-from matching.lexicon import skill_text  # noqa: E402
+from matching.lexicon import canonical_tag, implied_tags, matter_text, read, recipient_group, skill_text  # noqa: E402
 from matching.scoring import (  # noqa: E402
     FIT_REQUIRED_SERVICES,
     MIN_SCORE,
     MIN_TEXT_FIT,
     RELIABILITY_PRIOR,
     SKILL_FLOOR,
+    STRONG_SKILL,
     TIER_SCORES,
     WEIGHTS,
     propose,
@@ -67,7 +68,13 @@ class NaiveMatcher:
                                                                for p in providers]))
         self.analyzer = self.vectorizer.build_analyzer()
         self.idf_unseen = np.log(1.0 + len(providers)) + 1.0  # smooth idf of an n-gram no one has
-        self.pad = PAD * max((len(t) for p in providers for t in p.skills), default=1)
+        # Tags as matching.index reads them: the table's name of each skill, a narrower tag's broader
+        # skill too; a tag naming whom the provider serves is no skill but a group.
+        self.skills = [[canonical_tag(t).lower() for own in p.skills for t in (own, *implied_tags(own))
+                        if recipient_group(t) is None] for p in providers]
+        self.serves = [{recipient_group(t) for t in p.skills} - {None} for p in providers]
+        self.all_tags = sorted({t for tags in self.skills for t in tags})
+        self.pad = PAD * max((len(t) for t in self.all_tags), default=1)
 
     def query(self, text: str):  # type: ignore[no-untyped-def]
         """The need's TF-IDF row, its unseen n-grams counted in the norm (as matching.scoring)."""
@@ -77,9 +84,14 @@ class NaiveMatcher:
         return row / np.sqrt(square) if square > 0 else row
 
     def propose(self, need: NeedView, grid_map: GridMap, limit: int) -> list[tuple[float, ProviderView]]:
-        words = skill_text(need.text)  # the need's words and the skill tags they call for
-        query = self.query(words)
+        words = skill_text(need.text)  # the request's words and the skill tags they call for
+        query = self.query(matter_text(need.text))  # the whole need, for the text feature
         text = self.pad + words.lower() + self.pad
+        reading = read(need.text)
+        strong = max((fuzz.partial_ratio(t, text) for t in self.all_tags), default=0.0) >= (
+            SKILL_FLOOR + STRONG_SKILL * (100.0 - SKILL_FLOOR))
+        needs_fit = (need.service in FIT_REQUIRED_SERVICES or reading.asks_skill
+                     or (strong and not reading.open_request))
         minutes = sum(e - s for _, s, e in window_minutes_by_day(*need.window)) if need.window else 0
         sub = grid_map.subdistricts.get(need.grid, "")
         near = {need.grid} | set(grid_map.neighbors.get(need.grid, frozenset()))
@@ -95,7 +107,7 @@ class NaiveMatcher:
             overlap = overlap_minutes(p.slots, need.window)
             if overlap == 0:
                 continue
-            ratio = max((fuzz.partial_ratio(t.lower(), text) for t in p.skills), default=0.0)
+            ratio = max((fuzz.partial_ratio(t, text) for t in self.skills[j]), default=0.0)
             features = {
                 "skill": min(1.0, max(0.0, (ratio - SKILL_FLOOR) / (100.0 - SKILL_FLOOR))),
                 "text": min(1.0, float(query.multiply(self.matrix[j]).sum())),
@@ -103,10 +115,10 @@ class NaiveMatcher:
                 "availability": 1.0 if overlap is None else min(1.0, overlap / minutes),
                 "load": 1.0 - p.load / p.capacity,
                 "reliability": RELIABILITY_PRIOR if p.reliability is None else p.reliability,
+                "recipient": 1.0 if reading.recipients & self.serves[j] else 0.0,
             }
             score = sum(WEIGHTS[k] * v for k, v in features.items())
-            fit = (need.service not in FIT_REQUIRED_SERVICES or features["skill"] > 0
-                   or features["text"] >= MIN_TEXT_FIT)
+            fit = not needs_fit or features["skill"] > 0 or features["text"] >= MIN_TEXT_FIT
             if score >= MIN_SCORE and fit:
                 scored.append((score, p))
         scored.sort(key=lambda sp: (-sp[0], sp[1].key))

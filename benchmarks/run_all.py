@@ -10,8 +10,9 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SCRIPTS = ("bench_solver.py", "bench_proposals.py", "bench_quality.py", "bench_scale.py", "bench_classifier.py",
-           "bench_load.py")
+SCRIPTS = ("bench_solver.py", "bench_proposals.py", "bench_quality.py", "bench_scale.py", "bench_hard_cases.py",
+           "bench_classifier.py", "borderline_slice.py", "bench_load.py")
+WITHOUT_QUICK = ("bench_classifier.py", "bench_hard_cases.py", "borderline_slice.py")  # one size only
 
 
 def main() -> int:
@@ -20,7 +21,7 @@ def main() -> int:
     for script in SCRIPTS:
         print(f"\n=== {script} {' '.join(extra)}".rstrip(), flush=True)
         args = [sys.executable, str(HERE / script)]
-        if script != "bench_classifier.py":
+        if script not in WITHOUT_QUICK:
             args += extra
         if subprocess.call(args, cwd=HERE.parent) != 0:
             failed.append(script)

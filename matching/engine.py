@@ -34,12 +34,10 @@ import numpy as np
 from core.vocab import SERVICE_LABELS_ZH
 
 from .assign import WEIGHT_SCALE, Solver, greedy_assignment, solve_assignment
-from .candidates import NeedBatch, expand, overlap_minutes, wide_visits
-from .index import NO_CELL, SERVICE_CODES, ProviderIndex, paused_gc
+from .candidates import TIER_ELSEWHERE, TIER_NEIGHBOUR, NeedBatch, expand, overlap_minutes, wide_visits
+from .index import NO_CELL, SERVICE_CODES, SERVICES, ProviderIndex, paused_gc
 from .pricing import assignment_duals, weight_units
 from .scoring import (
-    FEATURE_STEPS,
-    FEATURES,
     MIN_SCORE,
     STRONG_SKILL,
     TOP_K,
@@ -51,6 +49,7 @@ from .scoring import (
     make_matches,
     priorities,
     score_candidates,
+    strong_tags,
 )
 from .types import GridMap, NeedView, ProviderView
 
@@ -189,16 +188,20 @@ PRICING_ROUNDS = 10
 
 
 def candidate_graph(needs: Sequence[NeedView], providers: Sequence[ProviderView] | ProviderIndex,
-                    grid_map: GridMap, *, top_k: int = TOP_K,
-                    min_score: float = MIN_SCORE) -> CandidateGraph:
-    """Score the candidates of a batch and keep the ``top_k`` best of each need."""
+                    grid_map: GridMap, *, top_k: int = TOP_K, min_score: float = MIN_SCORE,
+                    near_only: frozenset[int] = frozenset(), min_skill: float = 0.0) -> CandidateGraph:
+    """Score the candidates of a batch and keep the ``top_k`` best of each need; the needs whose
+    ids are in ``near_only`` are never widened to tier 3, and pairs of a skill value below
+    ``min_skill`` are left out."""
     if top_k < 1:
         raise ValueError("top_k must be at least 1")
     index = providers if isinstance(providers, ProviderIndex) else ProviderIndex.build(providers)
     batch = NeedBatch.of(sorted(needs, key=lambda n: n.id))
-    scorer = PairScorer(batch, index, grid_map, min_score=min_score)
+    scorer = PairScorer(batch, index, grid_map, min_score=min_score, min_skill=min_skill)
+    may_widen = (np.fromiter((n.id not in near_only for n in batch.needs), dtype=bool, count=len(batch))
+                 if near_only else None)
     scored = score_candidates(batch, index, grid_map, widen_below=top_k, min_score=min_score,
-                              scorer=scorer)
+                              scorer=scorer, may_widen=may_widen)
     graph = CandidateGraph(scorer=scorer, scored=scored, edges=np.zeros(0, dtype=np.int64),
                            weight=np.zeros(0), top_k=top_k, min_score=min_score)
     rank = np.arange(len(scored)) - scored.need_bounds()[scored.need]
@@ -270,50 +273,109 @@ UNSURE_REASON_ZH = "分类把握不足，也没有技能明确对口的服务方
 
 def across_services(result: BatchResult, needs: Sequence[NeedView], index: ProviderIndex, grid_map: GridMap, *,
                     top_k: int = TOP_K, min_score: float = MIN_SCORE) -> BatchResult:
-    """``result`` plus proposals across services: for each need nobody of its service could serve
-    (not merely crowded out), and each tentative need, the providers of any service matching its
-    skill strongly compete for the capacity ``result`` left; each need goes to its best such service.
-    What they get is marked for a coordinator's confirmation."""
-    waiting = [n for n in needs if n.tentative or (
-        n.id in result.unmatched and result.unmatched[n.id].reason_code != CAPACITY_EXHAUSTED)]
-    if not waiting:
-        return result
-    views: list[NeedView] = []
-    origin: list[NeedView] = []
-    for need in waiting:
-        for alt in alternatives(need):
-            views.append(replace(alt, id=len(views) + 1))
-            origin.append(need)
-    graph = candidate_graph(views, index, grid_map, top_k=top_k, min_score=min_score)
+    """``result`` plus proposals across services, marked for a coordinator's confirmation.
+
+    Each need nobody of its service could serve, and each tentative need: the providers of any
+    service matching its skill strongly compete for the capacity ``result`` left, and each need goes
+    to its best such service. A need its service serves only from across the subdistrict (tier 3),
+    or could not serve for want of room, goes to such a provider in or next to its grid if one has
+    room: the nearest capable hand first. A far provider so left is free again, in another round,
+    for the needs still waiting, of its own service too.
+    """
+    assignments = dict(result.assignments)
+    left = index.free.copy()
+    for match in assignments.values():
+        left[index.row_of[match.provider_key]] -= 1
+    options: dict[int, list[tuple[NeedView, int]]] = {}  # need id -> (the need as a service, tier limit)
+    again: dict[int, tuple[NeedView, int]] = {}  # its own service, once far providers are freed
+    for n in needs:
+        why = result.unmatched.get(n.id)
+        if n.tentative or (why is not None and why.reason_code != CAPACITY_EXHAUSTED):
+            options[n.id] = [(alt, TIER_ELSEWHERE) for alt in alternatives(n)]
+        elif why is not None or assignments[n.id].tier == TIER_ELSEWHERE:  # crowded out, or served far
+            options[n.id] = [(alt, TIER_NEIGHBOUR) for alt in alternatives(n)]
+            again[n.id] = (n, TIER_ELSEWHERE if why is not None else TIER_NEIGHBOUR)
+    waiting = [n for n in needs if n.id in options]
+    tags = dict(zip((n.id for n in waiting), strong_tags(waiting, index)))
+    for n in waiting:  # score only what can be chosen: services offered with a strong tag
+        offered = {SERVICES[k] for k in np.flatnonzero(index.tag_services[tags[n.id]].any(axis=0))}
+        options[n.id] = [(view, lim) for view, lim in options[n.id] if view.service in offered]
+        if n.service not in offered:
+            again.pop(n.id, None)
+    waiting = [n for n in waiting if options[n.id] or n.id in again]
+    crossed: set[int] = set()
+    for _ in range(ACROSS_ROUNDS):
+        picked = _best_across([(n, *o) for n in waiting for o in options[n.id]], index, grid_map,
+                              np.maximum(left, 0), top_k=top_k, min_score=min_score)
+        released: list[int] = []
+        for need, match in picked:
+            before = assignments.get(need.id)
+            if before is not None:
+                released.append(index.row_of[before.provider_key])
+                left[released[-1]] += 1
+            left[index.row_of[match.provider_key]] -= 1
+            if match.service == need.service and not need.tentative:
+                assignments[need.id] = replace(match, need_id=need.id)
+                crossed.discard(need.id)
+            else:
+                assignments[need.id] = confirmed(match, need)
+                crossed.add(need.id)
+        if not released:
+            break
+        moved = {need.id for need, _ in picked}
+        freed = np.zeros(len(index.tags), dtype=bool)  # the tags the freed providers hold
+        freed[np.concatenate([index.tag_ids[index.tag_ptr[r]:index.tag_ptr[r + 1]] for r in released])] = True
+        # Only a need holding a strong tag of a freed provider can gain from another round.
+        waiting = [n for n in waiting if n.id not in moved and freed[tags[n.id]].any()]
+        for n in waiting:
+            if n.id in again:
+                options[n.id].append(again.pop(n.id))
+    unmatched = {nid: why for nid, why in result.unmatched.items() if nid not in assignments}
+    for need in needs:
+        if need.tentative and need.id not in crossed:
+            unmatched[need.id] = Unmatched(BELOW_MIN_SCORE, UNSURE_REASON_ZH, escalate=False)
+    stats = replace(result.stats, needs=len(needs), matched=len(assignments), confirm=len(crossed))
+    return BatchResult(assignments=assignments, unmatched=unmatched, stats=stats)
+
+
+# Rounds of :func:`across_services`: a round can free far providers for the needs still waiting.
+ACROSS_ROUNDS = 2
+
+
+def _best_across(options: Sequence[tuple[NeedView, NeedView, int]], index: ProviderIndex, grid_map: GridMap,
+                 capacity: np.ndarray, *, top_k: int, min_score: float) -> list[tuple[NeedView, Match]]:
+    """The optimal assignment, within ``capacity``, of needs to providers matching their skill
+    strongly. ``options`` holds (need, the need as one service, the farthest tier allowed there);
+    each need keeps its best service only."""
+    origin = [need for need, _, _ in options]
+    views = [replace(view, id=k + 1) for k, (_, view, _) in enumerate(options)]
+    if not views:
+        return []
+    near_only = frozenset(v.id for v, (_, _, lim) in zip(views, options) if lim < TIER_ELSEWHERE)
+    graph = candidate_graph(views, index, grid_map, top_k=top_k, min_score=min_score, near_only=near_only,
+                            min_skill=STRONG_SKILL)
     scored = graph.scored
-    is_strong = scored.features[:, FEATURES.index("skill")] >= round(STRONG_SKILL * FEATURE_STEPS)
+    limit = np.array([lim for _, _, lim in options])
+    usable = scored.tier <= limit[scored.need]
     row_best = np.full(len(views), -1.0)
-    np.maximum.at(row_best, scored.need[is_strong], scored.score[is_strong])
-    chosen_row = np.zeros(len(views), dtype=bool)
+    np.maximum.at(row_best, scored.need[usable], scored.score[usable])
     first_row: dict[int, int] = {}
-    for row, need in enumerate(origin):  # each need keeps its best service only
+    for row, need in enumerate(origin):
         best = first_row.setdefault(need.id, row)
         if row_best[row] > row_best[best]:
             first_row[need.id] = row
+    chosen_row = np.zeros(len(views), dtype=bool)
     chosen_row[[r for r in first_row.values() if row_best[r] >= 0]] = True
-    rank = np.arange(len(scored)) - scored.need_bounds()[scored.need]
-    graph = graph.with_edges(scored, is_strong & chosen_row[scored.need] & (rank < top_k))
-    row_of = {p.key: i for i, p in enumerate(index.providers)}
-    left = index.free.copy()
-    for match in result.assignments.values():
-        left[row_of[match.provider_key]] -= 1
-    picked = graph.solve(capacity=np.maximum(left, 0))
+    usable &= chosen_row[scored.need]
+    before = np.cumsum(usable) - usable  # usable pairs ahead of each pair; rank among its need's
+    rank = before - before[scored.need_bounds()[scored.need]]
+    graph = graph.with_edges(scored, usable & (rank < top_k))
+    picked = graph.solve(capacity=capacity)
     rows = np.flatnonzero(picked >= 0)
     pairs = graph.edges[picked[rows]]
     matches = make_matches([views[r] for r in rows.tolist()], scored.provider[pairs], scored.tier[pairs],
                            scored.features[pairs], scored.score[pairs], index, graph.scorer.skills, rows)
-    crossed = {origin[r].id: confirmed(m, origin[r]) for r, m in zip(rows.tolist(), matches)}
-    unmatched = {nid: why for nid, why in result.unmatched.items() if nid not in crossed}
-    for need in waiting:
-        if need.tentative and need.id not in crossed:
-            unmatched[need.id] = Unmatched(BELOW_MIN_SCORE, UNSURE_REASON_ZH, escalate=False)
-    stats = replace(result.stats, needs=len(needs), matched=result.stats.matched + len(crossed), confirm=len(crossed))
-    return BatchResult(assignments={**result.assignments, **crossed}, unmatched=unmatched, stats=stats)
+    return [(origin[r], m) for r, m in zip(rows.tolist(), matches)]
 
 
 def match_batch_greedy(needs: Sequence[NeedView], providers: Sequence[ProviderView] | ProviderIndex,

@@ -15,6 +15,7 @@ every tie later falls to the smaller provider key.
 """
 from __future__ import annotations
 
+import functools
 import gc
 import weakref
 from collections import defaultdict
@@ -28,7 +29,8 @@ from scipy import sparse
 
 from core.vocab import ProviderKind, Service
 
-from .lexicon import RECIPIENT_GROUPS, canonical_tag, recipient_group
+from . import lexicon
+from .lexicon import PLAIN_HELP_TAGS, RECIPIENT_GROUPS, canonical_tag, implied_tags, recipient_group
 from .slots import WeeklySlot
 from .textvec import CellBlocks, CharNgramTfidf, concat_ranges, gather_rows
 from .types import GridMap, ProviderView
@@ -107,12 +109,14 @@ class ProviderIndex:
     def __init__(self, providers: Sequence[ProviderView]) -> None:
         with paused_gc():
             self._build(providers)
+        lexicon.warm()  # the index is built once per process and shared, so the segmenter loads with it
 
     def _build(self, providers: Sequence[ProviderView]) -> None:
         self.providers: tuple[ProviderView, ...] = tuple(sorted(providers, key=lambda p: p.key))
         ps = self.providers
         n = len(ps)
         self.size = n
+        self.row_of: dict[tuple[str, int], int] = {p.key: i for i, p in enumerate(ps)}  # provider key -> row
         self.is_resource = np.fromiter((p.kind == ProviderKind.RESOURCE for p in ps), dtype=bool, count=n)
         self.capacity = np.fromiter((p.capacity for p in ps), dtype=np.int64, count=n)
         self.load = np.fromiter((p.load for p in ps), dtype=np.int64, count=n)
@@ -145,6 +149,14 @@ class ProviderIndex:
     @classmethod
     def build(cls, providers: Sequence[ProviderView]) -> ProviderIndex:
         return cls(providers)
+
+    @functools.cached_property
+    def tag_services(self) -> np.ndarray:
+        """Tag x service: whether some provider holding the tag offers the service."""
+        out = np.zeros((len(self.tags), len(SERVICES)), dtype=bool)
+        np.logical_or.at(out, self.tag_ids, self.offers[np.repeat(np.arange(self.size), self.tag_count)])
+        return out
+
 
     def subdistrict_ids(self, grid_map: GridMap) -> dict[str, int]:
         """Dense ids of the map's subdistricts; 0 is the default (grids the map leaves out)."""
@@ -205,7 +217,9 @@ class ProviderIndex:
     def _build_tags(self) -> None:
         tag_of: dict[str, int] = {}
         # A tag listed twice by one provider counts once.
-        per_provider = [[tag_of.setdefault(t, len(tag_of)) for t in dict.fromkeys(p.skills)]
+        # A tag that the table says is a kind of a broader skill (邻里调解: 调解) holds that one too.
+        per_provider = [[tag_of.setdefault(t, len(tag_of))
+                         for t in dict.fromkeys(t for own in p.skills for t in (own, *implied_tags(own)))]
                         for p in self.providers]
         lengths = np.fromiter((len(t) for t in per_provider), dtype=np.int64, count=self.size)
         self.tags: tuple[str, ...] = tuple(tag_of)
@@ -245,6 +259,8 @@ class ProviderIndex:
         self.tag_char_matrix.sum_duplicates()
         self.tag_len = np.fromiter((len(t) for t in self.match_tags), dtype=np.int64,
                                    count=len(self.tags))
+        self.plain_help = np.fromiter((t in PLAIN_HELP_TAGS for t in self.match_tags), dtype=bool,
+                                      count=len(self.tags))
         self.longest_tag = int(self.tag_len.max(initial=1))
 
     # -- cells ---------------------------------------------------------------------------------
@@ -259,6 +275,8 @@ class ProviderIndex:
                     member_service.append(SERVICE_CODES[s])
         mp = np.asarray(member_provider, dtype=np.int64)
         ms = np.asarray(member_service, dtype=np.int64)
+        self.offers = np.zeros((self.size, len(SERVICES)), dtype=bool)  # provider x service it offers
+        self.offers[mp, ms] = True
         resource = self.is_resource[mp]
         room = self.free[mp] > 0
         n_services = len(SERVICES)

@@ -8,20 +8,29 @@ asks for 剪指甲 for an old person, not for elder care. Reading a need (:func:
    剪剪头发, 量了量血压) become 理发, 洗澡, 修水龙头, 量血压, 剪头发.
 2. **Segment** with jieba (rjieba, the jieba-rs segmenter), every word of the tables a user word, so
    a skill word is never cut in two and never matched inside a longer word it is not part of.
-3. **Look up** each word, and each run of up to four words ("漏到楼下"), in the synonym table
-   (``data/skill_words.csv``: ``tag,word``): the skill tags the need calls for, each with the words
-   that called it. Providers' own tags go through the same table (:func:`canonical_tag`), so
-   "血压监测" on one side and "量量血压" on the other meet at one tag.
+3. **Look up** each segmented word in the synonym table (``data/skill_words.csv``: ``tag,word``):
+   the skill tags the need calls for, each with the words that called it; a table word of two
+   characters or more inside a longer word of the general dictionary counts too (电视 in 电视机).
+   Providers' own tags go through the same table (:func:`canonical_tag`), so "血压监测" on one side
+   and "量量血压" on the other meet at one tag; a narrower tag names its broader skill too
+   (``data/broader_skills.csv``: 邻里调解 is 调解).
 4. **Recipients** (``data/recipients.csv``): words saying who the need is for (老人, 孩子, 残疾人)
    give a group and never call a skill; providers' tags naming a group (助老, 青少年服务) say whom
    they serve, and are not skills either. The scorer weighs that as a feature of its own.
+5. **The request and its story.** A need often tells a story before it asks ("楼上漏水，邻居联系
+   不上，先找师傅把我家的水管修好"). The request starts at its first marker (想, 请, 找人, 需要, 能不能...)
+   that a skill word follows; when the request names a skill, the skills the story mentions are not
+   asked for (:class:`Reading`). Plain help (搬运, 代跑腿) is asked for but is no skill: any willing
+   neighbour can give it.
 """
 from __future__ import annotations
 
 import csv
 import re
+from bisect import bisect_left
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import accumulate
 from pathlib import Path
 
 import rjieba
@@ -29,23 +38,38 @@ import rjieba
 DATA = Path(__file__).resolve().parent / "data"
 # A segmenter word of the tables outweighs the general dictionary's words around it.
 USER_WORD_FREQUENCY = 1_000_000
-# Runs of segmented words looked up as one ("漏到楼下" is 漏 / 到 / 楼下).
-MAX_RUN = 4
 # Verbs whose objects people split off or whose verb they double (理个发, 量量血压).
 SEPARABLE_VERBS = "理剪洗量测修换开通打扫擦搬陪买送做看补装拿取跑读教剃按推扛晒缝配办交缴查"
 # What goes between such a verb and its object, longest first; the verb itself stands for doubling.
-FILLERS = ("了一个", "了个", "一个", "一下", "一下子", "点儿", "个", "下", "了", "点", "一")
-_DOUBLED = object()  # marks "the verb again" among the fillers
+FILLERS = ("了一个", "了个", "一个", "一下", "一下子", "点儿", "个", "份", "下", "了", "点", "一")
 
 
-@dataclass(frozen=True)
+# Help anyone able gives (carrying, an errand): asking for it is asking for no skill.
+PLAIN_HELP_TAGS = frozenset({"代跑腿", "搬运"})
+# A request starts at one of these (需: 需要, 急需); the clauses before it tell the story (楼上漏水，
+# 邻居不在家，先找师傅把水管修好). 请 but not 申请 or 邀请; 找 only with whom (找人, 找个), not 找他们 (the other side).
+_ASK_MARKER = re.compile("想|(?<![申邀])请|找人|找个|找位|找一个|找师傅|需|希望|麻烦|能不能|能否|可不可以|"
+                         "有没有人|帮忙|求助")
+_CLAUSE = re.compile(r"[^，。！？；,.!?;、\s~～]+")
+
+
+@dataclass(frozen=True, slots=True)
 class Reading:
     """What a need's text says: the skill tags it calls for (first mention first), the words that
-    called each, and the groups of people it is for."""
+    called each, and the groups of people it is for. When the request itself names a skill, the tags
+    are those of the request: "跟楼上漏水的事已经调解好了，现在想找人把墙面刷一刷" asks for 装修, and
+    漏水 and 调解 are its story."""
     folded: str
+    # What the skill feature reads: the request when it names a skill, else the whole text; either
+    # without the words that only say whom the need is for.
+    core: str
+    whole: str  # the whole text without those words, for the text feature
+    mentioned: tuple[str, ...]  # the tags of the whole text, story too
     tags: tuple[str, ...]
     triggers: dict[str, tuple[str, ...]]
     recipients: frozenset[str]
+    asks_skill: bool = False  # a skill other than plain help: a provider merely free is no match
+    open_request: bool = False  # the request names no skill; the story's skills do not make it ask one
 
 
 def _rows(name: str) -> list[dict[str, str]]:
@@ -67,6 +91,9 @@ def _load() -> tuple[dict[str, tuple[str, ...]], dict[str, str], dict[str, str]]
 
 
 WORD_TAGS, RECIPIENT_WORDS, RECIPIENT_TAGS = _load()
+BROADER: dict[str, tuple[str, ...]] = {}
+for _row in _rows("broader_skills.csv"):
+    BROADER[_row["tag"]] = (*BROADER.get(_row["tag"], ()), _row["broader"])
 SKILL_TAGS: frozenset[str] = frozenset(t for tags in WORD_TAGS.values() for t in tags)
 RECIPIENT_GROUPS: tuple[str, ...] = tuple(sorted(set(RECIPIENT_WORDS.values()) | set(RECIPIENT_TAGS.values())))
 RECIPIENT_LABELS_ZH: dict[str, str] = {"elderly": "老人", "children": "孩子", "disabled": "行动不便者"}
@@ -86,6 +113,8 @@ _OBJECTS = _separable_objects()
 # (One character alone, 烟 or 臭, says something only as a word of its own.)
 _INNER_WORD = re.compile("|".join(re.escape(w) for w in sorted((w for w in WORD_TAGS if len(w) >= 2),
                                                                 key=len, reverse=True)))
+# Where a fold may start: a separable verb followed by a filler or by itself (most texts have none).
+_FOLD_START = re.compile(f"([{SEPARABLE_VERBS}])(?=\\1|{'|'.join(FILLERS)})")
 
 
 def fold(text: str) -> str:
@@ -97,20 +126,19 @@ def _folded(text: str) -> tuple[str, dict[str, str]]:
     """The folded text, and for each folded word the words the resident wrote (理发 → 理个发)."""
     out: list[str] = []
     said: dict[str, str] = {}
-    i, n = 0, len(text)
-    while i < n:
+    done = 0
+    for hit in _FOLD_START.finditer(text):
+        i = hit.start()
+        if i < done:
+            continue
         verb = text[i]
-        objects = _OBJECTS.get(verb)
-        folded = _fold_at(text, i, verb, objects) if objects else None
-        if folded is None:
-            out.append(verb)
-            i += 1
-        else:
+        folded = _fold_at(text, i, verb, _OBJECTS[verb]) if verb in _OBJECTS else None
+        if folded is not None:
             word, end = folded
             said.setdefault(word, text[i:end])
-            out.append(word)
-            i = end
-    return "".join(out), said
+            out += (text[done:i], word)
+            done = end
+    return ("".join(out) + text[done:] if out else text), said
 
 
 def _fold_at(text: str, i: int, verb: str, objects: tuple[str, ...]) -> tuple[str, int] | None:
@@ -125,6 +153,11 @@ def _fold_at(text: str, i: int, verb: str, objects: tuple[str, ...]) -> tuple[st
     return None
 
 
+def warm() -> None:
+    """Load the segmenter now (a tenth of a second, once per process) rather than in the first read."""
+    _segmenter()
+
+
 @lru_cache(maxsize=1)
 def _segmenter() -> rjieba.Jieba:
     jieba = rjieba.Jieba()
@@ -137,30 +170,58 @@ def _segmenter() -> rjieba.Jieba:
 def read(text: str) -> Reading:
     """What ``text`` calls for and whom it is for (see the module doc)."""
     folded, said = _folded(text.lower())
-    words = [w for w in _segmenter().cut(folded, hmm=False) if w.strip()]
-    triggers: dict[str, list[str]] = {}
+    cut = _segmenter().cut(folded, hmm=False)
+    offsets = list(accumulate(map(len, cut), initial=0))
+    hits: list[tuple[str, str, int]] = []  # (tag, the table word, where it starts), in reading order
     recipients: set[str] = set()
-
-    def found(tag: str, word: str) -> None:
+    for word, at in zip(cut, offsets):
+        called = WORD_TAGS.get(word)
+        if called is not None:
+            hits += [(tag, word, at) for tag in called]
+        elif len(word) > 2:  # a table word inside a longer word of the general dictionary (电视机)
+            for inner in _INNER_WORD.finditer(word):
+                hits += [(tag, inner.group(), at + inner.start()) for tag in WORD_TAGS[inner.group()]]
+        group = RECIPIENT_WORDS.get(word)
+        if group is not None:
+            recipients.add(group)
+    last_at: dict[str, int] = {}  # tag -> where the last word calling it starts
+    triggers: dict[str, list[str]] = {}
+    for tag, word, at in hits:
+        last_at[tag] = at
         heard = triggers.setdefault(tag, [])
         if said.get(word, word) not in heard:
             heard.append(said.get(word, word))
+    markers = _ask_markers(folded)
+    # The request runs from its first marker on, if a skill is named after it ("想找人修空调，周六
+    # 在家，麻烦了"); a marker after the last skill word (麻烦了) starts no request for one.
+    last_word = max(last_at.values(), default=-1)
+    ask = next((m for m in markers if m <= last_word), None)
+    asked = [t for t in triggers if last_at[t] >= ask] if ask is not None else []
+    # Without the words naming whom the need is for (cut never splits one: each is a user word).
+    whole = "".join([w for w in cut if w not in RECIPIENT_WORDS]) if recipients else folded
+    if ask is not None and asked:  # the request names its skill: the rest is the story around it
+        tags = asked
+        first = bisect_left(offsets, ask)  # the first word starting at or after the marker
+        core = "".join([w for w in cut[first:] if w not in RECIPIENT_WORDS]) if recipients else \
+            folded[offsets[first]:]
+    else:
+        tags, core = list(triggers), whole
+    # A request naming no skill ("想找人帮忙推她过去") asks for none, whatever the story mentions.
+    open_request = bool(markers) and not asked
+    skills_asked = set() if open_request else set(tags) - PLAIN_HELP_TAGS
+    return Reading(folded=folded, core=core, whole=whole, mentioned=tuple(triggers), tags=tuple(tags),
+                   triggers={t: tuple(triggers[t]) for t in tags}, recipients=frozenset(recipients),
+                   asks_skill=bool(skills_asked), open_request=open_request)
 
-    for start in range(len(words)):
-        run = ""
-        for k, word in enumerate(words[start:start + MAX_RUN]):
-            run += word
-            for tag in WORD_TAGS.get(run, ()):
-                found(tag, run)
-            if run in RECIPIENT_WORDS:
-                recipients.add(RECIPIENT_WORDS[run])
-            if k == 0 and run not in WORD_TAGS:
-                # A table word inside a longer word of the general dictionary (电视 in 电视机).
-                for inner in _INNER_WORD.findall(run):
-                    for tag in WORD_TAGS[inner]:
-                        found(tag, inner)
-    return Reading(folded=folded, tags=tuple(triggers), triggers={t: tuple(w) for t, w in triggers.items()},
-                   recipients=frozenset(recipients))
+
+def _ask_markers(folded: str) -> list[int]:
+    """Where a request may begin: the first marker (想, 请, 找人, 能不能...) of each clause holding one."""
+    found = []
+    for clause in _CLAUSE.finditer(folded):
+        marker = _ASK_MARKER.search(clause.group())
+        if marker is not None:
+            found.append(clause.start() + marker.start())
+    return found
 
 
 def called_tags(text: str) -> list[str]:
@@ -170,18 +231,27 @@ def called_tags(text: str) -> list[str]:
 
 @lru_cache(maxsize=262_144)
 def skill_text(text: str) -> str:
-    """What the skill and text features read: the folded text, the words that only name whom the need
-    is for taken out, and the skill tags it calls for appended."""
+    """What the skill feature reads: the request's words (see :class:`Reading`), the words that only
+    name whom the need is for taken out, and the skill tags it calls for appended."""
     reading = read(text)
-    words = [w for w in _segmenter().cut(reading.folded, hmm=False) if w not in RECIPIENT_WORDS]
-    core = "".join(words)
-    return f"{core} {' '.join(reading.tags)}" if reading.tags else core
+    return f"{reading.core} {' '.join(reading.tags)}" if reading.tags else reading.core
+
+
+def matter_text(text: str) -> str:
+    """What the text feature reads: the whole text the same way, with every tag it calls for."""
+    reading = read(text)
+    return f"{reading.whole} {' '.join(reading.mentioned)}" if reading.mentioned else reading.whole
 
 
 def canonical_tag(tag: str) -> str:
     """A provider's tag as the table names its skill ("血压监测" → "测血压"); other tags as they are."""
     tags = WORD_TAGS.get(tag.lower(), ())
     return tags[0] if len(tags) == 1 else tag
+
+
+def implied_tags(tag: str) -> tuple[str, ...]:
+    """The broader skills a provider's tag names too (``data/broader_skills.csv``: 邻里调解 is 调解)."""
+    return BROADER.get(canonical_tag(tag), ())
 
 
 def recipient_group(tag: str) -> str | None:

@@ -65,17 +65,18 @@ from .candidates import (
     overlap_minutes,
     wide_visits,
 )
-from .index import CellTable, ProviderIndex
-from .lexicon import RECIPIENT_GROUPS, RECIPIENT_LABELS_ZH, canonical_tag, read, skill_text
+from .index import ProviderIndex
+from .lexicon import RECIPIENT_GROUPS, RECIPIENT_LABELS_ZH, canonical_tag, matter_text, read, skill_text
 from .slots import overlapping_slots
-from .textvec import CellBlocks, cell_pair_cosines, concat_ranges
+from .textvec import cell_pair_cosines, concat_ranges, gather_rows
 from .types import GridMap, NeedView, ProviderView
 
 __all__ = [
     "FEATURES", "FEATURE_STEPS", "FIT_REQUIRED_SERVICES", "MIN_SCORE", "MIN_TEXT_FIT",
     "RELIABILITY_PRIOR", "SKILL_FLOOR", "TIER_SCORES",
     "TOP_K", "URGENCY_PRIORITY", "WEIGHTS", "PairScorer", "Match", "ProviderIndex", "ScoredPairs",
-    "STRONG_SKILL", "alternatives", "confirmed", "explain", "make_match", "make_matches", "priorities",
+    "STRONG_SKILL", "alternatives", "confirmed", "explain", "make_match", "make_matches", "strong_tags",
+    "priorities",
     "propose", "propose_across_services", "score_candidates", "strong", "tier3_min_skill",
 ]
 
@@ -246,18 +247,22 @@ class PairScorer:
     against every tag) is computed once here."""
 
     def __init__(self, batch: NeedBatch, index: ProviderIndex, grid_map: GridMap, *,
-                 min_score: float = MIN_SCORE) -> None:
+                 min_score: float = MIN_SCORE, min_skill: float = 0.0) -> None:
         self.batch, self.index, self.grid_map = batch, index, grid_map
         self.min_score = min_score
-        self.need_texts = index.tfidf.transform([skill_text(n.text) for n in batch.needs], count_unseen=True)
+        self.min_skill = min_skill  # pairs whose skill value is lower are not even scored
+        self.need_texts = index.tfidf.transform([matter_text(n.text) for n in batch.needs], count_unseen=True)
         self.skills = _need_tag_scores(batch, index)
         readings = [read(n.text) for n in batch.needs]
         group_bit = {g: 1 << k for k, g in enumerate(RECIPIENT_GROUPS)}
         self.need_groups = np.fromiter((sum(group_bit[g] for g in r.recipients) for r in readings),
                                        dtype=np.int64, count=len(batch))
+        # A tag matched all but verbatim asks a skill too, even in words the table does not know;
+        # unless it is plain help, or the request itself names no skill (the story's words do not ask).
         strong = (np.asarray(self.skills.max(axis=1).todense()).ravel() >= STRONG_SKILL
                   if self.skills.shape[1] else np.zeros(len(batch), dtype=bool))
-        asks_skill = np.fromiter((bool(r.tags) for r in readings), dtype=bool, count=len(batch)) | strong
+        asks_skill = np.fromiter((r.asks_skill or (s and not r.open_request) for r, s in zip(readings, strong)),
+                                 dtype=bool, count=len(batch))
         self.needs_fit = np.fromiter((n.service in FIT_REQUIRED_SERVICES for n in batch.needs),
                                      dtype=bool, count=len(batch)) | asks_skill
 
@@ -286,20 +291,21 @@ class PairScorer:
     def _cosines(self, visits: Visits, pairs: Pairs) -> np.ndarray:
         """Text cosine of every pair of these visits."""
         index = self.index
-        if visits.cells is index.cells:
-            blocks = index.cell_text
-            cells = visits.cell
-        else:
-            # Tier 3 cells are many and mostly unvisited: blocks of just the visited ones.
-            visited, cells = np.unique(visits.cell, return_inverse=True)
-            sizes = visits.cells.size(visited)
-            ptr = np.zeros(visited.size + 1, dtype=np.int64)
-            np.cumsum(sizes, out=ptr[1:])
-            members = visits.cells.members[concat_ranges(visits.cells.ptr[visited], sizes)]
-            rows = index.cell_text.rows(index.text_row[members])
-            blocks = CellBlocks.of(CellTable(ptr=ptr, members=members), rows, index.tfidf.n_features)
-        return cell_pair_cosines(self.need_texts, blocks, visits.need, cells, pairs.offset,
-                                 pairs.need.size)
+        if visits.cells is index.cells and np.unique(visits.cell).size * SPARSE_VISITS > index.cells.ptr.size:
+            return cell_pair_cosines(self.need_texts, index.cell_text, visits.need, visits.cell, pairs.offset,
+                                     pairs.need.size)
+        # Tier 3 cells are many and mostly unvisited, and a small batch (a proposal, the pass across
+        # services) visits few cells of any kind: one dot product per pair beats building blocks.
+        return self._pair_cosines(pairs.need, pairs.provider)
+
+    def _pair_cosines(self, need: np.ndarray, provider: np.ndarray) -> np.ndarray:
+        """Text cosine of each (need row, provider row) pair, one sparse dot product each."""
+        n_features = self.need_texts.shape[1]
+        indptr, indices, data = gather_rows(self.need_texts, need)
+        left = sparse.csr_matrix((data, indices, indptr), shape=(need.size, n_features))
+        indptr, indices, data = self.index.cell_text.rows(self.index.text_row[provider])
+        right = sparse.csr_matrix((data, indices, indptr), shape=(need.size, n_features))
+        return np.asarray(left.multiply(right).sum(axis=1), dtype=np.float32).ravel()
 
     def tier3_bound(self) -> np.ndarray:
         """Per need, a score no tier 3 pair of it can exceed: its best skill value over every
@@ -357,10 +363,17 @@ class PairScorer:
             repeat = np.zeros(keys.size, dtype=bool)
             repeat[order[1:]] = keys[order[1:]] == keys[order[:-1]]
             keep &= ~repeat
-        text = self._cosines(visits, pairs)
-        idx = np.flatnonzero(keep)
+        if self.min_skill:  # few pairs are left: their cosines one by one
+            skill = _pair_skill(pairs.need, pairs.provider, index, self.skills)
+            idx = np.flatnonzero(keep & (skill >= self.min_skill))
+            skill, text = skill[idx], self._pair_cosines(pairs.need[idx], pairs.provider[idx])
+        else:
+            idx = np.flatnonzero(keep)
+            text = self._cosines(visits, pairs)[idx]
         need, provider, tier = pairs.need[idx], pairs.provider[idx], pairs.tier[idx]
         overlap = overlap[idx]
+        if not self.min_skill:
+            skill = _pair_skill(need, provider, index, self.skills)
 
         features = np.empty((idx.size, len(FEATURES)), dtype=np.uint16)
         col = {name: k for k, name in enumerate(FEATURES)}
@@ -368,8 +381,8 @@ class PairScorer:
         def put(name: str, values: np.ndarray) -> None:
             features[:, col[name]] = np.rint(np.clip(values, 0.0, 1.0) * FEATURE_STEPS)
 
-        put("skill", _pair_skill(need, provider, index, self.skills))
-        put("text", text[idx])
+        put("skill", skill)
+        put("text", text)
         tier_value = np.zeros(TIER_ELSEWHERE + 1, dtype=np.float64)
         for t, v in TIER_SCORES.items():
             tier_value[t] = v
@@ -381,6 +394,10 @@ class PairScorer:
         put("reliability", np.where(np.isnan(reliability), RELIABILITY_PRIOR, reliability))
         put("recipient", ((self.need_groups[need] & index.serves[provider]) != 0).astype(np.float64))
         return need, provider, tier, features
+
+
+# Below one visited cell in this many, a batch's text cosines use blocks of just the visited cells.
+SPARSE_VISITS = 8
 
 
 def _tier3_rest() -> float:
@@ -396,13 +413,15 @@ def tier3_min_skill(min_score: float = MIN_SCORE) -> float:
 
 def score_candidates(batch: NeedBatch, index: ProviderIndex, grid_map: GridMap, *,
                      widen_below: int = TOP_K, min_score: float = MIN_SCORE,
-                     scorer: PairScorer | None = None) -> ScoredPairs:
+                     scorer: PairScorer | None = None, may_widen: np.ndarray | None = None) -> ScoredPairs:
     """Score the eligible pairs of tiers 1-2, then of tier 3 for the needs with fewer than
     ``widen_below`` eligible pairs there or whose best there scores below what tier 3 might
-    (:meth:`PairScorer.tier3_bound`); keep those scoring at least ``min_score``."""
+    (:meth:`PairScorer.tier3_bound`), of those ``may_widen`` allows (default all); keep those
+    scoring at least ``min_score``."""
     scorer = scorer or PairScorer(batch, index, grid_map, min_score=min_score)
     scored = scorer.near()
-    widen = np.flatnonzero((scored.eligible < widen_below) | (scored.best < scorer.tier3_bound()))
+    wanted = (scored.eligible < widen_below) | (scored.best < scorer.tier3_bound())
+    widen = np.flatnonzero(wanted if may_widen is None else wanted & may_widen)
     return scored.merged(scorer.wide(widen))[0] if widen.size else scored
 
 
@@ -605,10 +624,18 @@ def propose(need: NeedView, index: ProviderIndex, grid_map: GridMap, limit: int 
 
     Candidates come from tiers 1-2, and from tier 3 too when those give fewer than ``limit``. When
     nobody of the need's service can serve it (or the classifier was unsure of the service), the
-    providers of any service whose skill matches strongly, marked for a coordinator to confirm.
+    providers of any service whose skill matches strongly, marked for a coordinator to confirm; and
+    when its service has nobody nearer than across the subdistrict, such providers in or next to
+    its grid come first (as in :func:`matching.engine.across_services`).
     """
     ranked = [] if need.tentative else _propose_within(need, index, grid_map, limit, min_score)
-    return ranked or propose_across_services(need, index, grid_map, limit, min_score=min_score)
+    if not ranked:
+        return propose_across_services(need, index, grid_map, limit, min_score=min_score)
+    if ranked[0].tier == TIER_ELSEWHERE:
+        near = [m for m in propose_across_services(need, index, grid_map, limit, min_score=min_score)
+                if m.tier <= TIER_NEIGHBOUR]
+        return (near + ranked)[:limit]
+    return ranked
 
 
 def alternatives(need: NeedView) -> list[NeedView]:
@@ -627,6 +654,17 @@ def confirmed(match: Match, need: NeedView) -> Match:
 
 def strong(match: Match) -> bool:
     return match.features["skill"] >= STRONG_SKILL
+
+
+def strong_tags(needs: Sequence[NeedView], index: ProviderIndex) -> list[np.ndarray]:
+    """For each need, the provider tags (ids) matching its words strongly: what a proposal across
+    services must hold."""
+    if not needs:
+        return []
+    skills = _need_tag_scores(NeedBatch.of(list(needs)), index)
+    skills.data[skills.data < STRONG_SKILL] = 0
+    skills.eliminate_zeros()
+    return np.split(skills.indices, skills.indptr[1:-1])
 
 
 def propose_across_services(need: NeedView, index: ProviderIndex, grid_map: GridMap, limit: int = 10, *,

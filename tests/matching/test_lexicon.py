@@ -10,6 +10,8 @@ from matching.lexicon import (
     called_tags,
     canonical_tag,
     fold,
+    implied_tags,
+    matter_text,
     read,
     recipient_group,
     skill_text,
@@ -80,3 +82,64 @@ def test_a_text_without_such_words_is_left_as_it_is():
 
 def test_the_called_tags_follow_the_text():
     assert skill_text("楼道灯坏了") == "楼道灯坏了 路灯"
+
+
+# --- the request and its story ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("text, asked, story", [
+    ("跟楼上漏水的事已经调解好了，他们也赔了钱，现在就想找人把墙面补一补刷一刷", ("装修",), {"漏水", "调解"}),
+    ("两口子为装修贷款的事天天吵，闹着要离婚，想请人调解一下", ("调解",), {"装修", "法律咨询"}),
+    ("楼上漏水渗到我家厨房吊顶，邻居出差了联系不上，先找师傅把我家的水管修好", ("水管维修",), {"漏水"}),
+    ("邻居说我家电线老化会连累他们，为这事吵了一架，想找电工来检查一下", ("电路维修",), set()),
+])
+def test_when_the_request_names_a_skill_the_clauses_before_it_are_only_its_story(text, asked, story):
+    reading = read(text)
+
+    assert reading.tags == asked and reading.asks_skill
+    assert story <= set(reading.mentioned) and not story & set(reading.tags)
+
+
+def test_the_skill_feature_reads_the_request_and_the_text_feature_the_whole_need():
+    text = "跟楼上漏水的事已经调解好了，他们也赔了钱，现在就想找人把墙面补一补刷一刷"
+
+    assert skill_text(text) == "想找人把墙面补一补刷一刷 装修"
+    assert matter_text(text) == text + " 漏水 调解 装修"
+
+
+def test_a_polite_word_after_the_request_starts_no_request_of_its_own():
+    assert read("我想找人修空调，周六上午在家，麻烦了").tags == ("家电维修",)
+
+
+def test_a_request_naming_no_skill_asks_none_whatever_its_story_mentions():
+    reading = read("老伴住院了，驿站有个大件快递我搬不动，周二下午想找人帮忙拿回家")
+
+    assert reading.open_request and not reading.asks_skill
+    assert "搬运" in reading.tags  # the story's skills still count for who fits best
+
+
+def test_plain_help_is_asked_for_but_is_no_skill():
+    reading = read("需要人帮忙把一袋米扛上楼")
+
+    assert reading.tags == ("搬运",) and not reading.asks_skill
+
+
+@pytest.mark.parametrize("text, tag", [
+    ("修空调", "家电维修"), ("周五上午想请人来家里擦擦窗户、拖拖地", "保洁"), ("周三中午能帮忙送份饭来吗", "送餐"),
+    ("卫生间下水还是堵，找人来通", "水管维修"), ("公司无故扣了我一千多块工资", "欠薪"), ("厂里不肯按工伤赔", "工伤赔偿"),
+    ("我想提前立份遗嘱", "法律咨询"),
+])
+def test_more_everyday_wording_reaches_its_skill(text, tag):
+    assert tag in called_tags(text)
+
+
+@pytest.mark.parametrize("text", ["家里狗狗不吃东西，想找个兽医上门看看", "手机屏幕摔碎了，有没有人能上门帮忙换个屏",
+                                  "过年前想请会写毛笔字的人帮忙写几副春联"])
+def test_a_skill_nobody_offers_is_still_a_skill_asked_for(text):
+    reading = read(text)
+
+    assert reading.asks_skill and "智能手机" not in reading.tags and "探访" not in reading.tags
+
+
+def test_a_providers_narrower_tag_names_the_broader_skill_too():
+    assert implied_tags("邻里调解") == ("调解",) and implied_tags("家庭调解") == ("调解",)
+    assert implied_tags("调解") == () and implied_tags("木工") == ()

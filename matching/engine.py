@@ -18,7 +18,9 @@ whole subdistrict (or several: see ``GridMap.subdistricts``).
 5. Across services (:func:`across_services`): a need that nobody of its service could serve, and
    a need whose service the classifier was unsure of (``NeedView.tentative``), may go to a provider
    of any service whose skill matches it strongly (``STRONG_SKILL``), with the capacity the first
-   assignment left; such a proposal is marked for a coordinator to confirm.
+   assignment left; so may a need its service serves only from tier 3, or had no room for, but only
+   to such a provider in tiers 1-2. Such a proposal is marked for a coordinator to confirm. A far
+   provider so freed serves, in a second round, the needs still waiting for it.
 6. Every need left without a provider gets a reason and is flagged for escalation (上报).
 
 Pure and deterministic: needs are taken in id order and providers in key order, so the same

@@ -44,12 +44,12 @@ from .schemas import (
 
 bp = Blueprint("pools", __name__, url_prefix="/api/v1")
 
-Record = TypeVar("Record", Grid, Resource, Volunteer)
+Record = TypeVar("Record", Grid, Resource, Volunteer, Need)
 
 
 def _readable(record: Record) -> Record:
-    """A deactivated (DELETEd) record is gone from the API: its row stays, for the reports and the
-    audit trail, and the lists still show it with ``active=false``."""
+    """A deactivated (DELETEd) record is gone from the API, for reading, changing and deleting again:
+    its row stays, for the reports and the audit trail, and the lists still show it with ``active=false``."""
     if not record.active:
         raise NotFound(f"找不到编号为 {record.id} 的记录")
     return record
@@ -84,7 +84,7 @@ def get_grid(id_: int) -> Any:
 @documented("修改网格（部分字段）", body=GridIn(partial=True), response=GridOut, tag="grids")
 def update_grid(id_: int) -> Any:
     session = db_session()
-    grid = grid_service.get_grid(session, id_)
+    grid = _readable(grid_service.get_grid(session, id_))
     return GridOut().dump(grid_service.update_grid(session, grid, json_body(GridIn(), partial=True)))
 
 
@@ -93,7 +93,7 @@ def update_grid(id_: int) -> Any:
 @documented("停用网格", response=GridOut, tag="grids")
 def deactivate_grid(id_: int) -> Any:
     session = db_session()
-    return GridOut().dump(grid_service.deactivate_grid(session, grid_service.get_grid(session, id_)))
+    return GridOut().dump(grid_service.deactivate_grid(session, _readable(grid_service.get_grid(session, id_))))
 
 
 @bp.get("/party-grids")
@@ -132,7 +132,7 @@ def get_resource(id_: int) -> Any:
 @documented("修改政府资源", body=ResourceIn(partial=True), response=ResourceOut, tag="resources")
 def update_resource(id_: int) -> Any:
     session = db_session()
-    row = provider_service.get_resource(session, id_)
+    row = _readable(provider_service.get_resource(session, id_))
     return ResourceOut().dump(provider_service.update_resource(session, row, json_body(ResourceIn(), partial=True)))
 
 
@@ -141,7 +141,7 @@ def update_resource(id_: int) -> Any:
 @documented("停用政府资源", response=ResourceOut, tag="resources")
 def deactivate_resource(id_: int) -> Any:
     session = db_session()
-    return ResourceOut().dump(provider_service.deactivate(session, provider_service.get_resource(session, id_)))
+    return ResourceOut().dump(provider_service.deactivate(session, _readable(provider_service.get_resource(session, id_))))
 
 
 @bp.get("/volunteers")
@@ -198,7 +198,7 @@ def deactivate_volunteer(id_: int) -> Any:
 
 
 def _managed_volunteer(session: Session, id_: int) -> Volunteer:
-    volunteer = provider_service.get_volunteer(session, id_)
+    volunteer = _readable(provider_service.get_volunteer(session, id_))
     if not policy.may_manage_volunteer(session, signed_in(), volunteer):
         raise Forbidden("只能管理自己负责范围内的志愿者")
     return volunteer
@@ -281,4 +281,5 @@ def update_need(id_: int) -> Any:
 @documented("停用需求", response=NeedOut, tag="needs")
 def deactivate_need(id_: int) -> Any:
     session = db_session()
-    return need_body(session, need_service.deactivate_need(session, need_service.get_need(session, id_)), signed_in())
+    need = _readable(need_service.get_need(session, id_))
+    return need_body(session, need_service.deactivate_need(session, need), signed_in())

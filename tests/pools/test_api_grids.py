@@ -164,6 +164,8 @@ def test_deleting_a_grid_deactivates_it_and_the_list_hides_it(api, grid_map):
 
     assert response.status_code == 200 and response.get_json()["active"] is False
     error_of(api.get(f"{GRIDS}/{g9['id']}"), 404)  # gone from the API; lists with active=false still show it
+    error_of(api.patch(f"{GRIDS}/{g9['id']}", json={"name": "复活"}), 404)  # nor can it be changed
+    error_of(api.delete(f"{GRIDS}/{g9['id']}"), 404)  # or deleted again
     assert listed_codes(api) == ["G1", "G2", "G3"]
     assert listed_codes(api, active="false") == ["G9"]
 

@@ -176,6 +176,8 @@ def test_deleting_a_need_deactivates_it_and_the_list_hides_it(pool):
 
     assert response.status_code == 200 and response.get_json()["active"] is False
     error_of(pool.get(f"{NEEDS}/{n2['id']}"), 404)  # gone from the API; lists with active=false still show it
+    error_of(pool.patch(f"{NEEDS}/{n2['id']}", json={"urgency": "high"}), 404)  # nor can it be changed
+    error_of(pool.delete(f"{NEEDS}/{n2['id']}"), 404)  # or deleted again
     assert listed_refs(pool) == ["N1", "N3"]
     assert listed_refs(pool, active="false") == ["N2"]
 

@@ -171,6 +171,8 @@ def test_deleting_a_volunteer_deactivates_it_and_the_list_hides_it(pool):
 
     assert response.status_code == 200 and response.get_json()["active"] is False
     error_of(pool.get(f"{VOLUNTEERS}/{v3['id']}"), 404)  # gone from the API; lists with active=false still show it
+    error_of(pool.patch(f"{VOLUNTEERS}/{v3['id']}", json={"capacity": 3}), 404)  # nor can it be changed
+    error_of(pool.delete(f"{VOLUNTEERS}/{v3['id']}"), 404)  # or deleted again
     assert listed_refs(pool) == ["V1", "V2"]
     assert listed_refs(pool, active="false") == ["V3"]
 

@@ -17,7 +17,11 @@ $(VENV)/.installed: $(BIN)/python setup.cfg
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
-install: $(VENV)/.installed
+# The pages' front-end packages (ECharts; axe-core for the tests) from the npm registry, by the lockfile.
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+
+install: $(VENV)/.installed node_modules/.package-lock.json
 
 run: install
 	$(BIN)/flask --app app db upgrade
@@ -41,4 +45,4 @@ bench: install
 	$(BIN)/python benchmarks/run_all.py
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache
+	rm -rf $(VENV) instance .pytest_cache node_modules

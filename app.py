@@ -77,6 +77,8 @@ def register_blueprints(app: Flask) -> None:
     install_security_headers(app)  # first: it bounds <int:…> ids with a URL converter, bound as each route is added
     for bp in (access_bp, pools_bp, intake_bp, dispatch_bp, workflow_bp, reports_bp, docs_bp):
         app.register_blueprint(bp)
+    from pages import register as register_pages
+    register_pages(app)
     install_access_guard(app)
     install_unit_of_work(app)
 

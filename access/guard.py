@@ -7,7 +7,8 @@ and a write that a browser could have been tricked into sending is refused.
 - Cross-site requests: a write whose ``Origin`` (or, without one, ``Referer``) is another site is
   refused; a write signed in by the login cookie must also carry the session's CSRF token (header
   ``X-CSRF-Token`` or form field ``csrf_token``). Bearer tokens are never sent by a browser on its
-  own, so requests signed in with one need neither.
+  own, so requests signed in with one need neither. A form post (urlencoded or multipart, what any
+  site can make a browser send) carries the token even to a public route such as the login page.
 """
 from __future__ import annotations
 
@@ -48,6 +49,8 @@ def install_access_guard(app: Flask) -> None:
         writes = request.method not in SAFE_METHODS
         if writes:
             _refuse_other_sites()
+            if _browser_form() and not request.headers.get("Authorization"):
+                _require_csrf_token()
         if rule.public:
             return
         user = signed_in()
@@ -55,6 +58,10 @@ def install_access_guard(app: Flask) -> None:
             raise Forbidden()
         if writes and signed_in_by_cookie():
             _require_csrf_token()
+
+
+def _browser_form() -> bool:
+    return request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
 def _origin(url: str) -> str:

@@ -7,7 +7,6 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from flask import Blueprint
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from access import policy
@@ -24,7 +23,6 @@ from web.schemas import page_body
 from . import grids as grid_service
 from . import needs as need_service
 from . import providers as provider_service
-from .fuzzy import Candidate, fuzzy_search
 from .schemas import (
     GridIn,
     GridListArgs,
@@ -209,11 +207,8 @@ Provider = TypeVar("Provider", Resource, Volunteer)
 
 def _search(model: type[Provider], dump: Callable[[Provider], dict[str, Any]]) -> Any:
     args = query_args(SearchArgs())
-    session = db_session()
-    rows = session.execute(select(model.id, model.name, model.skills).where(model.active.is_(True))).all()
-    hits = fuzzy_search(args["q"], [Candidate(i, n, tuple(s or ())) for i, n, s in rows], limit=args["limit"])
-    by_id = {r.id: r for r in session.scalars(select(model).where(model.id.in_([h.id for h in hits])))}
-    return {"items": [{"score": h.score, "matched": h.matched, "record": dump(by_id[h.id])} for h in hits]}
+    found = provider_service.search(db_session(), model, args["q"], args["limit"])
+    return {"items": [{"score": h.score, "matched": h.matched, "record": dump(row)} for h, row in found]}  # type: ignore[arg-type]
 
 
 @bp.get("/resources/search")

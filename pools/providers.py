@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session, selectinload
 from core.errors import Conflict, InvalidData
 from models import Grid, Resource, Volunteer
 
+from .fuzzy import Candidate, Hit, fuzzy_search
 from .lookup import Page, get_or_404, grid_by_code, grids_by_code, json_list_contains, paginate
 
 
@@ -124,3 +125,13 @@ def deactivate(session: Session, row: Resource | Volunteer) -> Resource | Volunt
     row.active = False
     session.flush()
     return row
+
+
+def search(session: Session, model: type[Resource] | type[Volunteer], query: str,
+           limit: int = 10) -> list[tuple[Hit, Resource | Volunteer]]:
+    """Active providers whose name (as characters or pinyin) or a skill is like ``query``, best first."""
+    rows = session.execute(select(model.id, model.name, model.skills).where(model.active.is_(True))).all()
+    hits = fuzzy_search(query, [Candidate(i, n, tuple(s or ())) for i, n, s in rows], limit=limit)
+    found: list[Resource | Volunteer] = list(session.scalars(select(model).where(model.id.in_([h.id for h in hits]))))
+    by_id = {r.id: r for r in found}
+    return [(h, by_id[h.id]) for h in hits]

@@ -43,7 +43,7 @@ padding:0 1rem;line-height:1.6}a{color:#b00020}</style></head><body>
 </body></html>"""
 
 
-@bp.get("/")
+@bp.get("/api")
 @public
 def index() -> Response:
     return Response(_INDEX, mimetype="text/html")

@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, Response, jsonify
+from flask import Flask, Response, current_app, jsonify, request
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
@@ -29,17 +29,33 @@ _HTTP_MESSAGES_ZH = {
 }
 
 
-def _envelope(status: int, code: str, message: str, fields: Any = None) -> tuple[Response, int]:
+# Pages (a room above this one) answer their own errors as HTML: they register a renderer here,
+# ``renderer(status, code, message, fields) -> Response | None``, asked for every request outside /api/
+# (the page's status may differ: a 401 redirects to the login page).
+HTML_ERRORS = "sanku.html_errors"
+
+
+def _envelope(status: int, code: str, message: str, fields: Any = None,
+              extra: dict[str, Any] | None = None) -> tuple[Response, int]:
+    if not request.path.startswith("/api/") and (renderer := current_app.extensions.get(HTML_ERRORS)):
+        try:
+            page = renderer(status, code, message, fields)
+        except Exception:  # a page that cannot render its own error still answers, in JSON
+            log.exception("error page failed")
+            page = None
+        if page is not None:
+            return page, page.status_code
     body: dict[str, Any] = {"code": code, "message": message}
     if fields:
         body["fields"] = fields
+    body.update(extra or {})
     return jsonify({"error": body}), status
 
 
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def _api_error(exc: ApiError) -> tuple[Response, int]:
-        return jsonify(exc.to_dict()), exc.status
+        return _envelope(exc.status, exc.code, exc.message, exc.fields, exc.extra)
 
     @app.errorhandler(ValidationError)
     def _schema_error(exc: ValidationError) -> tuple[Response, int]:

@@ -1,6 +1,7 @@
 """Deny by default, proven for every route: each declares who may call it, the declaration is the one
 below, and the guard enforces it before any view runs (401 without a login, 403 for another role).
-A new route fails here until it is added to the table on purpose."""
+A new route fails here until it is added to the table on purpose. (The pages' routes have their table in
+tests/pages/test_page_access.py.)"""
 from __future__ import annotations
 
 import re
@@ -22,7 +23,7 @@ ARRANGERS = frozenset({Role.COORDINATOR, Role.ADMIN})
 STAFF = frozenset({Role.COORDINATOR, Role.REVIEWER, Role.ADMIN})
 
 ROUTES: dict[tuple[str, str], Any] = {
-    ("GET", "/"): PUBLIC,
+    ("GET", "/api"): PUBLIC,
     ("GET", "/api/docs"): PUBLIC,
     ("GET", "/api/docs/init.js"): PUBLIC,
     ("GET", "/api/docs/assets/<path:name>"): PUBLIC,
@@ -76,10 +77,14 @@ ROUTES: dict[tuple[str, str], Any] = {
 }
 
 
-def routes_of(app: Any) -> dict[tuple[str, str], Any]:
+def routes_of(app: Any, pages: bool = False) -> dict[tuple[str, str], Any]:
+    """Each route's declared access: the API's (and the council's printable agenda), or the pages'."""
     found = {}
     for rule in app.url_map.iter_rules():
-        declared = access_of(app.view_functions[rule.endpoint])
+        view = app.view_functions[rule.endpoint]
+        if view.__module__.startswith("pages.") != pages:
+            continue
+        declared = access_of(view)
         for method in (rule.methods or set()) - {"HEAD", "OPTIONS"}:
             found[(method, rule.rule)] = (None if declared is None else PUBLIC if declared.public
                                           else declared.roles)
@@ -107,7 +112,11 @@ ANONYMOUS_REFUSED = sorted(route for route, access in ROUTES.items() if access !
 
 @pytest.mark.parametrize("method, rule", ANONYMOUS_REFUSED)
 def test_a_route_that_is_not_public_answers_401_without_a_login(anon_client, method, rule):
-    error_of(call(anon_client, method, rule), 401, "unauthorized")
+    response = call(anon_client, method, rule)
+    if rule.startswith("/api/"):
+        error_of(response, 401, "unauthorized")
+    else:  # a page sends the browser to sign in, and back here after
+        assert response.status_code == 302 and response.location.startswith("/login?next=")
 
 
 @pytest.mark.parametrize("method, rule", sorted(route for route, access in ROUTES.items() if access == PUBLIC))
@@ -125,7 +134,11 @@ def test_a_signed_in_user_of_another_role_gets_403_before_anything_happens(app, 
     user = make_account(session, role, f"outsider-{role}", **fields)
     session.commit()
 
-    error_of(call(signed_in(app.test_client(), app, user), *route), 403, "forbidden")
+    response = call(signed_in(app.test_client(), app, user), *route)
+    if route[1].startswith("/api/"):
+        error_of(response, 403, "forbidden")
+    else:
+        assert response.status_code == 403 and response.mimetype == "text/html"
 
 
 def test_a_route_that_declares_nothing_is_refused_even_to_an_admin(engine, connection, database_url, classifier_path):

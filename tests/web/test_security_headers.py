@@ -64,7 +64,7 @@ def test_a_json_response_carries_the_headers_and_is_not_stored(anon_client, grid
 
 
 @pytest.mark.parametrize(("path", "status"), [(f"{API}/grids/404404", 404), (f"{API}/me", 401),
-                                              (f"{API}/grids?page=0", 422), ("/nowhere", 404)])
+                                              (f"{API}/grids?page=0", 422), ("/api/nowhere", 404)])
 def test_an_error_response_carries_the_headers(anon_client, grid_map, path, status):
     response = anon_client.get(path)
 
@@ -77,9 +77,9 @@ def test_an_unexpected_error_carries_the_headers(app):
     @public
     def broken() -> Any:
         raise RuntimeError("a bug")
-    app.add_url_rule("/broken-for-test", view_func=broken)
+    app.add_url_rule("/api/broken-for-test", view_func=broken)
 
-    response = app.test_client().get("/broken-for-test")
+    response = app.test_client().get("/api/broken-for-test")
 
     error_of(response, 500, "internal_error")
     assert_security_headers(response)

@@ -1,0 +1,270 @@
+"""The coordinator's pages (desk, usable on a tablet): the work queue of their scope by state with
+filters, batch matching of the scope, a need's page with ranked proposals drawn as bars per feature,
+accept, decline, propose by hand (fuzzy search by characters and pinyin), set the service of a
+triaged need, and a need entered on a resident's behalf. Admins use the same pages over everything."""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+from flask import Blueprint, flash, redirect, request
+from sqlalchemy import ColumnElement, and_, case, exists, func, select
+from sqlalchemy.orm import selectinload
+
+from access.auth import signed_in
+from access.policy import get_visible_need, may_match, may_place_in_grid, need_filter
+from core.config import zone
+from core.database import db_session
+from core.times import local_today, utcnow
+from core.vocab import (
+    ARRANGERS,
+    CHANNEL_LABELS_ZH,
+    SERVICE_LABELS_ZH,
+    Action,
+    Channel,
+    NeedStatus,
+    ProposalStatus,
+    ProviderKind,
+    Role,
+    ScopeType,
+    Service,
+    Urgency,
+)
+from dispatch.proposals import instant_proposals, set_aside
+from intake.service import submit_need
+from matching.scoring import WEIGHTS
+from models import Grid, Need, Proposal, Resource, User, Volunteer
+from pools.needs import lock_need
+from pools.providers import search
+from pools.schemas import NeedIn
+from web.routes import allow
+from workflow.schemas import load_action
+from workflow.service import allowed_for, apply_action, audit_trail, match_scope
+
+from .resident import PART_CHOICES, URGENCY_CHOICES, check_when, grid_choices, window_of
+from .shell import FormErrors, attempt, form_text, page, safe_next
+from .story import tell
+
+bp = Blueprint("coordinator", __name__)
+
+# The queue's tabs: a state a coordinator works on, and which needs are in it.
+_declined = exists().where(Proposal.need_id == Need.id, Proposal.status == ProposalStatus.DECLINED)
+QUEUES: dict[str, tuple[str, ColumnElement[bool]]] = {
+    "triage": ("待人工分类", Need.status == NeedStatus.TRIAGE),
+    "waiting": ("待匹配", Need.status == NeedStatus.SUBMITTED),
+    "unmatched": ("暂未匹配", Need.status == NeedStatus.UNMATCHED),
+    "proposed": ("已推荐待答复", and_(Need.status == NeedStatus.PROPOSED, ~_declined)),
+    "declined": ("被婉拒后待答复", and_(Need.status == NeedStatus.PROPOSED, _declined)),
+    "escalated": ("已提交议事会", Need.status == NeedStatus.ESCALATED),
+    "serving": ("办理中", Need.status.in_([NeedStatus.ACCEPTED, NeedStatus.APPROVED, NeedStatus.IN_SERVICE,
+                                           NeedStatus.DONE])),
+}
+AGES = [("", "不限"), ("1", "超过 1 天"), ("3", "超过 3 天"), ("7", "超过 7 天")]
+# Oldest and most urgent first.
+_URGENCY_ORDER = case({Urgency.URGENT: 0, Urgency.HIGH: 1, Urgency.NORMAL: 2, Urgency.LOW: 3}, value=Need.urgency)
+PER_PAGE = 50
+FEATURE_LABELS_ZH = {"skill": "技能", "text": "描述相近", "tier": "距离", "availability": "时间合适",
+                     "load": "当前负担", "reliability": "以往表现", "recipient": "服务对象"}
+INTAKE_CHANNELS = [Channel.HOTLINE, Channel.VISIT, Channel.WALK_IN, Channel.BUILDING_HEAD, Channel.SNAPSHOT]
+
+
+def _filters(args: Mapping[str, str]) -> dict[str, str]:
+    state = args.get("state", "triage")
+    return {"state": state if state in QUEUES else "triage", "grid": args.get("grid", "")[:32],
+            "service": args.get("service", "") if args.get("service") in set(Service) else "",
+            "urgency": args.get("urgency", "") if args.get("urgency") in set(Urgency) else "",
+            "age": args.get("age", "") if args.get("age") in dict(AGES) else ""}
+
+
+def _conditions(user: User, f: dict[str, str]) -> list[ColumnElement[bool]]:
+    where = [need_filter(user), Need.active.is_(True)]
+    if f["grid"]:
+        where.append(Need.grid_id.in_(select(Grid.id).where(Grid.code == f["grid"])))
+    if f["service"]:
+        where.append(Need.service == f["service"])
+    if f["urgency"]:
+        where.append(Need.urgency == f["urgency"])
+    if f["age"]:
+        where.append(Need.created_at <= utcnow() - timedelta(days=int(f["age"])))
+    return where
+
+
+def scope_grids(user: User) -> list[tuple[str, list[tuple[str, str]]]]:
+    """The grid picker of the user's scope (every grid for an admin)."""
+    groups = grid_choices()
+    if user.role == Role.ADMIN:
+        return groups
+    session = db_session()
+    return [(name, kept) for name, options in groups
+            if (kept := [(c, t) for c, t in options if may_place_in_grid(session, user, c)])]
+
+
+def match_scopes(user: User, grid: str) -> list[tuple[str | None, str | None]]:
+    """(grid, Party grid) scopes one press of 批量匹配 runs: the filtered grid, else the user's whole scope."""
+    if grid:
+        return [(grid, None)]
+    if user.role == Role.ADMIN:
+        return [(None, None)]
+    codes = list(user.scope_codes or [])
+    if user.scope_type == ScopeType.PARTY_GRID:
+        return [(None, code) for code in codes]
+    if user.scope_type == ScopeType.GRID:
+        return [(code, None) for code in codes]
+    return []
+
+
+def _queue_url(f: Mapping[str, str]) -> str:
+    return "/queue?" + urlencode({k: v for k, v in f.items() if v})
+
+
+@bp.get("/queue")
+@allow(*ARRANGERS)
+def queue() -> Any:
+    user = signed_in()
+    session = db_session()
+    f = _filters(request.args)
+    where = _conditions(user, f)
+    tab = case(*((cond, key) for key, (_, cond) in QUEUES.items()), else_="").label("tab")
+    counts = dict(session.execute(select(tab, func.count()).where(*where).group_by(tab)).all())
+    page_no = max(1, min(int(request.args.get("page", "1")) if request.args.get("page", "").isdigit() else 1, 10_000))
+    rows = list(session.scalars(
+        select(Need).options(selectinload(Need.grid), selectinload(Need.proposals))
+        .where(*where, QUEUES[f["state"]][1]).order_by(_URGENCY_ORDER, Need.created_at, Need.id)
+        .limit(PER_PAGE).offset((page_no - 1) * PER_PAGE)))
+    here = _queue_url(f)
+    tabs = {key: _queue_url({**f, "state": key}) for key in QUEUES}
+    scopes = match_scopes(user, f["grid"])
+    can_match = bool(scopes) and all(may_match(session, user, g, pg) for g, pg in scopes)
+    return page("coordinator/queue.html", title="工作台", f=f, queues=QUEUES, tabs=tabs, counts=counts, needs=rows,
+                grids=scope_grids(user), services=list(SERVICE_LABELS_ZH.items()), urgencies=URGENCY_CHOICES,
+                ages=AGES, here=here, page_no=page_no, more=counts.get(f["state"], 0) > page_no * PER_PAGE,
+                can_match=can_match, per_page=PER_PAGE)
+
+
+@bp.post("/queue/match")
+@allow(*ARRANGERS)
+def batch_match() -> Any:
+    user = signed_in()
+    session = db_session()
+    grid = form_text("grid", 32)
+    back = safe_next(form_text("back", 500)) or "/queue"
+    scopes = match_scopes(user, grid)
+    if not scopes or not all(may_match(session, user, g, pg) for g, pg in scopes):
+        flash("只能匹配自己负责的网格或党建网格", "error")
+        return redirect(back)
+    proposed = unmatched = 0
+    for g, pg in scopes:
+        _, result = match_scope(session, grid=g, party_grid=pg)
+        proposed += len(result.assignments)
+        unmatched += len(result.unmatched)
+    flash(f"匹配完成：为 {proposed} 条需求推荐了服务方，{unmatched} 条暂未找到合适的服务方。", "ok")
+    return redirect(back)
+
+
+def _need_page(need: Need, errors: FormErrors | None = None, status: int = 200) -> Any:
+    user = signed_in()
+    session = db_session()
+    back = safe_next(request.args.get("back")) or "/queue"
+    query = (request.args.get("q") or "").strip()[:50]
+    ranked = instant_proposals(session, need, limit=8, exclude=set_aside(need)) if need.service else []
+    found = []
+    if query:
+        found = [(hit, row, ProviderKind.RESOURCE) for hit, row in search(session, Resource, query, 8)]
+        found += [(hit, row, ProviderKind.VOLUNTEER) for hit, row in search(session, Volunteer, query, 8)]
+        found.sort(key=lambda t: -t[0].score)
+    allowed = allowed_for(need, user.role)
+    return page("coordinator/need.html", status, title=f"需求 {need.ref}", need=need, allowed=allowed,
+                story=tell(need, audit_trail(session, need), for_resident=False), ranked=ranked,
+                weights=WEIGHTS, labels=FEATURE_LABELS_ZH, back=back, q=query, found=found[:10],
+                errors=errors or FormErrors(), services=list(SERVICE_LABELS_ZH.items()),
+                history=sorted(need.proposals, key=lambda p: p.id))
+
+
+@bp.get("/needs/<int:id_>")
+@allow(*ARRANGERS, Role.REVIEWER)
+def need_page(id_: int) -> Any:
+    return _need_page(get_visible_need(db_session(), signed_in(), id_))
+
+
+# What each staff button says once done.
+DONE_MESSAGES: dict[str, str] = {
+    Action.ACCEPT: "已代服务方接单。", Action.DECLINE: "已婉拒，系统已改推下一位服务方（如有）。",
+    Action.PROPOSE: "已推荐该服务方。", Action.REASSIGN: "已改派该服务方。", Action.CLASSIFY: "已确定服务类型。",
+    Action.ESCALATE: "已提交网格议事会。", Action.START: "已开始服务。", Action.REPORT_DONE: "已报告完成。",
+    Action.APPROVE: "已审核通过。", Action.SEND_BACK: "已退回重新确认。", Action.CANCEL: "需求已撤销。",
+}
+
+
+@bp.post("/needs/<int:id_>/<action>")
+@allow(*ARRANGERS, Role.REVIEWER)
+def act(id_: int, action: str) -> Any:
+    user = signed_in()
+    session = db_session()
+    back = safe_next(form_text("back", 500))
+    here = f"/needs/{id_}" + (f"?{urlencode({'back': back})}" if back else "")
+    if action not in DONE_MESSAGES:
+        return page("error.html", 404, title="找不到该页面", message="没有这个操作")
+    payload: dict[str, Any] = {"action": action, "reason": form_text("reason", 1000)}
+    for name in ("proposal", "provider_id"):
+        if form_text(name).isdigit():
+            payload[name] = int(form_text(name))
+    if "provider_id" in payload:
+        payload["provider"] = {"kind": form_text("provider_kind", 16), "id": payload.pop("provider_id")}
+    if action == Action.CLASSIFY:
+        payload["service"] = form_text("service", 16)
+
+    def work() -> Need:
+        need = lock_need(session, get_visible_need(session, user, id_))
+        name, fields = load_action(payload)
+        return apply_action(session, need, name, user, **fields)
+
+    need, errors = attempt(work)
+    if need is None and set(errors) - {"_form"}:
+        return _need_page(get_visible_need(session, user, id_), errors, 422)
+    for message in errors.get("_form", []):
+        flash(message, "error")
+    if need is not None:
+        flash(DONE_MESSAGES[action], "ok")
+    return redirect(here)
+
+
+# --- a need entered on a resident's behalf -------------------------------------------------------
+
+def _intake_form(user: User, values: dict[str, str], errors: FormErrors, status: int = 200) -> Any:
+    today = local_today(zone())
+    return page("coordinator/new.html", status, title="代居民登记需求", values=values, errors=errors,
+                grids=scope_grids(user), parts=PART_CHOICES, urgencies=URGENCY_CHOICES,
+                channels=[(c.value, CHANNEL_LABELS_ZH[c]) for c in INTAKE_CHANNELS], today=today.isoformat(),
+                latest=(today + timedelta(days=90)).isoformat())
+
+
+@bp.get("/needs/new")
+@allow(*ARRANGERS)
+def new_need() -> Any:
+    values = {"text": "", "grid": request.args.get("grid", ""), "urgency": "normal", "part": "any", "day": "",
+              "contact": "", "channel": Channel.HOTLINE.value}
+    return _intake_form(signed_in(), values, FormErrors())
+
+
+@bp.post("/needs/new")
+@allow(*ARRANGERS)
+def enter_need() -> Any:
+    user = signed_in()
+    values = {k: form_text(k) for k in ("text", "grid", "urgency", "part", "day", "contact", "channel")}
+    errors = check_when(values["day"], values["part"], local_today(zone()))
+    body = {"text": values["text"], "grid": values["grid"], "urgency": values["urgency"] or "normal",
+            "contact": values["contact"], "channel": values["channel"],
+            "window": window_of(values["day"], values["part"])}
+    loaded, refused = attempt(lambda: NeedIn().load(body), rename={"window": "day"})
+    errors.update(refused)
+    need = None
+    if not errors:
+        need, refused = attempt(lambda: submit_need(db_session(), loaded or {}, user), rename={"window": "day"})
+        errors.update(refused)
+    if need is None:
+        return _intake_form(user, values, errors, 422)
+    flash(f"已登记需求 {need.ref}。", "ok")
+    return redirect(f"/needs/{need.id}")
+

@@ -1,0 +1,6 @@
+"""Pages: to be filled."""
+from __future__ import annotations
+
+from flask import Blueprint
+
+bp = Blueprint("dashboard", __name__)

@@ -1,0 +1,210 @@
+"""The resident's pages (phone first): 我的需求, 提交需求, and a need's page that tells its story and
+lets them cancel, confirm and rate, or reopen."""
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from flask import Blueprint, flash, redirect
+from sqlalchemy import select
+
+from access.auth import signed_in
+from access.policy import get_visible_need
+from core.config import setting, zone
+from core.database import db_session
+from core.times import local_today
+from core.vocab import URGENCY_LABELS_ZH, Action, NeedStatus, Role
+from intake.service import submit_need
+from models import Community, Grid, Need
+from pools.needs import lock_need
+from pools.schemas import NeedIn
+from web.routes import allow
+from workflow.schemas import load_action
+from workflow.service import allowed_for, apply_action, audit_trail
+from workflow.sla import load_targets
+
+from .shell import FormErrors, act_and_return, attempt, form_text, page
+from .story import tell
+
+bp = Blueprint("resident", __name__)
+
+# When a resident is free: a part of the day, as wall-clock hours in the subdistrict's zone.
+PARTS_OF_DAY: dict[str, tuple[str, str, str] | None] = {
+    "any": None, "morning": ("上午", "08:00", "12:00"), "afternoon": ("下午", "13:00", "18:00"),
+    "evening": ("晚上", "18:00", "21:00"),
+}
+PART_CHOICES = [("any", "随时都可以"), *((k, f"{v[0]}（{v[1]}–{v[2]}）") for k, v in PARTS_OF_DAY.items() if v)]
+URGENCY_CHOICES = [("normal", "一般"), ("high", "较急，这两天内"), ("urgent", "紧急，今天就要"), ("low", "不急")]
+SHOWN = 100  # the newest needs on 我的需求
+
+
+def grid_choices() -> list[tuple[str, list[tuple[str, str]]]]:
+    """Active grids grouped by community, for a picker that works without JavaScript."""
+    rows = db_session().execute(select(Community.name, Grid.code, Grid.name).join(Grid.community)
+                                .where(Grid.active.is_(True)).order_by(Community.code, Grid.code))
+    groups: dict[str, list[tuple[str, str]]] = {}
+    for community, code, name in rows:
+        groups.setdefault(community, []).append((code, f"{name}（{code}）"))
+    return list(groups.items())
+
+
+def window_of(day_text: str, part: str) -> str | None:
+    """The NeedIn window (ISO interval) of a day and a part of it; None: any time."""
+    span = PARTS_OF_DAY.get(part)
+    if span is None or not day_text:
+        return None
+    return f"{day_text}T{span[1]}/{day_text}T{span[2]}"
+
+
+def check_when(day_text: str, part: str, today: date) -> FormErrors:
+    errors = FormErrors()
+    if part not in PARTS_OF_DAY:
+        errors["part"] = ["请选择什么时候方便"]
+    elif PARTS_OF_DAY[part] is not None:
+        try:
+            chosen = date.fromisoformat(day_text)
+        except ValueError:
+            errors["day"] = ["请选择哪一天方便（或选“随时都可以”）"]
+        else:
+            if chosen < today:
+                errors["day"] = ["日期不能早于今天"]
+            elif chosen > today + timedelta(days=90):
+                errors["day"] = ["请选择三个月以内的日期"]
+    return errors
+
+
+@bp.get("/my/needs")
+@allow(Role.RESIDENT)
+def my_needs() -> Any:
+    user = signed_in()
+    needs = db_session().scalars(select(Need).where(Need.resident_id == user.id, Need.active.is_(True))
+                                 .order_by(Need.created_at.desc(), Need.id.desc()).limit(SHOWN))
+    return page("resident/needs.html", title="我的需求", needs=list(needs))
+
+
+def _form_defaults(user_id: int) -> dict[str, str]:
+    """Where and how to reach the resident: as on their last need."""
+    last = db_session().scalar(select(Need).where(Need.resident_id == user_id).order_by(Need.id.desc()).limit(1))
+    return {"text": "", "grid": last.grid.code if last else "", "urgency": "normal", "part": "any", "day": "",
+            "contact": last.contact if last else ""}
+
+
+def _form(values: dict[str, str], errors: FormErrors, status: int = 200) -> Any:
+    today = local_today(zone())
+    return page("resident/new.html", status, title="提交需求", values=values, errors=errors, grids=grid_choices(),
+                parts=PART_CHOICES, urgencies=URGENCY_CHOICES, today=today.isoformat(),
+                latest=(today + timedelta(days=90)).isoformat())
+
+
+@bp.get("/my/needs/new")
+@allow(Role.RESIDENT)
+def new_need() -> Any:
+    return _form(_form_defaults(signed_in().id), FormErrors())
+
+
+@bp.post("/my/needs/new")
+@allow(Role.RESIDENT)
+def submit() -> Any:
+    user = signed_in()
+    values = {k: form_text(k) for k in ("text", "grid", "urgency", "part", "day", "contact")}
+    errors = check_when(values["day"], values["part"], local_today(zone()))
+    body = {"text": values["text"], "grid": values["grid"], "urgency": values["urgency"] or "normal",
+            "contact": values["contact"], "window": window_of(values["day"], values["part"])}
+
+    loaded, refused = attempt(lambda: NeedIn().load(body), rename={"window": "day"})
+    errors.update(refused)
+    need = None
+    if not errors:
+        need, refused = attempt(lambda: submit_need(db_session(), loaded or {}, user), rename={"window": "day"})
+        errors.update(refused)
+    if need is None:
+        # Plainer words than the schema's for the two fields a resident most often leaves empty.
+        if "text" in errors and not values["text"]:
+            errors["text"] = ["请写下您需要什么帮助"]
+        if "grid" in errors and not values["grid"]:
+            errors["grid"] = ["请选择您住在哪个网格"]
+        return _form(values, errors, 422)
+    return redirect(f"/my/needs/{need.id}/submitted")
+
+
+@bp.get("/my/needs/<int:id_>/submitted")
+@allow(Role.RESIDENT)
+def submitted(id_: int) -> Any:
+    need = get_visible_need(db_session(), signed_in(), id_)
+    targets = load_targets()
+    return page("resident/submitted.html", title="需求已提交", need=need, match_hours=targets.match_for(need),
+                close_hours=targets.close_for(need))
+
+
+def _need_page(need: Need, errors: FormErrors | None = None, values: dict[str, str] | None = None,
+               status: int = 200) -> Any:
+    user = signed_in()
+    session = db_session()
+    allowed = allowed_for(need, user.role)
+    return page("resident/need.html", status, title=f"需求 {need.ref}", need=need, allowed=allowed,
+                story=tell(need, audit_trail(session, need), for_resident=True), errors=errors or FormErrors(),
+                values=values or {}, reopen_days=setting("REOPEN_DAYS"), urgency=URGENCY_LABELS_ZH)
+
+
+@bp.get("/my/needs/<int:id_>")
+@allow(Role.RESIDENT)
+def need_page(id_: int) -> Any:
+    return _need_page(get_visible_need(db_session(), signed_in(), id_))
+
+
+def _act(id_: int, payload: dict[str, Any]) -> Need:
+    session = db_session()
+    user = signed_in()
+    need = lock_need(session, get_visible_need(session, user, id_))
+    action, fields = load_action(payload)
+    return apply_action(session, need, action, user, **fields)
+
+
+@bp.get("/my/needs/<int:id_>/cancel")
+@allow(Role.RESIDENT)
+def cancel_page(id_: int) -> Any:
+    need = get_visible_need(db_session(), signed_in(), id_)
+    return page("resident/cancel.html", title="撤销需求", need=need, errors=FormErrors())
+
+
+@bp.post("/my/needs/<int:id_>/cancel")
+@allow(Role.RESIDENT)
+def cancel(id_: int) -> Any:
+    reason = form_text("reason", 1000)
+    return act_and_return(lambda: _act(id_, {"action": Action.CANCEL, "reason": reason or "居民撤销"}),
+                          f"/my/needs/{id_}", "需求已撤销。如需帮助，可以随时重新提交。")
+
+
+@bp.post("/my/needs/<int:id_>/confirm")
+@allow(Role.RESIDENT)
+def confirm(id_: int) -> Any:
+    rating_text, comment = form_text("rating", 8), form_text("comment", 1000)
+    rating: Any = int(rating_text) if rating_text.isdigit() else (rating_text or None)
+    payload = {"action": Action.CONFIRM, "reason": comment}
+    if rating is not None:
+        payload["rating"] = rating
+    need, errors = attempt(lambda: _act(id_, payload), rename={"reason": "comment"})
+    if need is None:
+        fresh = get_visible_need(db_session(), signed_in(), id_)
+        return _need_page(fresh, errors, {"rating": rating_text, "comment": comment}, 422)
+    flash("谢谢您的评价，需求已办结。", "ok")
+    return redirect(f"/my/needs/{id_}")
+
+
+@bp.post("/my/needs/<int:id_>/reopen")
+@allow(Role.RESIDENT)
+def reopen(id_: int) -> Any:
+    reason = form_text("reason", 1000)
+    return act_and_return(lambda: _act(id_, {"action": Action.REOPEN, "reason": reason or "居民重新打开"}),
+                          f"/my/needs/{id_}", "需求已重新打开，工作人员会再次为您匹配。")
+
+
+# What a resident reads beside their need's status: what happens next.
+NEXT_STEP: dict[str, str] = {
+    NeedStatus.SUBMITTED: "正在为您寻找合适的服务方。", NeedStatus.TRIAGE: "工作人员正在确认该由哪类服务办理。",
+    NeedStatus.PROPOSED: "已找到服务方，等待对方确认。", NeedStatus.ACCEPTED: "服务方已接单，等待网格党支部审核。",
+    NeedStatus.APPROVED: "服务方会按约定时间为您服务。", NeedStatus.IN_SERVICE: "服务正在进行。",
+    NeedStatus.DONE: "服务方说已经完成，请您确认并评价。", NeedStatus.CLOSED: "需求已办结。",
+    NeedStatus.UNMATCHED: "暂时没有合适的服务方，工作人员会继续协调。",
+    NeedStatus.ESCALATED: "已提交网格议事会商议解决。", NeedStatus.CANCELLED: "需求已撤销。",
+}

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from zxcvbn import zxcvbn
 
 from core.database import db_session
-from core.errors import Conflict, InvalidData, Unauthorized
+from core.errors import Conflict, Forbidden, InvalidData, Unauthorized
 from core.vocab import SCOPE_LABELS_ZH, Role, ScopeType
 from models import Grid, PartyGrid, User, Volunteer
 
@@ -66,26 +66,10 @@ def verify_password(password_hash: str, password: str) -> bool:
 def create_user(session: Session, *, username: str, password: str, role: str, display_name: str = "",
                 scope_type: str | None = None, scope_codes: list[str] | None = None,
                 volunteer_ref: str | None = None) -> User:
-    errors: dict[str, list[str]] = {}
-    if role not in set(Role):
-        errors["role"] = [f"未知角色 {role}，应为 {'、'.join(Role)}"]
+    errors, volunteer = role_problems(session, role=role, scope_type=scope_type, scope_codes=scope_codes,
+                                      volunteer_ref=volunteer_ref)
     if problems := password_problems(password, username, display_name):
         errors["password"] = problems
-    if scope_type is not None and scope_type not in set(ScopeType):
-        errors["scope"] = [f"未知范围类型 {scope_type}"]
-    if role in (Role.COORDINATOR, Role.REVIEWER) and not scope_codes:
-        errors["scope"] = ["协调员和支部审核人必须指定范围"]
-    # A reviewer's codes are always Party grids (see policy.need_filter), whatever type was given.
-    effective_type = ScopeType.PARTY_GRID if role == Role.REVIEWER else scope_type
-    if scope_codes and effective_type in set(ScopeType) and "scope" not in errors:
-        unknown = _unknown_scope_codes(session, ScopeType(effective_type), scope_codes)
-        if unknown:
-            errors["scope"] = [f"未知的{SCOPE_LABELS_ZH[effective_type]}编码：{'、'.join(unknown)}"]
-    volunteer = None
-    if role == Role.VOLUNTEER:
-        volunteer = session.scalar(select(Volunteer).where(Volunteer.ref == (volunteer_ref or "")))
-        if volunteer is None:
-            errors["volunteer"] = [f"志愿者账号须关联社会志愿库中的编号，未找到 {volunteer_ref}"]
     if errors:
         raise InvalidData(fields=errors)
     if session.scalar(select(User.id).where(User.username == username)) is not None:
@@ -211,3 +195,60 @@ def logout_session() -> None:
         revoke_sessions(user)
         log.info("%s(#%d) signed out; sessions revoked", user.username, user.id)
     web_session.clear()
+
+
+# --- accounts managed by subdistrict staff (the admin pages) ------------------------------------
+
+def role_problems(session: Session, *, role: str, scope_type: str | None, scope_codes: list[str] | None,
+                  volunteer_ref: str | None) -> tuple[dict[str, list[str]], Volunteer | None]:
+    """What is wrong with a role and its scope (reasons by field: ``role``, ``scope``, ``volunteer``), and
+    the volunteer a volunteer account is linked to: at creation and when an account's role or scope changes."""
+    errors: dict[str, list[str]] = {}
+    if role not in set(Role):
+        errors["role"] = [f"未知角色 {role}，应为 {'、'.join(Role)}"]
+    if scope_type is not None and scope_type not in set(ScopeType):
+        errors["scope"] = [f"未知范围类型 {scope_type}"]
+    if role in (Role.COORDINATOR, Role.REVIEWER) and not scope_codes:
+        errors["scope"] = ["协调员和支部审核人必须指定范围"]
+    effective_type = ScopeType.PARTY_GRID if role == Role.REVIEWER else scope_type
+    if scope_codes and effective_type in set(ScopeType) and "scope" not in errors:
+        unknown = _unknown_scope_codes(session, ScopeType(effective_type), scope_codes)
+        if unknown:
+            errors["scope"] = [f"未知的{SCOPE_LABELS_ZH[effective_type]}编码：{'、'.join(unknown)}"]
+    volunteer = None
+    if role == Role.VOLUNTEER:
+        volunteer = session.scalar(select(Volunteer).where(Volunteer.ref == (volunteer_ref or "")))
+        if volunteer is None:
+            errors["volunteer"] = [f"志愿者账号须关联社会志愿库中的编号，未找到 {volunteer_ref}"]
+    return errors, volunteer
+
+
+def change_role(session: Session, user: User, actor: User, *, role: str, scope_type: str | None = None,
+                scope_codes: list[str] | None = None, volunteer_ref: str | None = None) -> User:
+    """Give ``user`` another role and scope (checked as at creation: 422 with reasons by field). It takes
+    effect on their next request. No one changes their own account's role (403): an admin cannot lock
+    themselves out."""
+    if user.id == actor.id:
+        raise Forbidden("不能修改自己账号的角色和范围，请另一位管理员操作")
+    errors, volunteer = role_problems(session, role=role, scope_type=scope_type, scope_codes=scope_codes,
+                                      volunteer_ref=volunteer_ref)
+    if errors:
+        raise InvalidData(fields=errors)
+    user.role = Role(role)
+    user.scope_type = ScopeType(scope_type) if scope_type else None
+    user.scope_codes = list(scope_codes or [])
+    user.volunteer = volunteer
+    session.flush()
+    log.info("account %s(#%d) now %s, changed by %s(#%d)", user.username, user.id, role, actor.username, actor.id)
+    return user
+
+
+def deactivate_user(user: User, actor: User) -> User:
+    """Deactivate an account: it can no longer sign in, and every token and cookie it holds stops working.
+    No one deactivates their own account (403), so the admin who acts always remains."""
+    if user.id == actor.id:
+        raise Forbidden("不能停用自己的账号，请另一位管理员操作")
+    user.active = False
+    revoke_sessions(user)
+    log.info("account %s(#%d) deactivated by %s(#%d)", user.username, user.id, actor.username, actor.id)
+    return user

@@ -107,6 +107,23 @@ def get_visible_need(session: Session, user: User, need_id: int) -> Need:
     return need
 
 
+def grid_ids_in_scope(session: Session, user: User) -> list[int] | None:
+    """The grids whose figures ``user`` sees (the dashboard, scoped reports): ``None`` for all (admins);
+    a coordinator's or reviewer's grids, or the grids of their Party grids (deactivated ones too, since
+    their needs stay in the figures); none for anyone else, including a coordinator scoped to an
+    organisation, whose needs are not a set of grids."""
+    codes = list(user.scope_codes or [])
+    if user.role == Role.ADMIN:
+        return None
+    if _scoped_to_party_grids(user):
+        query = select(Grid.id).join(Grid.party_grid).where(PartyGrid.code.in_(codes))
+    elif user.role == Role.COORDINATOR and user.scope_type == ScopeType.GRID:
+        query = select(Grid.id).where(Grid.code.in_(codes))
+    else:
+        return []
+    return list(session.scalars(query.order_by(Grid.id)))
+
+
 # --- what is masked -----------------------------------------------------------------------------
 
 _PHONE_DIGITS = re.compile(r"(\d{3})\d{3,}(\d{4})")

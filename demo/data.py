@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from math import ceil
+from math import ceil, cos, radians
 from typing import Any
 
 DEFAULT_SEED = 2026
@@ -44,6 +44,16 @@ MAX_NEIGHBOURS = 6
 CROSS_BORDER_KEEP_PROBABILITY = 0.3
 # Real grids are not square cells: some touch diagonally as well.
 DIAGONAL_LINK_PROBABILITY = 0.2
+# Grid boundaries: the cell lattice placed around Bao'an, Shenzhen, a cell about 350 m across. Each
+# lattice vertex moves once (cells meeting there keep meeting), each edge bends at a shifted midpoint,
+# so the grids tile the subdistrict with irregular shapes, no gaps and no overlaps.
+MAP_CENTRE = (113.88, 22.58)  # lng, lat
+CELL_METRES = 350.0
+METRES_PER_DEGREE_LAT = 110_574.0
+METRES_PER_DEGREE_LNG_AT_EQUATOR = 111_320.0
+VERTEX_JITTER = 0.18  # of a cell, each axis
+EDGE_BEND = 0.1  # of the edge's length, across it
+COORDINATE_DECIMALS = 6  # about 0.1 m
 # How unevenly grids, residents and volunteers are spread (relative weight range).
 COMMUNITY_WEIGHT_RANGE = (0.3, 1.7)
 GRID_POPULATION_RANGE = (0.4, 1.6)
@@ -112,6 +122,10 @@ def build_demo(seed: int = DEFAULT_SEED) -> DemoData:
     rng = random.Random(seed)
     communities = build_communities()
     grid_map = build_grid_map(rng, communities)
+    # Shapes draw from a generator of their own, so they leave every other draw of the seed as it was.
+    outlines = grid_boundaries(random.Random(f"boundaries:{seed}"), grid_map.cells)
+    for grid in grid_map.grids:
+        grid["boundary"] = outlines[grid["code"]]
     population = {g["code"]: rng.uniform(*GRID_POPULATION_RANGE) for g in grid_map.grids}
     resources = build_resources(rng, communities, grid_map.grids)
     volunteers, duplicates = build_volunteers(rng, communities, grid_map.grids, population)
@@ -168,6 +182,7 @@ def build_communities() -> list[Record]:
 class GridMapData:
     party_grids: list[Record]
     grids: list[Record]
+    cells: dict[str, tuple[int, int]] = field(default_factory=dict)  # grid code → (x, y) of layout_cells
 
 
 def build_grid_map(rng: random.Random, communities: list[Record]) -> GridMapData:
@@ -199,6 +214,7 @@ def build_grid_map(rng: random.Random, communities: list[Record]) -> GridMapData
                     "community": community["code"],
                     "party_grid": party_code,
                     "neighbors": [],
+                    "boundary": None,
                 })
                 community_of[code] = community["code"]
                 cell_of[code] = cells[number - 1]
@@ -206,7 +222,7 @@ def build_grid_map(rng: random.Random, communities: list[Record]) -> GridMapData
     links = link_grids(rng, cell_of, community_of)
     for grid in grids:
         grid["neighbors"] = sorted(links[grid["code"]])
-    return GridMapData(party_grids=party_grids, grids=grids)
+    return GridMapData(party_grids=party_grids, grids=grids, cells=cell_of)
 
 
 def community_sizes(rng: random.Random) -> list[int]:
@@ -273,6 +289,60 @@ def layout_cells(sizes: list[int]) -> list[list[tuple[int, int]]]:
             cells.append((x, band * MAP_BAND_ROWS + row))
         positions.append(cells)
     return positions
+
+
+Point = tuple[float, float]
+
+
+def grid_boundaries(rng: random.Random, cell_of: dict[str, tuple[int, int]]) -> dict[str, Record]:
+    """A GeoJSON Polygon (lng/lat, exterior ring counter-clockwise) for each grid's cell.
+
+    Cell (x, y) has corners at lattice vertices (x, y) … (x + 1, y + 1), y growing southwards. Each vertex
+    is moved once and each edge bends at one point, both drawn in sorted order, so cells that share a
+    vertex or an edge share its coordinates exactly: the polygons tile the map without gap or overlap.
+    """
+    if not cell_of:
+        return {}
+    width = max(x for x, _ in cell_of.values()) + 1
+    height = max(y for _, y in cell_of.values()) + 1
+    vertices = sorted({(x + dx, y + dy) for x, y in cell_of.values() for dx in (0, 1) for dy in (0, 1)})
+    moved: dict[tuple[int, int], Point] = {
+        (vx, vy): (vx + rng.uniform(-VERTEX_JITTER, VERTEX_JITTER), vy + rng.uniform(-VERTEX_JITTER, VERTEX_JITTER))
+        for vx, vy in vertices
+    }
+    edges = sorted({edge for x, y in cell_of.values() for edge in _cell_edges(x, y)})
+    bends: dict[tuple[tuple[int, int], tuple[int, int]], Point] = {}
+    for a, b in edges:
+        (ax, ay), (bx, by) = moved[a], moved[b]
+        shift = rng.uniform(-EDGE_BEND, EDGE_BEND)  # across the edge: (-dy, dx) is perpendicular to it
+        bends[(a, b)] = ((ax + bx) / 2 - (by - ay) * shift, (ay + by) / 2 + (bx - ax) * shift)
+
+    lat_step = CELL_METRES / METRES_PER_DEGREE_LAT
+    lng_step = CELL_METRES / (METRES_PER_DEGREE_LNG_AT_EQUATOR * cos(radians(MAP_CENTRE[1])))
+    west = MAP_CENTRE[0] - width / 2 * lng_step
+    north = MAP_CENTRE[1] + height / 2 * lat_step
+
+    def lnglat(point: Point) -> list[float]:
+        return [round(west + point[0] * lng_step, COORDINATE_DECIMALS),
+                round(north - point[1] * lat_step, COORDINATE_DECIMALS)]
+
+    out: dict[str, Record] = {}
+    for code in sorted(cell_of):
+        x, y = cell_of[code]
+        # South, east, north, west: counter-clockwise on the map (north up).
+        corners = [(x, y), (x, y + 1), (x + 1, y + 1), (x + 1, y)]
+        ring: list[list[float]] = []
+        for a, b in zip(corners, corners[1:] + corners[:1]):
+            ring.append(lnglat(moved[a]))
+            ring.append(lnglat(bends[(min(a, b), max(a, b))]))
+        ring.append(ring[0])
+        out[code] = {"type": "Polygon", "coordinates": [ring]}
+    return out
+
+
+def _cell_edges(x: int, y: int) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+    """The four lattice edges of cell (x, y), each as its (smaller, larger) pair of vertices."""
+    return [((x, y), (x + 1, y)), ((x + 1, y), (x + 1, y + 1)), ((x, y + 1), (x + 1, y + 1)), ((x, y), (x, y + 1))]
 
 
 def link_grids(

@@ -6,6 +6,7 @@ providers, so one is kept per app and rebuilt only when the pools change (:func:
 """
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from typing import Any
 
@@ -13,7 +14,7 @@ from flask import current_app, has_app_context
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from core.vocab import LIVE_PROPOSAL, SET_ASIDE, ProposalStatus, ProviderKind
+from core.vocab import HOLDING_CAPACITY, LIVE_PROPOSAL, SET_ASIDE, ProposalStatus, ProviderKind
 from matching.index import ProviderIndex
 from matching.scoring import MIN_SCORE, Match, propose
 from models import AuditEntry, MatchRun, Need, Proposal, Resource, Volunteer
@@ -75,12 +76,19 @@ def instant_proposals(session: Session, need: Need, limit: int = 10,
     if not need.service:
         return []
     excluded = set(exclude)
-    if any(p.status in LIVE_PROPOSAL for p in need.proposals):
-        # The need's own proposal must not count against its provider: a load of its own.
-        providers = [p for p in load_providers(session, except_need=need.id) if p.key not in excluded]
-        return propose(need_view(need), ProviderIndex.build(providers), grid_map(session), limit=limit)
-    ranked = propose(need_view(need), provider_index(session), grid_map(session), limit=limit + len(excluded))
-    return [p for p in ranked if p.provider_key not in excluded][:limit]
+    own = {p.provider_key for p in need.proposals if p.status in LIVE_PROPOSAL}
+    if not own:
+        ranked = propose(need_view(need), provider_index(session), grid_map(session), limit=limit + len(excluded))
+        return [p for p in ranked if p.provider_key not in excluded][:limit]
+    # The need's own proposal must not count against its provider: an index without it. While the need
+    # holds capacity, that is the cached index's providers with one less load on its own, and no
+    # trip to the database; once served, its proposal also counts in its provider's record: reload.
+    if need.status in HOLDING_CAPACITY:
+        views = [dataclasses.replace(p, load=max(p.load - 1, 0)) if p.key in own else p
+                 for p in provider_index(session).providers if p.key not in excluded]
+    else:
+        views = [p for p in load_providers(session, except_need=need.id) if p.key not in excluded]
+    return propose(need_view(need), ProviderIndex.build(views), grid_map(session), limit=limit)
 
 
 def best_left(session: Session, need: Need) -> Match | None:

@@ -1,9 +1,9 @@
 """The subdistrict's map: communities (社区), grids (网格) and Party-building grids (党建网格)."""
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Optional
 
-from sqlalchemy import Column, ForeignKey, String, Table
+from sqlalchemy import JSON, Column, ForeignKey, String, Table
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base
@@ -49,6 +49,9 @@ class Grid(Base):
     community_id: Mapped[int] = mapped_column(ForeignKey("communities.id"), index=True)
     party_grid_id: Mapped[Optional[int]] = mapped_column(ForeignKey("party_grids.id"), index=True)
     active: Mapped[bool] = mapped_column(default=True)
+    # The grid's outline: a GeoJSON Polygon or MultiPolygon geometry in lng/lat (WGS84), or none
+    # (SQL NULL, not a JSON null, so "has a boundary" is ``boundary IS NOT NULL``).
+    boundary: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON(none_as_null=True), default=None)
 
     community: Mapped[Community] = relationship(back_populates="grids")
     party_grid: Mapped[Optional[PartyGrid]] = relationship(back_populates="grids")

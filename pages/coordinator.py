@@ -14,7 +14,7 @@ from sqlalchemy import ColumnElement, and_, case, exists, func, select
 from sqlalchemy.orm import selectinload
 
 from access.auth import signed_in
-from access.policy import get_visible_need, may_match, may_place_in_grid, need_filter
+from access.policy import get_visible_need, grid_ids_in_scope, may_match, need_filter
 from core.config import zone
 from core.database import db_session
 from core.times import local_today, utcnow
@@ -94,11 +94,12 @@ def _conditions(user: User, f: dict[str, str]) -> list[ColumnElement[bool]]:
 def scope_grids(user: User) -> list[tuple[str, list[tuple[str, str]]]]:
     """The grid picker of the user's scope (every grid for an admin)."""
     groups = grid_choices()
-    if user.role == Role.ADMIN:
-        return groups
     session = db_session()
-    return [(name, kept) for name, options in groups
-            if (kept := [(c, t) for c, t in options if may_place_in_grid(session, user, c)])]
+    ids = grid_ids_in_scope(session, user)
+    if ids is None:
+        return groups
+    allowed = set(session.scalars(select(Grid.code).where(Grid.id.in_(ids))))
+    return [(name, kept) for name, options in groups if (kept := [(c, t) for c, t in options if c in allowed])]
 
 
 def match_scopes(user: User, grid: str) -> list[tuple[str | None, str | None]]:
@@ -127,7 +128,7 @@ def queue() -> Any:
     f = _filters(request.args)
     where = _conditions(user, f)
     tab = case(*((cond, key) for key, (_, cond) in QUEUES.items()), else_="").label("tab")
-    counts = dict(session.execute(select(tab, func.count()).where(*where).group_by(tab)).all())
+    counts: dict[str, int] = dict(session.execute(select(tab, func.count()).where(*where).group_by(tab)).all())
     page_no = max(1, min(int(request.args.get("page", "1")) if request.args.get("page", "").isdigit() else 1, 10_000))
     rows = list(session.scalars(
         select(Need).options(selectinload(Need.grid), selectinload(Need.proposals))

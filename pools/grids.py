@@ -1,10 +1,11 @@
 """The grid map: communities, Party-building grids and grids with their neighbours."""
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from sqlalchemy import or_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from core.errors import Conflict, InvalidData
 from models import Community, Grid, PartyGrid
@@ -59,6 +60,8 @@ def _apply(session: Session, grid: Grid, data: dict[str, Any]) -> None:
         grid.community = community
     if "party_grid" in data:
         grid.party_grid = party_grid
+    if "boundary" in data:
+        grid.boundary = data["boundary"]
 
 
 def create_grid(session: Session, data: dict[str, Any]) -> Grid:
@@ -106,6 +109,35 @@ def list_grids(session: Session, *, page: int, per_page: int, active: bool = Tru
     if party_grid:
         query = query.join(Grid.party_grid).where(PartyGrid.code == party_grid)
     return paginate(session, query, page, per_page)
+
+
+def grid_features(session: Session, grid_ids: Collection[int] | None = None) -> dict[str, Any]:
+    """The active grids that have a boundary (all, or those of ``grid_ids``) as a GeoJSON FeatureCollection,
+    ordered by code; each feature's id is the grid's code and its properties name the grid, its community
+    and its Party grid (codes and names)."""
+    query = (select(Grid).options(joinedload(Grid.community), joinedload(Grid.party_grid))
+             .where(Grid.active.is_(True), Grid.boundary.is_not(None)).order_by(Grid.code))
+    if grid_ids is not None:
+        ids = sorted(set(grid_ids))
+        if not ids:
+            return {"type": "FeatureCollection", "features": []}
+        query = query.where(Grid.id.in_(ids))
+    features = []
+    for grid in session.scalars(query):
+        if not grid.boundary:  # a JSON null stored as such
+            continue
+        party = grid.party_grid
+        features.append({
+            "type": "Feature",
+            "id": grid.code,
+            "geometry": grid.boundary,
+            "properties": {
+                "code": grid.code, "name": grid.name,
+                "community": grid.community.name, "community_code": grid.community.code,
+                "party_grid": party.code if party else None, "party_grid_name": party.name if party else None,
+            },
+        })
+    return {"type": "FeatureCollection", "features": features}
 
 
 def list_party_grids(session: Session) -> list[PartyGrid]:

@@ -4,6 +4,8 @@ The same validation as the API: each row's cells are parsed (pools.cells), loade
 kind's input schema, and checked against the grids that exist or come in the same file. Rows are
 upserted by ``ref`` (grids by ``code``), so importing a file twice changes nothing. A file with any
 bad row imports nothing unless ``skip_invalid`` is set; probable duplicates are reported, never merged.
+A grid row's ``boundary`` (optional column) is the GeoJSON text of its outline; an empty cell, or a file
+without the column, keeps the boundary the grid has.
 
 What a new need needs besides its row is the caller's (``intake``): a classifier for texts without a
 service, and a hook that starts the need's workflow (:class:`NeedIntake`).
@@ -28,6 +30,7 @@ from . import grids as grid_service
 from . import needs as need_service
 from . import providers as provider_service
 from .fuzzy import probable_duplicates
+from .geometry import boundary_from_text
 from .schemas import GridIn, NeedIn, ResourceIn, VolunteerIn
 from .tabular import IMPORT_COLUMNS, CellError, Row, check_columns, read_table
 
@@ -59,7 +62,8 @@ def slot_texts(text: str) -> list[str]:
 # Cell text → value for the schema. Columns not listed pass through as text; an empty cell is left
 # out so the schema's default applies (or its "必填项" error for a required column).
 CELL_PARSERS: dict[str, dict[str, Callable[[str], Any]]] = {
-    "grids": {"code": cells.parse_code, "party_grid": cells.parse_code, "neighbors": cells.parse_codes},
+    "grids": {"code": cells.parse_code, "party_grid": cells.parse_code, "neighbors": cells.parse_codes,
+              "boundary": boundary_from_text},
     "resources": {"ref": cells.parse_code, "service": cells.parse_service, "capacity": cells.parse_int,
                   "grids": lambda t: cells.parse_grid_list(t) or ["*"], "skills": cells.split_multi,
                   "hours": slot_texts},
@@ -244,7 +248,7 @@ def _upsert_grids(session: Session, rows: list[dict[str, Any]], report: ImportRe
 def grid_snapshot(grid: Grid) -> dict[str, Any]:
     return {"name": grid.name, "community": grid.community.name if grid.community else None,
             "party_grid": grid.party_grid.code if grid.party_grid else None,
-            "neighbors": sorted(n.code for n in grid.neighbors)}
+            "neighbors": sorted(n.code for n in grid.neighbors), "boundary": grid.boundary}
 
 
 def _upsert_by_ref(model: Any, create: Callable[..., Any], update: Callable[..., Any],

@@ -5,12 +5,15 @@ ones as field errors. Unknown fields are refused. Output schemas list their fiel
 """
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, validate
 
 from core.vocab import STATUS_LABELS_ZH, Channel, Force, NeedStatus, Urgency, VolunteerKind
 from web.schemas import Flag, ListArgs, StrictSchema, Timestamp, wall_clock_text
 
 from .fields import Phone, Service, Slot, Window, grid_list_or_all
+from .geometry import MAX_BOUNDARY_POSITIONS, BoundaryError, boundary_geometry
 
 CODE = validate.Length(min=1, max=32)
 REF = validate.And(validate.Length(min=1, max=64), validate.Regexp(r"^[A-Za-z0-9_.\-]+$", error="编号只能包含字母、数字、-、_ 和 ."))
@@ -20,6 +23,21 @@ TAGS = fields.List(fields.String(validate=validate.Length(min=1, max=40)), load_
 
 # --- grids -----------------------------------------------------------------------------------
 
+class Boundary(fields.Dict):
+    """A grid's outline: a GeoJSON Polygon or MultiPolygon geometry in lng/lat, checked and normalised
+    (pools.geometry); null clears it."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> dict[str, Any]:
+        try:
+            return boundary_geometry(value)
+        except BoundaryError as exc:
+            raise ValidationError(str(exc)) from None
+
+
+BOUNDARY_DESCRIPTION = (f"网格边界：GeoJSON 几何对象，type 为 Polygon 或 MultiPolygon，坐标为 [经度, 纬度]（WGS84），"
+                        f"每个环首尾相同、至少 4 个坐标，全部不超过 {MAX_BOUNDARY_POSITIONS} 个；null 为清除")
+
+
 class GridIn(StrictSchema):
     code = fields.String(required=True, validate=CODE)
     name = fields.String(required=True, validate=NAME)
@@ -27,6 +45,8 @@ class GridIn(StrictSchema):
     party_grid = fields.String(load_default=None, allow_none=True, validate=CODE,
                                metadata={"description": "党建网格编码"})
     neighbors = fields.List(fields.String(validate=CODE), load_default=list)
+    # No default: a row or body without it leaves the stored boundary as it is.
+    boundary = Boundary(allow_none=True, metadata={"description": BOUNDARY_DESCRIPTION})
 
 
 class GridOut(Schema):
@@ -39,6 +59,7 @@ class GridOut(Schema):
     party_grid_name = fields.Function(lambda g: g.party_grid.name if g.party_grid else None)
     branch = fields.Function(lambda g: g.party_grid.branch if g.party_grid else None)
     neighbors = fields.Function(lambda g: [n.code for n in g.neighbors])
+    boundary = fields.Dict(allow_none=True, metadata={"description": "网格边界（GeoJSON 几何对象），未设置为 null"})
     active = fields.Boolean()
 
 

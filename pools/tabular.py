@@ -83,7 +83,7 @@ class ColumnSpec:
 
 
 IMPORT_COLUMNS: dict[str, ColumnSpec] = {
-    "grids": ColumnSpec(("code", "name", "community", "party_grid", "neighbors")),
+    "grids": ColumnSpec(("code", "name", "community", "party_grid", "neighbors"), ("boundary",)),
     "resources": ColumnSpec(
         ("ref", "name", "department", "service", "grids", "capacity", "skills", "description", "hours")
     ),

@@ -48,6 +48,29 @@ PAGES: dict[tuple[str, str], Any] = {
     ("POST", "/needs/new"): ARRANGERS,
     ("GET", "/needs/<int:id_>"): STAFF,
     ("POST", "/needs/<int:id_>/<action>"): STAFF,
+    # the dashboard, each within their scope
+    ("GET", "/dashboard"): STAFF,
+    ("GET", "/dashboard/export.csv"): STAFF,
+    ("GET", "/dashboard/export.xlsx"): STAFF,
+    # subdistrict staff: the registries, imports and accounts
+    ("GET", "/admin"): ADMIN,
+    ("GET", "/admin/<kind>"): ADMIN,
+    ("GET", "/admin/<kind>/new"): ADMIN,
+    ("POST", "/admin/<kind>/new"): ADMIN,
+    ("GET", "/admin/<kind>/<int:id_>/edit"): ADMIN,
+    ("POST", "/admin/<kind>/<int:id_>/edit"): ADMIN,
+    ("GET", "/admin/<kind>/<int:id_>/deactivate"): ADMIN,
+    ("POST", "/admin/<kind>/<int:id_>/deactivate"): ADMIN,
+    ("GET", "/admin/import"): ADMIN,
+    ("POST", "/admin/import/preview"): ADMIN,
+    ("POST", "/admin/import/confirm"): ADMIN,
+    ("GET", "/admin/accounts"): ADMIN,
+    ("GET", "/admin/accounts/new"): ADMIN,
+    ("POST", "/admin/accounts/new"): ADMIN,
+    ("GET", "/admin/accounts/<int:id_>/role"): ADMIN,
+    ("POST", "/admin/accounts/<int:id_>/role"): ADMIN,
+    ("GET", "/admin/accounts/<int:id_>/deactivate"): ADMIN,
+    ("POST", "/admin/accounts/<int:id_>/deactivate"): ADMIN,
 }
 
 

@@ -77,7 +77,7 @@ def test_one_need_through_the_pages_from_submission_to_rating(app, session):
     assert matched.status_code == 302
     assert "匹配完成：为 1 条需求推荐了服务方" in coordinator.get(matched.location).get_data(as_text=True)
     page = coordinator.get(f"/needs/{need_id}").get_data(as_text=True)
-    assert "张小明" in page and 'class="bar"' in page  # the proposal and its bars per feature
+    assert "张小明" in page and 'class="meter"' in page  # the proposal and its bars per feature
 
     volunteer = Browser(app).login("volunteer-a")
     assert f"/tasks/{need_id}" in volunteer.get("/tasks").get_data(as_text=True)

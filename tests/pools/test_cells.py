@@ -28,6 +28,7 @@ from pools.cells import (
     parse_window_cell,
     split_multi,
 )
+from pools.geometry import boundary_from_text
 from pools.tabular import IMPORT_COLUMNS, TEMPLATES_DIR, check_columns, read_table
 
 FORCES, URGENCIES = tuple(Force), tuple(Urgency)
@@ -370,7 +371,7 @@ TEXT = parse_text
 PARSERS_BY_KIND = {
     "grids": {
         "code": parse_code, "name": TEXT, "community": TEXT, "party_grid": parse_code,
-        "neighbors": parse_codes,
+        "neighbors": parse_codes, "boundary": boundary_from_text,
     },
     "resources": {
         "ref": parse_code, "name": TEXT, "department": TEXT, "service": parse_service,

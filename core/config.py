@@ -46,6 +46,7 @@ class Config:
     SECRET_KEY = ""  # development: generated into the instance folder when not given
     MAX_CONTENT_LENGTH = 10 * 1024 * 1024  # bytes of a request body (413 above)
     CLASSIFIER_PATH = str(INSTANCE / "classifier.joblib")
+    PHOTO_DIR = str(INSTANCE / "photos")  # where the photos of needs are kept (files named by their hash)
     NOTIFY_WEBHOOK_URL = ""
     REOPEN_DAYS = 7  # a resident may reopen a closed or cancelled need this long
     AUTO_CLOSE_DAYS = 7  # a done need closes itself after this many days without the resident's answer
@@ -92,6 +93,7 @@ ENVIRONMENT: dict[str, tuple[str, str]] = {
     "SECRET_KEY": ("SECRET_KEY", "text"),
     "MAX_CONTENT_LENGTH": ("SANKU_MAX_UPLOAD_BYTES", "int"),
     "CLASSIFIER_PATH": ("SANKU_CLASSIFIER_PATH", "text"),
+    "PHOTO_DIR": ("SANKU_PHOTO_DIR", "text"),
     "NOTIFY_WEBHOOK_URL": ("SANKU_NOTIFY_WEBHOOK_URL", "text"),
     "REOPEN_DAYS": ("SANKU_REOPEN_DAYS", "int"),
     "AUTO_CLOSE_DAYS": ("SANKU_AUTO_CLOSE_DAYS", "float"),

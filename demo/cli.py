@@ -18,10 +18,12 @@ def register(app: Flask) -> None:
 @with_appcontext
 @click.option("--seed", default=2026, show_default=True, help="随机种子：同一种子生成相同数据。")
 @click.option("--if-empty", is_flag=True, help="数据库已有网格时什么也不做。")
-def seed_demo_command(seed: int, if_empty: bool) -> None:
+@click.option("--history/--no-history", default=True, show_default=True,
+              help="让需求走过最近一个月的办理流程（匹配、接单、审核、服务、办结），页面和看板才有内容。")
+def seed_demo_command(seed: int, if_empty: bool, history: bool) -> None:
     """生成演示街道：13 个社区、158 个网格、34 个党建网格、资源、志愿者与需求。"""
     with get_db().unit_of_work() as session:
-        summary = seed_demo(session, seed=seed, if_empty=if_empty)
+        summary = seed_demo(session, seed=seed, if_empty=if_empty, history=history)
     if summary is None:
         click.echo("数据库中已有网格，跳过演示数据。")
         return

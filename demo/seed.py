@@ -7,16 +7,21 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from access.auth import create_user
+from core.times import utcnow
 from core.vocab import Role, ScopeType
 from intake.service import IMPORT_INTAKE
 from models import Community, Grid, Need, PartyGrid, User
-from pools.imports import SCHEMAS, UPSERTS, ImportReport
+from pools.imports import SCHEMAS, UPSERTS, ImportReport, NeedIntake
+from workflow.service import record_creation
 
 from .data import DemoData, build_demo
+from .history import arrival, play_history
 
 
-def seed_demo(session: Session, *, seed: int = 2026, if_empty: bool = False) -> list[str] | None:
-    """Build the demo data for ``seed``; returns printable summary lines, or None when skipped."""
+def seed_demo(session: Session, *, seed: int = 2026, if_empty: bool = False,
+              history: bool = False) -> list[str] | None:
+    """Build the demo data for ``seed``; returns printable summary lines, or None when skipped.
+    ``history``: then take its needs through a month of the workflow (``demo.history``)."""
     if if_empty and session.scalar(select(Grid.id).limit(1)) is not None:
         return None
     demo = build_demo(seed)
@@ -30,17 +35,27 @@ def seed_demo(session: Session, *, seed: int = 2026, if_empty: bool = False) -> 
         else:
             row.name, row.branch = p["name"], p["branch"]
     session.flush()
+    intake = IMPORT_INTAKE
+    if history:  # each need arrives at its own moment of the last month, and its workflow starts then
+        moment = utcnow()
+
+        def arrived(session: Session, need: Need) -> None:
+            need.created_at = need.status_changed_at = arrival(need.ref, seed, moment)
+            record_creation(session, need, None)
+        intake = NeedIntake(classify=IMPORT_INTAKE.classify, started=arrived)
     lines = []
     for kind, rows in (("grids", demo.grids), ("resources", demo.resources),
                        ("volunteers", demo.volunteers), ("needs", demo.needs)):
         schema = SCHEMAS[kind]()
         loaded = [schema.load(_as_input(kind, r)) for r in rows]
         report = ImportReport(kind=kind, rows=len(loaded))
-        UPSERTS[kind](session, loaded, report, IMPORT_INTAKE)
+        UPSERTS[kind](session, loaded, report, intake)
         lines.append(f"{kind}: 新增 {report.created}，更新 {report.updated}，未变 {report.unchanged}")
     session.flush()
     lines.insert(0, f"演示街道（种子 {seed}）：{len(demo.communities)} 个社区，{len(demo.party_grids)} 个党建网格")
     lines += demo_accounts(session, demo)
+    if history:
+        lines += play_history(session, seed=seed)
     return lines
 
 

@@ -1,7 +1,9 @@
 """SQLAlchemy 2.x typed models, one module per aggregate. Pure data: no commits, no serialisation."""
 from .base import Base, utcnow
+from .council import CouncilDecision
 from .grid import Community, Grid, PartyGrid, grid_neighbors
 from .need import MatchRun, Need, Proposal
+from .photo import NeedPhoto
 from .providers import Resource, Volunteer, resource_grids
 from .user import User
 from .workflow import AuditEntry, Notification
@@ -9,5 +11,5 @@ from .workflow import AuditEntry, Notification
 __all__ = [
     "Base", "utcnow", "Community", "Grid", "PartyGrid", "grid_neighbors", "Resource", "Volunteer",
     "resource_grids", "Need", "MatchRun", "Proposal", "User",
-    "AuditEntry", "Notification",
+    "AuditEntry", "Notification", "CouncilDecision", "NeedPhoto",
 ]

@@ -33,7 +33,7 @@ from core.vocab import (
     Urgency,
 )
 from dispatch.proposals import instant_proposals, set_aside
-from intake.service import submit_need
+from intake.photos import photos_of
 from matching.scoring import WEIGHTS
 from models import Grid, Need, Proposal, Resource, User, Volunteer
 from pools.needs import lock_need
@@ -43,7 +43,7 @@ from web.routes import allow
 from workflow.schemas import load_action
 from workflow.service import allowed_for, apply_action, audit_trail, match_scope
 
-from .resident import PART_CHOICES, URGENCY_CHOICES, check_when, grid_choices, window_of
+from .resident import PART_CHOICES, URGENCY_CHOICES, check_when, enter, grid_choices, read_photo, window_of
 from .shell import FormErrors, attempt, form_text, page, safe_next
 from .story import tell
 
@@ -129,6 +129,8 @@ def queue() -> Any:
     where = _conditions(user, f)
     tab = case(*((cond, key) for key, (_, cond) in QUEUES.items()), else_="").label("tab")
     counts: dict[str, int] = dict(session.execute(select(tab, func.count()).where(*where).group_by(tab)).all())
+    if "state" not in request.args:  # opened from the menu: the first state with work waiting
+        f["state"] = next((key for key in QUEUES if counts.get(key)), f["state"])
     page_no = max(1, min(int(request.args.get("page", "1")) if request.args.get("page", "").isdigit() else 1, 10_000))
     rows = list(session.scalars(
         select(Need).options(selectinload(Need.grid), selectinload(Need.proposals))
@@ -177,6 +179,7 @@ def _need_page(need: Need, errors: FormErrors | None = None, status: int = 200) 
         found.sort(key=lambda t: -t[0].score)
     allowed = allowed_for(need, user.role)
     return page("coordinator/need.html", status, title=f"需求 {need.ref}", need=need, allowed=allowed,
+                photos=photos_of(session, need),
                 story=tell(need, audit_trail(session, need), for_resident=False), ranked=ranked,
                 weights=WEIGHTS, labels=FEATURE_LABELS_ZH, back=back, q=query, found=found[:10],
                 errors=errors or FormErrors(), services=list(SERVICE_LABELS_ZH.items()),
@@ -216,8 +219,10 @@ def act(id_: int, action: str) -> Any:
     if action == Action.CLASSIFY:
         payload["service"] = form_text("service", 16)
 
+    visible = get_visible_need(session, user, id_)  # outside the scope: 404, before anything else
+
     def work() -> Need:
-        need = lock_need(session, get_visible_need(session, user, id_))
+        need = lock_need(session, visible)
         name, fields = load_action(payload)
         return apply_action(session, need, name, user, **fields)
 
@@ -260,9 +265,11 @@ def enter_need() -> Any:
             "window": window_of(values["day"], values["part"])}
     loaded, refused = attempt(lambda: NeedIn().load(body), rename={"window": "day"})
     errors.update(refused)
+    photo, refused = read_photo()
+    errors.update(refused)
     need = None
     if not errors:
-        need, refused = attempt(lambda: submit_need(db_session(), loaded or {}, user), rename={"window": "day"})
+        need, refused = attempt(lambda: enter(loaded or {}, photo, user), rename={"window": "day"})
         errors.update(refused)
     if need is None:
         return _intake_form(user, values, errors, 422)

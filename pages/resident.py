@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from flask import Blueprint, flash, redirect
+from flask import Blueprint, flash, redirect, request
 from sqlalchemy import select
 
 from access.auth import signed_in
@@ -14,8 +14,9 @@ from core.config import setting, zone
 from core.database import db_session
 from core.times import local_today
 from core.vocab import URGENCY_LABELS_ZH, Action, NeedStatus, Role
+from intake.photos import MAX_PHOTO_BYTES, CleanPhoto, attach_photo, clean_photo, photos_of
 from intake.service import submit_need
-from models import Community, Grid, Need
+from models import Community, Grid, Need, User
 from pools.needs import lock_need
 from pools.schemas import NeedIn
 from web.routes import allow
@@ -113,9 +114,11 @@ def submit() -> Any:
 
     loaded, refused = attempt(lambda: NeedIn().load(body), rename={"window": "day"})
     errors.update(refused)
+    photo, refused = read_photo()
+    errors.update(refused)
     need = None
     if not errors:
-        need, refused = attempt(lambda: submit_need(db_session(), loaded or {}, user), rename={"window": "day"})
+        need, refused = attempt(lambda: enter(loaded or {}, photo, user), rename={"window": "day"})
         errors.update(refused)
     if need is None:
         # Plainer words than the schema's for the two fields a resident most often leaves empty.
@@ -123,8 +126,28 @@ def submit() -> Any:
             errors["text"] = ["请写下您需要什么帮助"]
         if "grid" in errors and not values["grid"]:
             errors["grid"] = ["请选择您住在哪个网格"]
+        if photo is not None and "photo" not in errors:
+            errors["photo"] = ["照片没问题，但页面重新打开后需要再选一次"]
         return _form(values, errors, 422)
     return redirect(f"/my/needs/{need.id}/submitted")
+
+
+def read_photo() -> tuple[CleanPhoto | None, FormErrors]:
+    """The form's optional photo, checked and cleaned (``intake.photos``), or why it cannot be taken."""
+    upload = request.files.get("photo")
+    if upload is None or not upload.filename:
+        return None, FormErrors()
+    data = upload.read(MAX_PHOTO_BYTES + 1)
+    return attempt(lambda: clean_photo(data))
+
+
+def enter(data: dict[str, Any], photo: CleanPhoto | None, user: User) -> Need:
+    """A need submitted from a form, with its photo if one came."""
+    session = db_session()
+    need = submit_need(session, data, user)
+    if photo is not None:
+        attach_photo(session, need, photo, user)
+    return need
 
 
 @bp.get("/my/needs/<int:id_>/submitted")
@@ -142,6 +165,7 @@ def _need_page(need: Need, errors: FormErrors | None = None, values: dict[str, s
     session = db_session()
     allowed = allowed_for(need, user.role)
     return page("resident/need.html", status, title=f"需求 {need.ref}", need=need, allowed=allowed,
+                photos=photos_of(session, need),
                 story=tell(need, audit_trail(session, need), for_resident=True), errors=errors or FormErrors(),
                 values=values or {}, reopen_days=setting("REOPEN_DAYS"), urgency=URGENCY_LABELS_ZH)
 

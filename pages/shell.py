@@ -40,9 +40,11 @@ HOME: Mapping[str, str] = {
 MENUS: Mapping[str, tuple[tuple[str, str], ...]] = {
     Role.RESIDENT: (("我的需求", "/my/needs"), ("提交需求", "/my/needs/new")),
     Role.VOLUNTEER: (("我的任务", "/tasks"),),
-    Role.COORDINATOR: (("工作台", "/queue"), ("代居民登记", "/needs/new"), ("数据看板", "/dashboard")),
+    Role.COORDINATOR: (("工作台", "/queue"), ("代居民登记", "/needs/new"), ("网格议事会", "/council"),
+                       ("数据看板", "/dashboard")),
     Role.REVIEWER: (("审核", "/review"), ("网格议事会", "/council"), ("数据看板", "/dashboard")),
-    Role.ADMIN: (("工作台", "/queue"), ("审核", "/review"), ("登记簿", "/admin"), ("数据看板", "/dashboard")),
+    Role.ADMIN: (("工作台", "/queue"), ("审核", "/review"), ("网格议事会", "/council"), ("登记簿", "/admin"),
+                 ("数据看板", "/dashboard")),
 }
 ELDER_KEY = "elder"  # the cookie session's flag of the elderly mode (长辈版)
 

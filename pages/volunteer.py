@@ -15,6 +15,7 @@ from core.config import zone
 from core.database import db_session
 from core.times import day_bounds, local_today
 from core.vocab import COMPLETED, SERVING, Action, NeedStatus, ProposalStatus, Role
+from intake.photos import photos_of
 from models import Need, Proposal, User
 from pools.needs import lock_need
 from web.routes import allow
@@ -66,6 +67,7 @@ def _task_page(need: Need, errors: FormErrors | None = None, values: dict[str, s
     allowed = [a for a in allowed_for(need, user.role) if theirs and may_answer(user, a, need.current_proposal)]
     contact = need.contact if sees_contact(session, user, need) else mask_phone(need.contact)
     return page("volunteer/task.html", status, title=f"任务 {need.ref}", need=need, allowed=allowed,
+                photos=photos_of(session, need),
                 proposal=need.current_proposal if theirs else None, contact=contact,
                 errors=errors or FormErrors(), values=values or {})
 

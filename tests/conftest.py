@@ -71,10 +71,16 @@ def connection(engine: Engine) -> Iterator[Connection]:
     conn.close()
 
 
+@pytest.fixture(scope="session")
+def photo_dir(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return str(tmp_path_factory.mktemp("photos"))
+
+
 @pytest.fixture
-def app(engine: Engine, connection: Connection, classifier_path: str, database_url: str):  # type: ignore[no-untyped-def]
+def app(engine: Engine, connection: Connection, classifier_path: str, database_url: str,  # type: ignore[no-untyped-def]
+        photo_dir: str):
     app = create_app({"TESTING": True, "DATABASE_URL": database_url, "ENGINE": engine,
-                      "CLASSIFIER_PATH": classifier_path, "SECRET_KEY": "test"})
+                      "CLASSIFIER_PATH": classifier_path, "SECRET_KEY": "test", "PHOTO_DIR": photo_dir})
     # Every session of the app joins the test's transaction; its commits become savepoints.
     app.extensions["sanku_db"].sessionmaker = sessionmaker(
         bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)

@@ -54,7 +54,7 @@ class PeriodArgs(StrictSchema):
 class ClosureArgs(PeriodArgs):
     by = fields.String(load_default="grid", validate=validate.OneOf(
         reports.GROUPINGS, error=f"应为以下之一：{'、'.join(reports.GROUPINGS)}"),
-        metadata={"description": "分组：grid 网格、party_grid 党建网格、service 服务类型、month 月份"})
+        metadata={"description": "分组：grid 网格、party_grid 党建网格、community 社区、service 服务类型、month 月份"})
     format = fields.String(load_default="json", validate=validate.OneOf(FORMATS, error="应为 json 或 csv"))
 
 

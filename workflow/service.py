@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from access.policy import actions_for, describe, may_answer, may_take
 from core.errors import Forbidden
 from core.times import utcnow
-from core.vocab import SYSTEM, Action, NeedStatus
+from core.vocab import STATUS_LABELS_ZH, SYSTEM, Action, NeedStatus
 from dispatch.batch import run_batch
 from dispatch.classifier import needs_triage
 from matching.engine import BatchResult
@@ -21,7 +21,7 @@ from models import AuditEntry, MatchRun, Need, User
 
 from . import notify
 from .effects import EFFECTS, Step, TransitionConflict
-from .states import IllegalTransition, allowed_actions, check
+from .states import TRANSITIONS, IllegalTransition, allowed_actions, check
 
 log = logging.getLogger(__name__)
 
@@ -66,9 +66,14 @@ def record_creation(session: Session, need: Need, actor: User | None) -> None:
     need.status = NeedStatus.SUBMITTED
     if needs_triage(need.service_confidence):
         record(session, need, NeedStatus.TRIAGE, None,
-               f"分类器把握不足（置信度 {need.service_confidence:.2f}），转人工分类")
+               f"分类器把握不足（置信度 {need.service_confidence:.2f}），转人工分类", need.created_at)
     else:
         notify.next_actors(session, need, NeedStatus.SUBMITTED)
+
+
+def _label(action: str) -> str:
+    transition = TRANSITIONS.get(action)  # type: ignore[call-overload]
+    return transition.label_zh if transition is not None else action
 
 
 def allowed_for(need: Need, role: str) -> list[Action]:
@@ -86,7 +91,7 @@ def apply_action(session: Session, need: Need, action: str, actor: User | None, 
         transition = check(action, need.status)
     except IllegalTransition:
         raise TransitionConflict(
-            f"需求当前为“{need.status}”，不能执行“{action}”",
+            f"需求当前为“{STATUS_LABELS_ZH.get(need.status, need.status)}”，不能执行“{_label(action)}”",
             extra={"status": need.status, "allowed": allowed_actions(need.status)}) from None
     if not may_take(role, transition.action):
         raise Forbidden(f"角色 {role} 不能执行“{transition.label_zh}”")
@@ -110,8 +115,10 @@ def apply_action(session: Session, need: Need, action: str, actor: User | None, 
     return need
 
 
-def record_match_outcome(session: Session, need: Need, proposed: bool, reason: str) -> None:
-    """What the batch matcher found for a need, recorded as the system's move."""
+def record_match_outcome(session: Session, need: Need, proposed: bool, reason: str,
+                         now: datetime | None = None) -> None:
+    """What the batch matcher found for a need, recorded as the system's move (at ``now``: a
+    controlled clock, as the demo's history and the simulation keep)."""
     if not proposed and need.status in (NeedStatus.UNMATCHED, NeedStatus.TRIAGE):
         need.unmatched_reason = reason  # still waiting as it was: the latest reason, no new entry
         return
@@ -120,7 +127,7 @@ def record_match_outcome(session: Session, need: Need, proposed: bool, reason: s
     if not proposed:
         need.unmatched_reason = reason
         need.escalation_level = max(need.escalation_level or 0, 1)  # the matcher already tried neighbours
-    record(session, need, target, None, reason)
+    record(session, need, target, None, reason, now)
 
 
 def match_scope(session: Session, *, grid: str | None = None,

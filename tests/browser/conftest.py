@@ -45,7 +45,7 @@ class LiveServer:
 
 
 @pytest.fixture(scope="session")
-def live_app(tmp_path_factory: pytest.TempPathFactory, classifier_path: str) -> Any:
+def live_app(tmp_path_factory: pytest.TempPathFactory, classifier_path: str, photo_dir: str) -> Any:
     """The app on its own SQLite file with the demo subdistrict (committed, as `make run` leaves it)."""
     from demo.seed import seed_demo
 
@@ -53,10 +53,10 @@ def live_app(tmp_path_factory: pytest.TempPathFactory, classifier_path: str) -> 
     engine = make_engine(url)
     migrate(engine)
     app = create_app({"TESTING": True, "DATABASE_URL": url, "ENGINE": engine, "CLASSIFIER_PATH": classifier_path,
-                      "SECRET_KEY": "browser-tests"})
+                      "SECRET_KEY": "browser-tests", "PHOTO_DIR": photo_dir})
     with app.app_context():
         with app.extensions["sanku_db"].unit_of_work() as session:
-            seed_demo(session)
+            seed_demo(session, history=True)
     return app
 
 

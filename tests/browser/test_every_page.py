@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from core.vocab import NeedStatus
-from models import Grid, Need, PartyGrid, User
+from models import Grid, Need, PartyGrid, User, Volunteer
 
 from .conftest import DESK, PHONE
 
@@ -31,9 +31,10 @@ def _ids(app: Any) -> dict[str, int]:
         scoped = session.scalar(select(Need.id).join(Grid, Grid.id == Need.grid_id)
                                 .join(PartyGrid, PartyGrid.id == Grid.party_grid_id)
                                 .where(PartyGrid.code == "PG01", Need.resident_id.is_(None)).order_by(Need.id))
+        volunteer = session.scalar(select(Volunteer.id).order_by(Volunteer.id))
         cancellable = session.scalar(select(Need.id).where(Need.resident_id == resident.id,
                                                            Need.status == NeedStatus.SUBMITTED).order_by(Need.id))
-    return {"own": own, "other": other, "scoped": scoped, "cancellable": cancellable or own}
+    return {"own": own, "other": other, "scoped": scoped, "cancellable": cancellable or own, "volunteer": volunteer}
 
 
 # (who, viewport, paths); "{own}" and the like are filled from _ids. The first path of each role is its
@@ -44,8 +45,14 @@ PAGES: list[tuple[str | None, dict[str, int], list[str]]] = [
                          "/my/needs/{own}/submitted"]),
     ("volunteer", PHONE, ["/tasks"]),
     ("coordinator", DESK, ["/queue", "/queue?state=waiting", "/needs/{scoped}", "/needs/new"]),
-    ("admin", DESK, ["/queue?state=proposed"]),
+    ("reviewer", DESK, ["/review", "/council", "/council/PG01/meeting", "/council/PG01/minutes", "/needs/{scoped}"]),
+    ("admin", DESK, ["/admin", "/admin/grids", "/admin/resources", "/admin/volunteers?q=zhang",
+                     "/admin/volunteers/{volunteer}/edit", "/admin/import", "/admin/accounts", "/admin/accounts/new",
+                     "/queue?state=proposed"]),
+    ("dashboard", DESK, ["/dashboard", "/dashboard?by=month", "/dashboard?by=service"]),
 ]
+# Who signs in to see a row's pages (the dashboard's row is the admin's).
+ACCOUNT = {"dashboard": "admin"}
 
 
 def _no_sideways_scroll(page: Any) -> None:
@@ -67,7 +74,7 @@ def test_every_page_is_self_contained_fits_a_phone_and_passes_axe(people, live_a
     for size in ({**PHONE}, viewport) if viewport != PHONE else (PHONE,):
         person = people(size)
         if who:
-            person.login(who)
+            person.login(ACCOUNT.get(who, who))
         for path in paths:
             response = person.page.goto(path.format(**ids))
             assert response is not None and response.status == 200, (path, response and response.status)

@@ -4,9 +4,11 @@
 rate moves."""
 from __future__ import annotations
 
+import io
 import re
 from typing import Any
 
+from PIL import Image
 from sqlalchemy import select
 
 from access.auth import create_user
@@ -53,6 +55,8 @@ def test_a_need_goes_its_whole_way_through_the_pages(people, live_app):
     page.get_by_label("您需要什么帮助？").fill(ESCORT)
     page.get_by_text("系统判断").wait_for()  # the classifier's suggestion, as they type
     page.get_by_label("随时都可以").check()
+    page.get_by_label("拍张照片（可不填）").set_input_files(files=[{"name": "stairs.png", "mimeType": "image/png",
+                                                                  "buffer": _png()}])
     page.get_by_role("button", name="提交需求").click()
     page.get_by_role("heading", name="需求已提交").wait_for()
     need_id = int(re.search(r"/my/needs/(\d+)/submitted", page.url).group(1))
@@ -70,6 +74,7 @@ def test_a_need_goes_its_whole_way_through_the_pages(people, live_app):
     volunteer.page.goto("/tasks")
     volunteer.page.locator(f"a[href='/tasks/{need_id}']").click()
     volunteer.page.get_by_text("为什么推荐您").wait_for()
+    assert volunteer.page.locator(".photos img").evaluate("img => img.naturalWidth") == 120  # the photo came along
     volunteer.page.get_by_role("button", name="接单").click()
     volunteer.page.get_by_text("已接单").first.wait_for()
 
@@ -101,6 +106,12 @@ def test_a_need_goes_its_whole_way_through_the_pages(people, live_app):
     assert closure_rate(admin) != before
     for person in (admin, resident, coordinator, volunteer, branch):
         assert person.foreign == []
+
+
+def _png() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (120, 90), (180, 180, 60)).save(out, "PNG")
+    return out.getvalue()
 
 
 def _credentials(username: str) -> tuple[str, ...]:

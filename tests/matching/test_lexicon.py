@@ -143,3 +143,11 @@ def test_a_skill_nobody_offers_is_still_a_skill_asked_for(text):
 def test_a_providers_narrower_tag_names_the_broader_skill_too():
     assert implied_tags("邻里调解") == ("调解",) and implied_tags("家庭调解") == ("调解",)
     assert implied_tags("调解") == () and implied_tags("木工") == ()
+
+
+def test_asking_for_a_volunteer_names_no_skill():
+    # 志愿者 is who is asked, not what for: the escort the story describes is the skill.
+    reading = read("我妈妈下周三上午要去医院复查，腿脚不方便，想找个志愿者陪她去")
+
+    assert reading.tags == ("陪诊",)
+    assert "社区活动" not in reading.mentioned

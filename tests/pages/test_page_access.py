@@ -48,6 +48,16 @@ PAGES: dict[tuple[str, str], Any] = {
     ("POST", "/needs/new"): ARRANGERS,
     ("GET", "/needs/<int:id_>"): STAFF,
     ("POST", "/needs/<int:id_>/<action>"): STAFF,
+    # a need's photos, to whoever may see the need
+    ("GET", "/needs/<int:id_>/photos/<int:photo_id>"): SIGNED_IN,
+    # grid Party branches: the review queue and the grid council
+    ("GET", "/review"): REVIEWERS,
+    ("GET", "/review/<int:id_>"): REVIEWERS,
+    ("POST", "/review/<int:id_>/<action>"): REVIEWERS,
+    ("GET", "/council"): STAFF,
+    ("GET", "/council/<code>/meeting"): STAFF,
+    ("POST", "/council/<code>/meeting"): STAFF,
+    ("GET", "/council/<code>/minutes"): STAFF,
     # the dashboard, each within their scope
     ("GET", "/dashboard"): STAFF,
     ("GET", "/dashboard/export.csv"): STAFF,

@@ -167,3 +167,71 @@ def test_the_elderly_mode_is_one_press_from_the_first_page(app, session):
     browser.post("/display-mode", {"elder": "1", "back": "/login"})
 
     assert '<body class="elder' in browser.get("/login").get_data(as_text=True)
+
+
+def _jpeg() -> bytes:
+    import io
+
+    from PIL import Image
+    out = io.BytesIO()
+    exif = Image.Exif()
+    exif.get_ifd(0x8825)[2] = (22.0, 34.0, 50.0)
+    Image.new("RGB", (320, 240), (30, 90, 200)).save(out, "JPEG", exif=exif)
+    return out.getvalue()
+
+
+def test_a_photo_goes_with_the_need_cleaned_and_only_to_those_who_see_it(app, session):
+    import io
+
+    from models import NeedPhoto
+    _world(session)
+    make_account(session, Role.RESIDENT, "resident-b")
+    session.commit()
+    resident = Browser(app).login("resident-a")
+
+    response = resident.post("/my/needs/new", {"text": ESCORT_TEXT, "grid": "G1", "urgency": "normal", "part": "any",
+                                               "photo": (io.BytesIO(_jpeg()), "leak.jpg")},
+                             content_type="multipart/form-data")
+
+    assert response.status_code == 302
+    need_id = int(response.location.split("/")[3])
+    photo = session.scalar(select(NeedPhoto).where(NeedPhoto.need_id == need_id))
+    url = f"/needs/{need_id}/photos/{photo.id}"
+    assert url in resident.get(f"/my/needs/{need_id}").get_data(as_text=True)
+    image = resident.get(url)
+    assert image.status_code == 200 and image.mimetype == "image/jpeg"
+    assert b"Exif" not in image.data[:200]  # no metadata went with it
+    image.close()
+    assert Browser(app).login("resident-b").get(url).status_code == 404
+    staff = Browser(app).login("coord-a").get(url)
+    assert staff.status_code == 200
+    staff.close()
+
+
+def test_a_file_that_is_not_a_photo_keeps_the_text_and_saves_nothing(app, session):
+    import io
+
+    _world(session)
+    resident = Browser(app).login("resident-a")
+
+    response = resident.post("/my/needs/new", {"text": ESCORT_TEXT, "grid": "G1", "urgency": "normal", "part": "any",
+                                               "photo": (io.BytesIO(b"MZ\x90\x00 an exe"), "photo.jpg")},
+                             content_type="multipart/form-data")
+
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422 and ESCORT_TEXT in html
+    assert any("无法识别为图片" in e for e in field_errors(html))
+    assert session.scalar(select(func.count()).select_from(Need)) == 0
+
+
+def test_the_queue_opens_on_the_first_state_with_work_waiting(app, session):
+    _world(session)
+    resident = Browser(app).login("resident-a")
+    resident.post("/my/needs/new", {"text": ESCORT_TEXT, "grid": "G1", "urgency": "normal", "part": "any"})
+    coordinator = Browser(app).login("coord-a")
+
+    opened = coordinator.get("/queue").get_data(as_text=True)
+    triage = coordinator.get("/queue?state=triage").get_data(as_text=True)
+
+    assert "<h2>待匹配（1）</h2>" in opened  # nothing waits for triage: the next state with work
+    assert "<h2>待人工分类（0）</h2>" in triage

@@ -1,0 +1,29 @@
+"""A need's photos, to whoever may see the need (``access.policy``): never cached, never public."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, send_file
+from sqlalchemy import select
+
+from access.auth import signed_in
+from access.policy import get_visible_need
+from core.database import db_session
+from core.errors import NotFound
+from intake.photos import photo_path
+from models import NeedPhoto
+from web.routes import SIGNED_IN, allow
+
+bp = Blueprint("photos", __name__)
+
+
+@bp.get("/needs/<int:id_>/photos/<int:photo_id>")
+@allow(*SIGNED_IN)
+def photo(id_: int, photo_id: int) -> Any:
+    session = db_session()
+    need = get_visible_need(session, signed_in(), id_)
+    row = session.scalar(select(NeedPhoto).where(NeedPhoto.id == photo_id, NeedPhoto.need_id == need.id))
+    path = photo_path(row) if row is not None else None
+    if row is None or path is None or not path.is_file():
+        raise NotFound("找不到这张照片")
+    return send_file(path, mimetype=row.content_type, max_age=0)

@@ -21,6 +21,7 @@ from core.vocab import SCOPE_LABELS_ZH, Role, ScopeType
 from models import Grid, PartyGrid, User, Volunteer
 
 from .limits import client_address, give_back_signin_attempt, take_signin_attempt
+from .policy import may_manage_account
 
 log = logging.getLogger(__name__)
 _hasher = PasswordHasher()
@@ -228,7 +229,7 @@ def change_role(session: Session, user: User, actor: User, *, role: str, scope_t
     """Give ``user`` another role and scope (checked as at creation: 422 with reasons by field). It takes
     effect on their next request. No one changes their own account's role (403): an admin cannot lock
     themselves out."""
-    if user.id == actor.id:
+    if not may_manage_account(actor, user):
         raise Forbidden("不能修改自己账号的角色和范围，请另一位管理员操作")
     errors, volunteer = role_problems(session, role=role, scope_type=scope_type, scope_codes=scope_codes,
                                       volunteer_ref=volunteer_ref)
@@ -246,7 +247,7 @@ def change_role(session: Session, user: User, actor: User, *, role: str, scope_t
 def deactivate_user(user: User, actor: User) -> User:
     """Deactivate an account: it can no longer sign in, and every token and cookie it holds stops working.
     No one deactivates their own account (403), so the admin who acts always remains."""
-    if user.id == actor.id:
+    if not may_manage_account(actor, user):
         raise Forbidden("不能停用自己的账号，请另一位管理员操作")
     user.active = False
     revoke_sessions(user)

@@ -254,6 +254,12 @@ def may_match(session: Session, user: User, grid: str | None, party_grid: str | 
     return False
 
 
+def may_manage_account(actor: User, account: User) -> bool:
+    """Admins change others' roles and deactivate others' accounts, never their own: the admin who acts
+    always remains one."""
+    return actor.role == Role.ADMIN and actor.id != account.id
+
+
 def may_see_agenda(user: User, party_grid_code: str) -> bool:
     """A council agenda names needs: admins; the Party grid's branch reviewers; its coordinators."""
     if user.role == Role.ADMIN:
@@ -322,6 +328,7 @@ def describe(user: User | None) -> str:
 
 __all__ = [
     "ACTION_ROLES", "NEXT_ACTORS", "PROVIDER", "PROVIDER_ACTIONS", "NeedFacts", "actions_for", "can_see", "describe",
-    "get_visible_need", "mask_phone", "may_answer", "may_edit_need", "may_match", "may_see_agenda", "may_take",
+    "get_visible_need", "mask_phone", "may_answer", "may_edit_need", "may_manage_account", "may_match",
+    "may_see_agenda", "may_take",
     "need_facts", "need_filter", "recipients", "sees", "sees_contact", "sees_volunteer_phones", "staff_who_see",
 ]

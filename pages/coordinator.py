@@ -36,15 +36,12 @@ from dispatch.proposals import instant_proposals, set_aside
 from intake.photos import photos_of
 from matching.scoring import WEIGHTS
 from models import Grid, Need, Proposal, Resource, User, Volunteer
-from pools.needs import lock_need
 from pools.providers import search
-from pools.schemas import NeedIn
 from web.routes import allow
-from workflow.schemas import load_action
-from workflow.service import allowed_for, apply_action, audit_trail, match_scope
+from workflow.service import allowed_for, audit_trail, match_scope
 
-from .resident import PART_CHOICES, URGENCY_CHOICES, check_when, enter, grid_choices, read_photo, window_of
-from .shell import FormErrors, attempt, form_text, page, safe_next
+from .resident import PART_CHOICES, URGENCY_CHOICES, grid_choices, need_from_form
+from .shell import FormErrors, attempt, form_text, page, safe_next, take_action
 from .story import tell
 
 bp = Blueprint("coordinator", __name__)
@@ -219,14 +216,8 @@ def act(id_: int, action: str) -> Any:
     if action == Action.CLASSIFY:
         payload["service"] = form_text("service", 16)
 
-    visible = get_visible_need(session, user, id_)  # outside the scope: 404, before anything else
-
-    def work() -> Need:
-        need = lock_need(session, visible)
-        name, fields = load_action(payload)
-        return apply_action(session, need, name, user, **fields)
-
-    need, errors = attempt(work)
+    get_visible_need(session, user, id_)  # outside the scope: 404, before anything else
+    need, errors = attempt(lambda: take_action(id_, payload))
     if need is None and set(errors) - {"_form"}:
         return _need_page(get_visible_need(session, user, id_), errors, 422)
     for message in errors.get("_form", []):
@@ -259,18 +250,7 @@ def new_need() -> Any:
 def enter_need() -> Any:
     user = signed_in()
     values = {k: form_text(k) for k in ("text", "grid", "urgency", "part", "day", "contact", "channel")}
-    errors = check_when(values["day"], values["part"], local_today(zone()))
-    body = {"text": values["text"], "grid": values["grid"], "urgency": values["urgency"] or "normal",
-            "contact": values["contact"], "channel": values["channel"],
-            "window": window_of(values["day"], values["part"])}
-    loaded, refused = attempt(lambda: NeedIn().load(body), rename={"window": "day"})
-    errors.update(refused)
-    photo, refused = read_photo()
-    errors.update(refused)
-    need = None
-    if not errors:
-        need, refused = attempt(lambda: enter(loaded or {}, photo, user), rename={"window": "day"})
-        errors.update(refused)
+    need, errors = need_from_form(values, user)
     if need is None:
         return _intake_form(user, values, errors, 422)
     flash(f"已登记需求 {need.ref}。", "ok")

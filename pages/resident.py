@@ -17,14 +17,12 @@ from core.vocab import URGENCY_LABELS_ZH, Action, NeedStatus, Role
 from intake.photos import MAX_PHOTO_BYTES, CleanPhoto, attach_photo, clean_photo, photos_of
 from intake.service import submit_need
 from models import Community, Grid, Need, User
-from pools.needs import lock_need
 from pools.schemas import NeedIn
 from web.routes import allow
-from workflow.schemas import load_action
-from workflow.service import allowed_for, apply_action, audit_trail
+from workflow.service import allowed_for, audit_trail
 from workflow.sla import load_targets
 
-from .shell import FormErrors, act_and_return, attempt, form_text, page
+from .shell import FormErrors, act_and_return, attempt, form_text, page, take_action
 from .story import tell
 
 bp = Blueprint("resident", __name__)
@@ -106,12 +104,26 @@ def new_need() -> Any:
 @bp.post("/my/needs/new")
 @allow(Role.RESIDENT)
 def submit() -> Any:
-    user = signed_in()
     values = {k: form_text(k) for k in ("text", "grid", "urgency", "part", "day", "contact")}
+    need, errors = need_from_form(values, signed_in())
+    if need is None:
+        # Plainer words than the schema's for the two fields a resident most often leaves empty.
+        if "text" in errors and not values["text"]:
+            errors["text"] = ["请写下您需要什么帮助"]
+        if "grid" in errors and not values["grid"]:
+            errors["grid"] = ["请选择您住在哪个网格"]
+        return _form(values, errors, 422)
+    return redirect(f"/my/needs/{need.id}/submitted")
+
+
+def need_from_form(values: dict[str, str], user: User) -> tuple[Need | None, FormErrors]:
+    """A need from the submission form (the resident's, or staff's on a resident's behalf with its
+    ``channel``): every field checked at once by the API's schema, then submitted with its photo."""
     errors = check_when(values["day"], values["part"], local_today(zone()))
     body = {"text": values["text"], "grid": values["grid"], "urgency": values["urgency"] or "normal",
             "contact": values["contact"], "window": window_of(values["day"], values["part"])}
-
+    if "channel" in values:
+        body["channel"] = values["channel"]
     loaded, refused = attempt(lambda: NeedIn().load(body), rename={"window": "day"})
     errors.update(refused)
     photo, refused = read_photo()
@@ -120,16 +132,9 @@ def submit() -> Any:
     if not errors:
         need, refused = attempt(lambda: enter(loaded or {}, photo, user), rename={"window": "day"})
         errors.update(refused)
-    if need is None:
-        # Plainer words than the schema's for the two fields a resident most often leaves empty.
-        if "text" in errors and not values["text"]:
-            errors["text"] = ["请写下您需要什么帮助"]
-        if "grid" in errors and not values["grid"]:
-            errors["grid"] = ["请选择您住在哪个网格"]
-        if photo is not None and "photo" not in errors:
-            errors["photo"] = ["照片没问题，但页面重新打开后需要再选一次"]
-        return _form(values, errors, 422)
-    return redirect(f"/my/needs/{need.id}/submitted")
+    if need is None and photo is not None and "photo" not in errors:
+        errors["photo"] = ["照片没问题，但页面重新打开后需要再选一次"]
+    return need, errors
 
 
 def read_photo() -> tuple[CleanPhoto | None, FormErrors]:
@@ -176,14 +181,6 @@ def need_page(id_: int) -> Any:
     return _need_page(get_visible_need(db_session(), signed_in(), id_))
 
 
-def _act(id_: int, payload: dict[str, Any]) -> Need:
-    session = db_session()
-    user = signed_in()
-    need = lock_need(session, get_visible_need(session, user, id_))
-    action, fields = load_action(payload)
-    return apply_action(session, need, action, user, **fields)
-
-
 @bp.get("/my/needs/<int:id_>/cancel")
 @allow(Role.RESIDENT)
 def cancel_page(id_: int) -> Any:
@@ -195,7 +192,7 @@ def cancel_page(id_: int) -> Any:
 @allow(Role.RESIDENT)
 def cancel(id_: int) -> Any:
     reason = form_text("reason", 1000)
-    return act_and_return(lambda: _act(id_, {"action": Action.CANCEL, "reason": reason or "居民撤销"}),
+    return act_and_return(lambda: take_action(id_, {"action": Action.CANCEL, "reason": reason or "居民撤销"}),
                           f"/my/needs/{id_}", "需求已撤销。如需帮助，可以随时重新提交。")
 
 
@@ -207,7 +204,7 @@ def confirm(id_: int) -> Any:
     payload = {"action": Action.CONFIRM, "reason": comment}
     if rating is not None:
         payload["rating"] = rating
-    need, errors = attempt(lambda: _act(id_, payload), rename={"reason": "comment"})
+    need, errors = attempt(lambda: take_action(id_, payload), rename={"reason": "comment"})
     if need is None:
         fresh = get_visible_need(db_session(), signed_in(), id_)
         return _need_page(fresh, errors, {"rating": rating_text, "comment": comment}, 422)
@@ -219,7 +216,7 @@ def confirm(id_: int) -> Any:
 @allow(Role.RESIDENT)
 def reopen(id_: int) -> Any:
     reason = form_text("reason", 1000)
-    return act_and_return(lambda: _act(id_, {"action": Action.REOPEN, "reason": reason or "居民重新打开"}),
+    return act_and_return(lambda: take_action(id_, {"action": Action.REOPEN, "reason": reason or "居民重新打开"}),
                           f"/my/needs/{id_}", "需求已重新打开，工作人员会再次为您匹配。")
 
 

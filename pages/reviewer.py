@@ -25,14 +25,12 @@ from core.vocab import ARRANGERS, Action, NeedStatus, Role, Urgency
 from dispatch.proposals import instant_proposals, set_aside
 from models import Grid, Need, PartyGrid, Proposal, User
 from pools.grids import list_party_grids
-from pools.needs import lock_need
 from web.routes import allow
 from workflow import council, minutes, reports
 from workflow.reports_api import PeriodArgs
-from workflow.schemas import load_action
-from workflow.service import allowed_for, apply_action
+from workflow.service import allowed_for
 
-from .shell import FormErrors, attempt, form_text, page, safe_next
+from .shell import FormErrors, attempt, form_text, page, safe_next, take_action
 
 bp = Blueprint("reviewer", __name__)
 
@@ -158,9 +156,7 @@ def act(id_: int, action: str) -> Any:
 
     def work() -> Need:
         nonlocal provider_name
-        locked = lock_need(session, get_visible_need(session, user, id_))
-        name, fields = load_action(payload)
-        moved = apply_action(session, locked, name, user, **fields)
+        moved = take_action(id_, payload)
         current = moved.current_proposal
         provider_name = current.provider.name if current is not None else ""
         return moved

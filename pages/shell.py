@@ -18,15 +18,19 @@ from flask import session as cookie_session
 from marshmallow import ValidationError
 from werkzeug.wrappers import Response
 
-from access.auth import current_user
+from access.auth import current_user, signed_in
 from access.guard import csrf_token
+from access.policy import get_visible_need
 from core.config import zone
 from core.database import db_session
 from core.errors import ApiError
 from core.times import to_local, utcnow
 from core.vocab import ROLE_LABELS_ZH, SERVICE_LABELS_ZH, STATUS_LABELS_ZH, URGENCY_LABELS_ZH, Role
-from models import User
+from models import Need, User
+from pools.needs import lock_need
 from web.errors import HTML_ERRORS
+from workflow.schemas import load_action
+from workflow.service import apply_action
 
 from .assets import asset_url
 
@@ -163,6 +167,16 @@ def act_and_return(work: Callable[[], Any], to: str, done: str) -> Response:
     else:
         flash(done, "ok")
     return redirect(to)
+
+
+def take_action(need_id: int, payload: dict[str, Any]) -> Need:
+    """A workflow action from a page, as the API takes it: the need as the user may see it (404
+    otherwise), locked, the action's fields loaded by its own schema, then the workflow's move."""
+    session = db_session()
+    user = signed_in()
+    need = lock_need(session, get_visible_need(session, user, need_id))
+    action, fields = load_action(payload)
+    return apply_action(session, need, action, user, **fields)
 
 
 def form_text(name: str, limit: int = 4000) -> str:

@@ -17,12 +17,10 @@ from core.times import day_bounds, local_today
 from core.vocab import COMPLETED, SERVING, Action, NeedStatus, ProposalStatus, Role
 from intake.photos import photos_of
 from models import Need, Proposal, User
-from pools.needs import lock_need
 from web.routes import allow
-from workflow.schemas import load_action
-from workflow.service import allowed_for, apply_action
+from workflow.service import allowed_for
 
-from .shell import FormErrors, attempt, form_text, page
+from .shell import FormErrors, attempt, form_text, page, take_action
 
 bp = Blueprint("volunteer", __name__)
 RECENT_DONE = 20
@@ -100,12 +98,7 @@ def answer(id_: int, action: str) -> Any:
         except ValueError:
             payload["hours"] = values["hours"]  # the schema says why
 
-    def work() -> Need:
-        need = lock_need(session, get_visible_need(session, user, id_))
-        name, fields = load_action(payload)
-        return apply_action(session, need, name, user, **fields)
-
-    need, errors = attempt(work)
+    need, errors = attempt(lambda: take_action(id_, payload))
     if need is None:
         return _task_page(get_visible_need(session, user, id_), errors, values, 422)
     flash(DONE_MESSAGES[action], "ok")

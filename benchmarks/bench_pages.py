@@ -85,9 +85,11 @@ def main() -> int:
     with app.app_context(), app.extensions["sanku_db"].unit_of_work() as session:
         resident = session.scalar(select(User).where(User.username == "resident"))
         own = session.scalar(select(Need.id).where(Need.resident_id == resident.id).order_by(Need.id))
+        # A need of the coordinator's scope waiting for its provider's answer: the page ranks providers.
         scoped = session.scalar(select(Need.id).join(Grid, Grid.id == Need.grid_id)
                                 .join(PartyGrid, PartyGrid.id == Grid.party_grid_id)
-                                .where(PartyGrid.code == "PG01").order_by(Need.id))
+                                .where(PartyGrid.code == "PG01", Need.status == "proposed").order_by(Need.id))
+        closed = session.scalar(select(Need.id).where(Need.status == "closed").order_by(Need.id))
     clients = {who: login(app, who) for who in ("resident", "volunteer", "coordinator", "reviewer", "admin")}
     # (who, page, the API call reading the same records)
     pages = [
@@ -97,6 +99,7 @@ def main() -> int:
         ("volunteer", "/tasks", "/api/v1/needs?per_page=100"),
         ("coordinator", "/queue?state=waiting", "/api/v1/needs?status=submitted&per_page=50"),
         ("coordinator", f"/needs/{scoped}", f"/api/v1/needs/{scoped}/proposals?limit=8"),
+        ("coordinator", f"/needs/{closed}", f"/api/v1/needs/{closed}/audit"),
         ("coordinator", "/needs/new", "/api/v1/grids?per_page=100"),
         ("reviewer", "/review", "/api/v1/needs?status=accepted&per_page=100"),
         ("reviewer", "/council", "/api/v1/party-grids"),

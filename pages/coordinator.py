@@ -22,6 +22,7 @@ from core.vocab import (
     ARRANGERS,
     CHANNEL_LABELS_ZH,
     SERVICE_LABELS_ZH,
+    WAITING_FOR_MATCH,
     Action,
     Channel,
     NeedStatus,
@@ -62,6 +63,7 @@ AGES = [("", "不限"), ("1", "超过 1 天"), ("3", "超过 3 天"), ("7", "超
 # Oldest and most urgent first.
 _URGENCY_ORDER = case({Urgency.URGENT: 0, Urgency.HIGH: 1, Urgency.NORMAL: 2, Urgency.LOW: 3}, value=Need.urgency)
 PER_PAGE = 50
+PROVIDER_OPEN = WAITING_FOR_MATCH | {NeedStatus.TRIAGE, NeedStatus.PROPOSED, NeedStatus.ACCEPTED, NeedStatus.ESCALATED}
 FEATURE_LABELS_ZH = {"skill": "技能", "text": "描述相近", "tier": "距离", "availability": "时间合适",
                      "load": "当前负担", "reliability": "以往表现", "recipient": "服务对象"}
 INTAKE_CHANNELS = [Channel.HOTLINE, Channel.VISIT, Channel.WALK_IN, Channel.BUILDING_HEAD, Channel.SNAPSHOT]
@@ -168,7 +170,9 @@ def _need_page(need: Need, errors: FormErrors | None = None, status: int = 200) 
     session = db_session()
     back = safe_next(request.args.get("back")) or "/queue"
     query = (request.args.get("q") or "").strip()[:50]
-    ranked = instant_proposals(session, need, limit=8, exclude=set_aside(need)) if need.service else []
+    # Ranked providers while a provider may still be chosen or changed; after that, the record only.
+    choosing = need.service and need.status in PROVIDER_OPEN
+    ranked = instant_proposals(session, need, limit=8, exclude=set_aside(need)) if choosing else []
     found = []
     if query:
         found = [(hit, row, ProviderKind.RESOURCE) for hit, row in search(session, Resource, query, 8)]

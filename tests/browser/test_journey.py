@@ -74,6 +74,7 @@ def test_a_need_goes_its_whole_way_through_the_pages(people, live_app):
     volunteer.page.goto("/tasks")
     volunteer.page.locator(f"a[href='/tasks/{need_id}']").click()
     volunteer.page.get_by_text("为什么推荐您").wait_for()
+    volunteer.page.wait_for_function("document.querySelector('.photos img').complete")
     assert volunteer.page.locator(".photos img").evaluate("img => img.naturalWidth") == 120  # the photo came along
     volunteer.page.get_by_role("button", name="接单").click()
     volunteer.page.get_by_text("已接单").first.wait_for()

@@ -17,6 +17,8 @@ from datetime import date, timedelta
 from math import ceil, cos, radians
 from typing import Any
 
+from .buildings import build_buildings
+
 DEFAULT_SEED = 2026
 
 # --- sizes (the figures the subdistrict reports, see domain.md) --------------------------------
@@ -105,6 +107,7 @@ class DemoData:
     volunteers: list[Record]
     needs: list[Record]
     planted_duplicates: list[tuple[str, str]] = field(default_factory=list)
+    buildings: list[Record] = field(default_factory=list)  # the building register (demo.buildings)
 
     def counts(self) -> dict[str, int]:
         return {
@@ -114,6 +117,7 @@ class DemoData:
             "resources": len(self.resources),
             "volunteers": len(self.volunteers),
             "needs": len(self.needs),
+            "buildings": len(self.buildings),
         }
 
 
@@ -130,6 +134,9 @@ def build_demo(seed: int = DEFAULT_SEED) -> DemoData:
     resources = build_resources(rng, communities, grid_map.grids)
     volunteers, duplicates = build_volunteers(rng, communities, grid_map.grids, population)
     needs = build_needs(rng, communities, grid_map.grids, population)
+    # Buildings draw from a generator of their own too: adding them moved no other draw of the seed.
+    buildings = build_buildings(random.Random(f"buildings-{seed}"), communities, grid_map.grids,
+                                volunteers=volunteers)
     return DemoData(
         communities=communities,
         party_grids=grid_map.party_grids,
@@ -138,6 +145,7 @@ def build_demo(seed: int = DEFAULT_SEED) -> DemoData:
         volunteers=volunteers,
         needs=needs,
         planted_duplicates=duplicates,
+        buildings=buildings,
     )
 
 

@@ -10,7 +10,7 @@ from access.auth import create_user
 from core.times import utcnow
 from core.vocab import Role, ScopeType
 from intake.service import IMPORT_INTAKE
-from models import Community, Grid, Need, PartyGrid, User
+from models import Building, Community, Grid, Need, PartyGrid, User
 from pools.imports import SCHEMAS, UPSERTS, ImportReport, NeedIntake
 from workflow.service import record_creation
 
@@ -45,7 +45,7 @@ def seed_demo(session: Session, *, seed: int = 2026, if_empty: bool = False,
         intake = NeedIntake(classify=IMPORT_INTAKE.classify, started=arrived)
     lines = []
     for kind, rows in (("grids", demo.grids), ("resources", demo.resources),
-                       ("volunteers", demo.volunteers), ("needs", demo.needs)):
+                       ("volunteers", demo.volunteers), ("buildings", demo.buildings), ("needs", demo.needs)):
         schema = SCHEMAS[kind]()
         loaded = [schema.load(_as_input(kind, r)) for r in rows]
         report = ImportReport(kind=kind, rows=len(loaded))
@@ -69,8 +69,12 @@ def _give_needs(session: Session, resident: User, grids: list[str]) -> None:
     """The demo resident has submitted a few needs in the demo Party grid, so their list is not empty."""
     needs = session.scalars(select(Need).join(Need.grid).where(Grid.code.in_(grids), Need.resident_id.is_(None))
                             .order_by(Need.id).limit(DEMO_RESIDENT_NEEDS))
-    for need in needs:
+    placed = list(needs)
+    for need in placed:
         need.resident_id = resident.id
+    if placed:  # they live in a building of their first need's grid: their address is prefilled
+        resident.building = session.scalar(select(Building).where(Building.grid_id == placed[0].grid_id)
+                                           .order_by(Building.id).limit(1))
 
 
 def demo_accounts(session: Session, demo: DemoData) -> list[str]:

@@ -1,6 +1,7 @@
 """HTTP API of the dispatcher: classify a text, rank providers for one need."""
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from flask import Blueprint
@@ -11,12 +12,14 @@ from access.limits import CLASSIFY_LIMIT, limiter
 from access.policy import get_visible_need
 from core.database import db_session
 from core.vocab import SERVICE_LABELS_ZH, STAFF
+from matching.addresses import ACCEPT_SCORE
 from matching.scoring import Match
 from web.http import json_body, query_args
 from web.openapi import documented
-from web.routes import allow, public
+from web.routes import SIGNED_IN, allow, public
 from web.schemas import StrictSchema
 
+from .addresses import is_sure, resolve_address
 from .classifier import current_model, needs_triage
 from .proposals import instant_proposals, set_aside
 
@@ -49,6 +52,27 @@ class ProposalOut(Schema):
     explanation = fields.String()
 
 
+class ResolveArgs(StrictSchema):
+    q = fields.String(required=True, validate=validate.Length(min=2, max=200),
+                      metadata={"description": "居民写的地址，如“金碧花园5栋1203”"})
+    limit = fields.Integer(load_default=5, validate=validate.Range(min=1, max=20))
+
+
+class AddressCandidateOut(Schema):
+    building_id = fields.Integer()
+    code = fields.String()
+    name = fields.String()
+    grid = fields.String()
+    score = fields.Float()
+    matched = fields.String()
+
+
+class ResolveOut(Schema):
+    sure = fields.Boolean(metadata={"description": "最佳候选足够确定，可直接决定网格"})
+    accept_score = fields.Float()
+    items = fields.List(fields.Nested(AddressCandidateOut))
+
+
 class ProposalArgs(StrictSchema):
     limit = fields.Integer(load_default=10, validate=validate.Range(min=1, max=50))
 
@@ -66,6 +90,18 @@ def classify() -> Any:
         "confidence": round(float(p.confidence), 4), "needs_triage": needs_triage(p.confidence),
         "probabilities": {k: round(float(v), 4) for k, v in p.probabilities.items()},
         "model_version": model.version})
+
+
+@bp.get("/addresses/resolve")
+@allow(*SIGNED_IN)
+@documented("地址解析：居民写的地址对应哪个楼栋、哪个网格（候选按得分排序）", query=ResolveArgs, response=ResolveOut,
+            tag="matching")
+@limiter.limit(CLASSIFY_LIMIT)
+def resolve() -> Any:
+    args = query_args(ResolveArgs())
+    candidates = resolve_address(db_session(), args["q"], limit=args["limit"])
+    return ResolveOut().dump({"sure": is_sure(candidates), "accept_score": ACCEPT_SCORE,
+                              "items": [dataclasses.asdict(c) for c in candidates]})
 
 
 def match_dict(rank: int, m: Match) -> dict[str, Any]:

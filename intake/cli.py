@@ -1,4 +1,4 @@
-"""``flask --app app import KIND FILE``: a file of grids, resources, volunteers or needs."""
+"""``flask --app app import KIND FILE``: a file of grids, resources, volunteers, buildings or needs."""
 from __future__ import annotations
 
 import sys
@@ -36,7 +36,7 @@ def print_report(report: ImportReport) -> None:
 @click.option("--rejects", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="有误行的输出文件（默认：FILE 旁的 *.rejects.csv）。")
 def import_command(kind: str, file: Path, skip_invalid: bool, rejects: Path | None) -> None:
-    """导入 KIND（grids/resources/volunteers/needs）的 CSV 或 XLSX 文件。"""
+    """导入 KIND（grids/resources/volunteers/buildings/needs）的 CSV 或 XLSX 文件。"""
     try:
         with get_db().unit_of_work() as session:
             report = import_records(session, kind, file.read_bytes(), file.name, skip_invalid=skip_invalid)

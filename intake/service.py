@@ -3,34 +3,92 @@ or a file import. Each new need is classified when it comes without a service, s
 pool, and its workflow starts: the first audit entry, then triage or the coordinators' notice."""
 from __future__ import annotations
 
+import dataclasses
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from access.policy import may_place_in_grid, may_set_need_ref
 from core.errors import Forbidden, InvalidData
-from core.vocab import Channel, Role
-from dispatch.classifier import classify_many, classify_text
-from models import Need, User
+from core.vocab import Action, Channel, NeedStatus, Role
+from dispatch.addresses import is_sure, resolve_address
+from dispatch.classifier import classify_many, classify_text, needs_triage
+from matching.addresses import AddressCandidate
+from models import Building, Need, User
 from pools import needs as need_service
 from pools.imports import ImportReport, NeedIntake, import_file
-from workflow.service import record_creation
+from workflow.service import apply_action, record_creation
 
 
 def submit_need(session: Session, data: dict[str, Any], actor: User) -> Need:
     """A need submitted over the API. A resident's own is theirs and comes through the app; staff
-    entering one for a resident say how it came (the phone, a visit...)."""
+    entering one for a resident say how it came (the phone, a visit...).
+
+    Where it is: a grid, or an address. An address the register resolves surely decides the grid
+    and the building; one it cannot goes to the best candidate's grid, waiting for a person to choose
+    among the candidates attached (triage), and is not matched before (never a wrong grid silently)."""
     data = dict(data)
     if data.get("ref") and not may_set_need_ref(actor):
         raise InvalidData(fields={"ref": ["编号由系统生成，不能自行指定"]})
+    place = locate(session, data)
     if actor.role == Role.RESIDENT:
         data["channel"] = Channel.APP
     elif not may_place_in_grid(session, actor, data["grid"]):
         raise Forbidden("只能为自己负责的网格登记需求")
     need = need_service.create_need(session, data, classify=classify_text)
+    if place is not None:
+        place.apply(need)
     if actor.role == Role.RESIDENT:
         need.resident_id = actor.id
+        if place is not None and place.sure and actor.building_id is None:
+            actor.building_id = need.building_id  # their home, from now on prefilled
     record_creation(session, need, actor)
+    session.flush()
+    return need
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where an address puts a need: the building when sure, else the candidates for a person."""
+    address: str
+    candidates: list[AddressCandidate]
+    sure: bool
+
+    def apply(self, need: Need) -> None:
+        need.address = self.address
+        if self.sure:
+            need.building_id = self.candidates[0].building_id
+        else:
+            need.place_unsure = True
+            need.address_candidates = [dataclasses.asdict(c) for c in self.candidates]
+
+
+def locate(session: Session, data: dict[str, Any]) -> Place | None:
+    """Resolve ``data["address"]`` (when given) and set ``data["grid"]`` from it unless a grid was given."""
+    address = (data.pop("address", None) or "").strip()
+    if not address:
+        return None
+    candidates = resolve_address(session, address)
+    if data.get("grid"):  # the grid said where: the address only names the building, if one of that grid
+        mine = [c for c in candidates if c.grid == data["grid"]]
+        return Place(address, mine, sure=is_sure(mine))
+    if not candidates:
+        raise InvalidData(fields={"address": ["找不到这个地址，请检查小区名和楼栋号，或直接选择网格"]})
+    data["grid"] = candidates[0].grid
+    return Place(address, candidates, sure=is_sure(candidates))
+
+
+def confirm_place(session: Session, need: Need, building: Building, actor: User) -> Need:
+    """A person chose the need's building among the candidates (or any other): the grid follows, and a need
+    held in triage only for its address goes on to matching."""
+    if not may_place_in_grid(session, actor, building.grid.code):
+        raise Forbidden("只能把需求放到自己负责的网格")
+    need.grid_id, need.building_id = building.grid_id, building.id
+    need.place_unsure, need.address_candidates = False, []
+    if need.status == NeedStatus.TRIAGE and not needs_triage(need.service_confidence):
+        apply_action(session, need, Action.CLASSIFY, actor, service=need.service,
+                     reason=f"确认地址为 {building.name}")
     session.flush()
     return need
 

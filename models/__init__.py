@@ -1,5 +1,6 @@
 """SQLAlchemy 2.x typed models, one module per aggregate. Pure data: no commits, no serialisation."""
 from .base import Base, utcnow
+from .building import Building
 from .council import CouncilDecision
 from .grid import Community, Grid, PartyGrid, grid_neighbors
 from .need import MatchRun, Need, Proposal
@@ -11,5 +12,5 @@ from .workflow import AuditEntry, Notification
 __all__ = [
     "Base", "utcnow", "Community", "Grid", "PartyGrid", "grid_neighbors", "Resource", "Volunteer",
     "resource_grids", "Need", "MatchRun", "Proposal", "User",
-    "AuditEntry", "Notification", "CouncilDecision", "NeedPhoto",
+    "AuditEntry", "Notification", "CouncilDecision", "NeedPhoto", "Building",
 ]

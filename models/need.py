@@ -4,12 +4,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Optional
 
-from sqlalchemy import CheckConstraint, Float, ForeignKey, String, Text, false
+from sqlalchemy import JSON, CheckConstraint, Float, ForeignKey, String, Text, false
+from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.vocab import LIVE_PROPOSAL, Channel, NeedStatus, ProposalStatus, ProviderKind, Service, Urgency
 
 from .base import Base, code_of, utcnow
+from .building import Building
 from .grid import Grid
 from .providers import Resource, Volunteer
 
@@ -35,6 +37,12 @@ class Need(Base):
     resident_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"), index=True)
     unmatched_reason: Mapped[str] = mapped_column(Text, default="")
     escalation_level: Mapped[int] = mapped_column(default=0)  # 0 grid, 1 neighbouring grids, 2 grid council
+    # Where, as the resident wrote it, and the building it resolved to. An address the register could not
+    # place surely leaves the need ``place_unsure``, its candidates kept for a person to choose among.
+    address: Mapped[str] = mapped_column(String(300), default="", server_default="")
+    building_id: Mapped[Optional[int]] = mapped_column(ForeignKey("buildings.id"), index=True)
+    place_unsure: Mapped[bool] = mapped_column(default=False, server_default=false())
+    address_candidates: Mapped[list[Any]] = mapped_column(JSON, default=list, server_default=sql_text("'[]'"))
     rating: Mapped[Optional[int]]
     feedback: Mapped[str] = mapped_column(Text, default="")
     volunteer_hours: Mapped[Optional[float]] = mapped_column(Float)
@@ -46,6 +54,7 @@ class Need(Base):
     closed_at: Mapped[Optional[datetime]]
 
     grid: Mapped[Grid] = relationship()
+    building: Mapped[Optional[Building]] = relationship()
     proposals: Mapped[list["Proposal"]] = relationship(
         back_populates="need", order_by="Proposal.rank", cascade="all, delete-orphan"
     )

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from core.vocab import Role, ScopeType
 
 from .base import Base, code_of, utcnow
+from .building import Building
 from .providers import Volunteer
 
 
@@ -25,9 +26,11 @@ class User(Base):
     scope_type: Mapped[Optional[ScopeType]] = mapped_column(code_of(ScopeType, "scope_type"))
     scope_codes: Mapped[list[str]] = mapped_column(default=list)  # grid codes, Party grid codes or an org ref
     volunteer_id: Mapped[Optional[int]] = mapped_column(ForeignKey("volunteers.id"), index=True)
+    building_id: Mapped[Optional[int]] = mapped_column(ForeignKey("buildings.id"))  # a resident's home
     active: Mapped[bool] = mapped_column(default=True)
     # Travels in every token and login cookie; raising it (a new password, signing out) revokes them all.
     session_version: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     volunteer: Mapped[Optional[Volunteer]] = relationship()
+    building: Mapped[Optional[Building]] = relationship()

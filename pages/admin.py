@@ -394,7 +394,8 @@ def deactivate_record(kind: str, id_: int) -> Any:
 
 # --- imports -------------------------------------------------------------------------------------
 
-IMPORT_KINDS = [("grids", "网格"), ("resources", "政府资源"), ("volunteers", "志愿者和组织"), ("needs", "需求")]
+IMPORT_KINDS = [("grids", "网格"), ("resources", "政府资源"), ("volunteers", "志愿者和组织"), ("buildings", "楼栋"),
+                ("needs", "需求")]
 UPLOADS: Path = config.INSTANCE / "uploads"
 UPLOAD_EXTENSIONS = (".csv", ".xlsx")
 UPLOAD_TTL_SECONDS = 24 * 3600

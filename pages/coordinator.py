@@ -35,8 +35,10 @@ from core.vocab import (
 )
 from dispatch.proposals import instant_proposals, set_aside
 from intake.photos import photos_of
+from intake.service import confirm_place
 from matching.scoring import WEIGHTS
-from models import Grid, Need, Proposal, Resource, User, Volunteer
+from models import Building, Grid, Need, Proposal, Resource, User, Volunteer
+from pools.needs import lock_need
 from pools.providers import search
 from web.routes import allow
 from workflow.service import allowed_for, audit_trail, match_scope
@@ -231,6 +233,26 @@ def act(id_: int, action: str) -> Any:
     return redirect(here)
 
 
+@bp.post("/needs/<int:id_>/place")
+@allow(*ARRANGERS)
+def place(id_: int) -> Any:
+    """A person chose the building of a need whose address the register could not place surely."""
+    user = signed_in()
+    session = db_session()
+    need = get_visible_need(session, user, id_)
+    chosen = form_text("building", 16)
+    building = session.get(Building, int(chosen)) if chosen.isdigit() else None
+    if building is None or not building.active:
+        flash("请选择一个楼栋", "error")
+        return redirect(f"/needs/{id_}")
+    _, errors = attempt(lambda: confirm_place(session, lock_need(session, need), building, user))
+    for message in errors.get("_form", []):
+        flash(message, "error")
+    if not errors:
+        flash(f"已确认地址为 {building.name}（网格 {building.grid.code}）。", "ok")
+    return redirect(f"/needs/{id_}")
+
+
 # --- a need entered on a resident's behalf -------------------------------------------------------
 
 def _intake_form(user: User, values: dict[str, str], errors: FormErrors, status: int = 200) -> Any:
@@ -244,7 +266,7 @@ def _intake_form(user: User, values: dict[str, str], errors: FormErrors, status:
 @bp.get("/needs/new")
 @allow(*ARRANGERS)
 def new_need() -> Any:
-    values = {"text": "", "grid": request.args.get("grid", ""), "urgency": "normal", "part": "any", "day": "",
+    values = {"text": "", "address": "", "grid": request.args.get("grid", ""), "urgency": "normal", "part": "any", "day": "",
               "contact": "", "channel": Channel.HOTLINE.value}
     return _intake_form(signed_in(), values, FormErrors())
 
@@ -253,7 +275,7 @@ def new_need() -> Any:
 @allow(*ARRANGERS)
 def enter_need() -> Any:
     user = signed_in()
-    values = {k: form_text(k) for k in ("text", "grid", "urgency", "part", "day", "contact", "channel")}
+    values = {k: form_text(k) for k in ("text", "address", "grid", "urgency", "part", "day", "contact", "channel")}
     need, errors = need_from_form(values, user)
     if need is None:
         return _intake_form(user, values, errors, 422)

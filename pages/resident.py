@@ -81,10 +81,12 @@ def my_needs() -> Any:
     return page("resident/needs.html", title="我的需求", needs=list(needs))
 
 
-def _form_defaults(user_id: int) -> dict[str, str]:
-    """Where and how to reach the resident: as on their last need."""
-    last = db_session().scalar(select(Need).where(Need.resident_id == user_id).order_by(Need.id.desc()).limit(1))
-    return {"text": "", "grid": last.grid.code if last else "", "urgency": "normal", "part": "any", "day": "",
+def _form_defaults(user: User) -> dict[str, str]:
+    """Where and how to reach the resident: their home building, else as on their last need."""
+    last = db_session().scalar(select(Need).where(Need.resident_id == user.id).order_by(Need.id.desc()).limit(1))
+    home = user.building.name if user.building is not None else ""
+    return {"text": "", "address": home or (last.address if last else ""),
+            "grid": "" if home else (last.grid.code if last else ""), "urgency": "normal", "part": "any", "day": "",
             "contact": last.contact if last else ""}
 
 
@@ -98,20 +100,21 @@ def _form(values: dict[str, str], errors: FormErrors, status: int = 200) -> Any:
 @bp.get("/my/needs/new")
 @allow(Role.RESIDENT)
 def new_need() -> Any:
-    return _form(_form_defaults(signed_in().id), FormErrors())
+    return _form(_form_defaults(signed_in()), FormErrors())
 
 
 @bp.post("/my/needs/new")
 @allow(Role.RESIDENT)
 def submit() -> Any:
-    values = {k: form_text(k) for k in ("text", "grid", "urgency", "part", "day", "contact")}
+    values = {k: form_text(k) for k in ("text", "address", "grid", "urgency", "part", "day", "contact")}
     need, errors = need_from_form(values, signed_in())
     if need is None:
         # Plainer words than the schema's for the two fields a resident most often leaves empty.
         if "text" in errors and not values["text"]:
             errors["text"] = ["请写下您需要什么帮助"]
-        if "grid" in errors and not values["grid"]:
-            errors["grid"] = ["请选择您住在哪个网格"]
+        if "grid" in errors and not values["grid"] and not values["address"]:
+            errors.pop("grid")
+            errors["address"] = ["请写下您住的小区和楼栋（如“金碧花园5栋”），或选择网格"]
         return _form(values, errors, 422)
     return redirect(f"/my/needs/{need.id}/submitted")
 
@@ -120,7 +123,8 @@ def need_from_form(values: dict[str, str], user: User) -> tuple[Need | None, For
     """A need from the submission form (the resident's, or staff's on a resident's behalf with its
     ``channel``): every field checked at once by the API's schema, then submitted with its photo."""
     errors = check_when(values["day"], values["part"], local_today(zone()))
-    body = {"text": values["text"], "grid": values["grid"], "urgency": values["urgency"] or "normal",
+    body = {"text": values["text"], "grid": values["grid"] or None, "address": values.get("address") or None,
+            "urgency": values["urgency"] or "normal",
             "contact": values["contact"], "window": window_of(values["day"], values["part"])}
     if "channel" in values:
         body["channel"] = values["channel"]

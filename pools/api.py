@@ -14,16 +14,19 @@ from access.auth import signed_in
 from core.database import db_session
 from core.errors import Forbidden, NotFound
 from core.vocab import ARRANGERS, STAFF, Role
-from models import Grid, Need, Resource, User, Volunteer
+from models import Building, Grid, Need, Resource, User, Volunteer
 from web.http import json_body, query_args
 from web.openapi import documented
 from web.routes import SIGNED_IN, allow, public
 from web.schemas import page_body
 
+from . import buildings as building_service
 from . import grids as grid_service
 from . import needs as need_service
 from . import providers as provider_service
 from .schemas import (
+    BuildingListArgs,
+    BuildingOut,
     GridIn,
     GridListArgs,
     GridOut,
@@ -42,7 +45,7 @@ from .schemas import (
 
 bp = Blueprint("pools", __name__, url_prefix="/api/v1")
 
-Record = TypeVar("Record", Grid, Resource, Volunteer, Need)
+Record = TypeVar("Record", Grid, Resource, Volunteer, Need, Building)
 
 
 def _readable(record: Record) -> Record:
@@ -278,3 +281,22 @@ def deactivate_need(id_: int) -> Any:
     session = db_session()
     need = _readable(need_service.get_need(session, id_))
     return need_body(session, need_service.deactivate_need(session, need), signed_in())
+
+
+# --- buildings ---------------------------------------------------------------------------------
+# The building register (楼栋) holds where people live: staff only, like the volunteers.
+
+@bp.get("/buildings")
+@allow(*STAFF)
+@documented("楼栋列表（筛选 grid；q 查编码、名称、地址、曾用名）", query=BuildingListArgs, response=BuildingOut,
+            paged=True, tag="buildings")
+def list_buildings() -> Any:
+    args = query_args(BuildingListArgs())
+    return page_body(building_service.list_buildings(db_session(), **args), BuildingOut())
+
+
+@bp.get("/buildings/<int:id_>")
+@allow(*STAFF)
+@documented("查看楼栋", response=BuildingOut, tag="buildings")
+def get_building(id_: int) -> Any:
+    return BuildingOut().dump(_readable(building_service.get_building(db_session(), id_)))

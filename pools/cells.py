@@ -19,6 +19,7 @@ Public API
 ``parse_grid_list(text) -> list[str] | None``      covered grids; ``*`` or ``全部`` gives None (all grids)
 ``parse_bool(text) -> bool | None``                yes/no, true/false, y/n, 1/0, 是/否
 ``parse_int(text, *, minimum=None, maximum=None) -> int | None``
+``parse_float(text) -> float | None``              a finite decimal number (a building's longitude, latitude)
 ``parse_service(text) -> str | None``             a code of ``core.vocab.Service`` or its Chinese label
 ``parse_services(text) -> list[str]``
 ``parse_choice(text, choices, labels_zh=None, *, aliases=None) -> str | None``
@@ -30,6 +31,7 @@ Public API
 """
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from collections.abc import Collection, Mapping
@@ -190,6 +192,22 @@ def parse_int(text: str, *, minimum: int | None = None, maximum: int | None = No
     return value
 
 
+_FLOAT_RE = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+
+
+def parse_float(text: str) -> float | None:
+    """A finite decimal number (``113.88``, ``-0.5``, ``1e-3``); ``nan``, ``inf`` and ``1,5`` are refused."""
+    word = _ascii_forms(text or "")
+    if not word:
+        return None
+    if not _FLOAT_RE.fullmatch(word):
+        raise CellValueError(f"应为数字：{show_value(word)}")
+    value = float(word)
+    if not math.isfinite(value):
+        raise CellValueError(f"数字超出范围：{show_value(word)}")
+    return value
+
+
 def _choices_hint(choices: Collection[str], labels_zh: Mapping[str, str] | None) -> str:
     hint = "/".join(choices)
     if labels_zh:
@@ -345,6 +363,7 @@ __all__ = [
     "parse_choice",
     "parse_code",
     "parse_codes",
+    "parse_float",
     "parse_force",
     "parse_grid_list",
     "parse_int",

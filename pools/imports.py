@@ -4,8 +4,9 @@ The same validation as the API: each row's cells are parsed (pools.cells), loade
 kind's input schema, and checked against the grids that exist or come in the same file. Rows are
 upserted by ``ref`` (grids by ``code``), so importing a file twice changes nothing. A file with any
 bad row imports nothing unless ``skip_invalid`` is set; probable duplicates are reported, never merged.
-A grid row's ``boundary`` (optional column) is the GeoJSON text of its outline; an empty cell, or a file
-without the column, keeps the boundary the grid has.
+Buildings (楼栋) are upserted by ``code`` too; a building's ``head`` names a volunteer by ref, checked
+against the volunteers that exist. A grid row's ``boundary`` (optional column) is the GeoJSON text of its
+outline; an empty cell, or a file without the column, keeps the boundary the grid has.
 
 What a new need needs besides its row is the caller's (``intake``): a classifier for texts without a
 service, and a hook that starts the need's workflow (:class:`NeedIntake`).
@@ -23,15 +24,16 @@ from sqlalchemy.orm import Session, selectinload
 
 from core.vocab import Channel
 from matching.slots import format_slot_text
-from models import Grid, Need, Resource, Volunteer
+from models import Building, Grid, Need, Resource, Volunteer
 
+from . import buildings as building_service
 from . import cells
 from . import grids as grid_service
 from . import needs as need_service
 from . import providers as provider_service
 from .fuzzy import probable_duplicates
 from .geometry import boundary_from_text
-from .schemas import GridIn, NeedIn, ResourceIn, VolunteerIn
+from .schemas import BuildingIn, GridIn, NeedIn, ResourceIn, VolunteerIn
 from .tabular import IMPORT_COLUMNS, CellError, Row, check_columns, read_table
 
 log = logging.getLogger(__name__)
@@ -73,12 +75,17 @@ CELL_PARSERS: dict[str, dict[str, Callable[[str], Any]]] = {
                    "party_member": cells.parse_bool},
     "needs": {"ref": cells.parse_code, "grid": cells.parse_code, "urgency": cells.parse_urgency,
               "service": cells.parse_service, "channel": cells.parse_channel},
+    "buildings": {"code": cells.parse_code, "aliases": cells.split_multi, "grid": cells.parse_code,
+                  "head": cells.parse_code, "households": cells.parse_int, "lng": cells.parse_float,
+                  "lat": cells.parse_float},
 }
 SCHEMAS: dict[str, type[Schema]] = {"grids": GridIn, "resources": ResourceIn, "volunteers": VolunteerIn,
-                                    "needs": NeedIn}
+                                    "needs": NeedIn, "buildings": BuildingIn}
 # Columns that name grids, checked against the grids that exist (or, for grids, the file itself).
 GRID_COLUMNS: dict[str, tuple[str, ...]] = {"grids": ("neighbors",), "resources": ("grids",),
-                                            "volunteers": ("grid",), "needs": ("grid",)}
+                                            "volunteers": ("grid",), "needs": ("grid",), "buildings": ("grid",)}
+# Kinds whose rows are upserted by ``code`` (the others by ``ref``).
+CODE_KEYED = ("grids", "buildings")
 
 
 @dataclass
@@ -125,7 +132,11 @@ def parse_row(kind: str, row: Row) -> tuple[dict[str, Any] | None, list[CellErro
     try:
         data = SCHEMAS[kind]().load(raw)
     except ValidationError as exc:
+        unreadable = {e.column for e in errors}
         for column, reasons in exc.normalized_messages().items():
+            # A cell that could not be read has its reason; the schema would only add that it is missing.
+            if column in unreadable:
+                continue
             errors.extend(CellError(row.number, column, r) for r in _flatten(reasons))
         return None, _dedupe(errors)
     if kind == "needs" and not data.get("ref") and not errors:
@@ -162,6 +173,18 @@ def _check_grid_refs(kind: str, number: int, data: dict[str, Any], known: set[st
     return errors
 
 
+def _check_head(number: int, data: dict[str, Any], heads: dict[str, bool]) -> list[CellError]:
+    """A building's head: a volunteer that exists and is active (``heads``: ref → active)."""
+    ref = data.get("head")
+    if not ref:
+        return []
+    if ref not in heads:
+        return [CellError(number, "head", f"未知志愿者编号 {ref}")]
+    if not heads[ref]:
+        return [CellError(number, "head", f"志愿者 {ref} 已停用")]
+    return []
+
+
 def import_rows(session: Session, kind: str, rows: list[Row], *, skip_invalid: bool = False,
                 intake: NeedIntake = NO_INTAKE) -> ImportReport:
     """Validate every row, then (if all are good, or ``skip_invalid``) upsert the good ones."""
@@ -169,13 +192,18 @@ def import_rows(session: Session, kind: str, rows: list[Row], *, skip_invalid: b
     known = set(session.scalars(select(Grid.code)))
     if kind == "grids":
         known |= {r.values.get("code", "") for r in rows}
+    heads: dict[str, bool] = {}
+    if kind == "buildings":
+        heads = {ref: active for ref, active in session.execute(select(Volunteer.ref, Volunteer.active))}
     good: list[tuple[Row, dict[str, Any]]] = []
     seen_keys: dict[str, int] = {}
-    key_column = "code" if kind == "grids" else "ref"
+    key_column = "code" if kind in CODE_KEYED else "ref"
     for row in rows:
         data, errors = parse_row(kind, row)
         if data is not None:
             errors += _check_grid_refs(kind, row.number, data, known)
+            if kind == "buildings":
+                errors += _check_head(row.number, data, heads)
             key = data.get(key_column)
             if key and key in seen_keys:
                 errors.append(CellError(row.number, key_column, f"与第 {seen_keys[key]} 行重复：{key}"))
@@ -291,6 +319,31 @@ def rows_by_ref(session: Session, model: Any, refs: list[str]) -> dict[str, Any]
     return found
 
 
+def _upsert_buildings(session: Session, rows: list[dict[str, Any]], report: ImportReport,
+                      _intake: NeedIntake) -> None:
+    """Buildings by ``code``: the grids and heads of the rows are looked up once, then one flush for all."""
+    existing = building_service.buildings_by_code(session, [d["code"] for d in rows])
+    befores = {code: building_service.snapshot(b) for code, b in existing.items()}
+    grid_codes = list(dict.fromkeys(d["grid"] for d in rows if d.get("grid")))
+    grids: dict[str, Grid] = {}
+    for start in range(0, len(grid_codes), LOOKUP_CHUNK_SIZE):
+        chunk = grid_codes[start:start + LOOKUP_CHUNK_SIZE]
+        grids.update((g.code, g) for g in session.scalars(select(Grid).where(Grid.code.in_(chunk))))
+    heads = {ref: v for ref, v in rows_by_ref(session, Volunteer, [d["head"] for d in rows if d.get("head")]).items()
+             if v.active}
+    for data in rows:
+        row = existing.get(data["code"])
+        if row is None:
+            row = existing[data["code"]] = Building(code=data["code"])
+            building_service.apply_building(session, row, data, grids=grids, heads=heads)
+            session.add(row)
+        else:
+            building_service.apply_building(session, row, data, grids=grids, heads=heads)
+    session.flush()
+    for data in rows:
+        _count(report, befores.get(data["code"]), building_service.snapshot(existing[data["code"]]))
+
+
 def resource_snapshot(r: Resource) -> dict[str, Any]:
     return {"name": r.name, "department": r.department, "service": r.service, "capacity": r.capacity,
             "skills": list(r.skills), "description": r.description, "hours": list(r.hours),
@@ -317,6 +370,7 @@ UPSERTS: dict[str, Upsert] = {
     "volunteers": _upsert_by_ref(Volunteer, provider_service.create_volunteer, provider_service.update_volunteer,
                                  volunteer_snapshot),
     "needs": _upsert_by_ref(Need, need_service.create_need, need_service.update_need, need_snapshot),
+    "buildings": _upsert_buildings,
 }
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from core.vocab import STATUS_LABELS_ZH, Channel, Force, NeedStatus, Urgency, VolunteerKind
 from web.schemas import Flag, ListArgs, StrictSchema, Timestamp, wall_clock_text
@@ -143,7 +143,10 @@ class VolunteerOut(Schema):
 class NeedIn(StrictSchema):
     ref = fields.String(load_default=None, validate=REF, metadata={"description": "不填则自动生成"})
     text = fields.String(required=True, validate=validate.Length(min=2, max=2000))
-    grid = fields.String(required=True, validate=CODE)
+    grid = fields.String(load_default=None, validate=CODE, metadata={"description": "网格编码；不填则按 address 确定"})
+    address = fields.String(load_default=None, validate=validate.Length(min=2, max=300),
+                            metadata={"description": "地址，如“金碧花园5栋1203”：按楼栋登记簿确定楼栋和网格，"
+                                                     "不能确定时转工作人员确认"})
     urgency = fields.Enum(Urgency, by_value=True, load_default=Urgency.NORMAL)
     window = Window(load_default=None, allow_none=True,
                     metadata={"description": "ISO 8601 区间 2026-12-09T09:00/2026-12-09T12:00，空为时间灵活"})
@@ -152,6 +155,11 @@ class NeedIn(StrictSchema):
     channel = fields.Enum(Channel, by_value=True, load_default=None,
                           metadata={"description": "需求来源：app 居民自助（默认）、hotline 电话、visit 党员走访、"
                                                    "building_head 楼栋长、snapshot 随手拍、walk_in 窗口来访"})
+
+    @validates_schema
+    def _somewhere(self, data: dict[str, Any], partial: Any = False, **_kwargs: Any) -> None:
+        if not partial and not data.get("grid") and not data.get("address"):
+            raise ValidationError({"grid": ["请填写网格编码或地址（address）"]})
 
 
 class NeedOut(Schema):
@@ -182,6 +190,61 @@ class NeedOut(Schema):
     active = fields.Boolean()
     created_at = Timestamp()
     updated_at = Timestamp()
+
+
+# --- building register (楼栋) -------------------------------------------------------------------
+
+MAX_HOUSEHOLDS = 100_000
+MAX_ALIASES = 20
+_FINITE: dict[str, str | list[Any] | dict[Any, Any]] = {"special": "应为有限的数字"}
+
+
+class BuildingIn(StrictSchema):
+    code = fields.String(required=True, validate=CODE, metadata={"description": "楼栋编码，如 B00001"})
+    name = fields.String(required=True, validate=NAME, metadata={"description": "楼栋名称，如 金碧花园5栋"})
+    address = fields.String(load_default="", validate=validate.Length(max=300))
+    aliases = fields.List(fields.String(validate=validate.Length(min=1, max=200)), load_default=list,
+                          validate=validate.Length(max=MAX_ALIASES),
+                          metadata={"description": "曾用名、旧门牌（如 上合村12号）"})
+    grid = fields.String(required=True, validate=CODE, metadata={"description": "所在网格编码"})
+    head = fields.String(load_default=None, allow_none=True, validate=REF,
+                         metadata={"description": "楼栋长：志愿者编号（可不填）"})
+    households = fields.Integer(load_default=0, validate=validate.Range(min=0, max=MAX_HOUSEHOLDS))
+    lng = fields.Float(load_default=None, allow_none=True, error_messages=_FINITE,
+                       validate=validate.Range(min=-180, max=180, error="经度应在 -180 至 180 之间"),
+                       metadata={"description": "经度（WGS84），与纬度同时填写或同时留空"})
+    lat = fields.Float(load_default=None, allow_none=True, error_messages=_FINITE,
+                       validate=validate.Range(min=-90, max=90, error="纬度应在 -90 至 90 之间（是否把经纬度写反了？）"),
+                       metadata={"description": "纬度（WGS84），与经度同时填写或同时留空"})
+
+    # Also when another field is wrong, so a row's every problem is listed at once.
+    @validates_schema(skip_on_field_errors=False)
+    def _both_or_neither(self, data: dict[str, Any], **_kwargs: Any) -> None:
+        if "lng" in data and "lat" in data and (data["lng"] is None) != (data["lat"] is None):
+            missing = "lat" if data["lat"] is None else "lng"
+            raise ValidationError({missing: ["经度和纬度应同时填写或同时留空"]})
+
+
+class BuildingOut(Schema):
+    id = fields.Integer()
+    code = fields.String()
+    name = fields.String()
+    address = fields.String()
+    aliases = fields.List(fields.String())
+    grid = fields.Function(lambda b: b.grid.code)
+    grid_name = fields.Function(lambda b: b.grid.name)
+    head = fields.Function(lambda b: b.head.ref if b.head else None, metadata={"description": "楼栋长的志愿者编号"})
+    head_name = fields.Function(lambda b: b.head.name if b.head else None)
+    households = fields.Integer()
+    lng = fields.Float(allow_none=True)
+    lat = fields.Float(allow_none=True)
+    active = fields.Boolean()
+    created_at = Timestamp()
+    updated_at = Timestamp()
+
+
+class BuildingListArgs(ListArgs):
+    grid = fields.String(load_default=None, validate=CODE)
 
 
 class GridListArgs(ListArgs):

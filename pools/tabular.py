@@ -29,7 +29,7 @@ the row as Excel shows it (the header is row 1 unless blank rows precede it; a q
 spanning several lines is still one row); ``values`` maps every column to a stripped string (``""``
 when empty); ``overflow`` holds the non-empty cells found right of the last column.
 ``CellError(row, column, reason)``: ``str()`` gives e.g. ``第 5 行，列 grid：未知网格编码 G999``.
-``IMPORT_COLUMNS[kind] -> ColumnSpec(required, optional)`` for kind in grids/resources/volunteers/needs;
+``IMPORT_COLUMNS[kind] -> ColumnSpec(required, optional)`` for kind in grids/resources/volunteers/needs/buildings;
 ``TEMPLATES_DIR / f"{kind}.csv"`` is the example file users download.
 """
 from __future__ import annotations
@@ -94,6 +94,7 @@ IMPORT_COLUMNS: dict[str, ColumnSpec] = {
         )
     ),
     "needs": ColumnSpec(("ref", "text", "grid", "urgency", "window", "contact"), ("service", "channel")),
+    "buildings": ColumnSpec(("code", "name", "address", "aliases", "grid", "head", "households", "lng", "lat")),
 }
 
 

@@ -104,7 +104,7 @@ class NotificationOut(Schema):
     need_id = fields.Integer(allow_none=True)
     message = fields.String()
     created_at = Timestamp()
-    read_at = Timestamp()
+    read_at = Timestamp(allow_none=True)  # null until the user reads it
 
 
 # A client marks read what it was shown (GET /notifications shows 200); the cap keeps the IN list far below

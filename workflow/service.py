@@ -67,6 +67,10 @@ def record_creation(session: Session, need: Need, actor: User | None) -> None:
     if needs_triage(need.service_confidence):
         record(session, need, NeedStatus.TRIAGE, None,
                f"分类器把握不足（置信度 {need.service_confidence:.2f}），转人工分类", need.created_at)
+    elif need.place_unsure:
+        names = "、".join(c["name"] for c in need.address_candidates[:3])
+        record(session, need, NeedStatus.TRIAGE, None,
+               f"地址“{need.address}”不能确定是哪个楼栋（可能是 {names}），请工作人员确认", need.created_at)
     else:
         notify.next_actors(session, need, NeedStatus.SUBMITTED)
 

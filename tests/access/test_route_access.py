@@ -54,6 +54,9 @@ ROUTES: dict[tuple[str, str], Any] = {
     ("POST", "/api/v1/volunteers"): ARRANGERS,
     ("PATCH", "/api/v1/volunteers/<int:id_>"): ARRANGERS,
     ("DELETE", "/api/v1/volunteers/<int:id_>"): ARRANGERS,
+    # The building register holds where people live: staff only, like the volunteers.
+    ("GET", "/api/v1/buildings"): STAFF,
+    ("GET", "/api/v1/buildings/<int:id_>"): STAFF,
     # Needs: anyone signed in, each seeing only what the policy lets them (tests/access/test_authorisation.py).
     ("GET", "/api/v1/needs"): SIGNED_IN,
     # A resident for themselves; coordinators (inside their scope) and admins on a resident's behalf.
@@ -65,6 +68,8 @@ ROUTES: dict[tuple[str, str], Any] = {
     ("GET", "/api/v1/needs/<int:id_>/audit"): SIGNED_IN,
     ("GET", "/api/v1/needs/<int:id_>/proposals"): STAFF,
     ("POST", "/api/v1/classify"): PUBLIC,
+    # Any signed-in user: residents resolve their own address as they type it.
+    ("GET", "/api/v1/addresses/resolve"): SIGNED_IN,
     ("POST", "/api/v1/match"): ARRANGERS,
     ("POST", "/api/v1/import/<kind>"): ADMIN,
     ("GET", "/api/v1/import/templates/<kind>.csv"): PUBLIC,

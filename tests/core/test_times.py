@@ -63,3 +63,21 @@ def test_the_audit_trail_and_notifications_carry_offsets_too(app, session, clien
 
     assert audit and all(entry["at"].endswith("+08:00") for entry in audit)
     assert notices and all(n["created_at"].endswith("+08:00") for n in notices)
+
+
+def test_an_unread_notification_says_so_with_null_as_its_document_allows(app, session, client):
+    # Found by schemathesis once the demo had a month of history: read_at is null until read.
+    from tests.factories import make_account
+    from web.openapi import build_spec
+    make_map(session)
+    coordinator = make_account(session, "coordinator", "coord-unread", scope_type="grid", scope_codes=["G1"])
+    session.commit()
+    client.post("/api/v1/needs", json={"text": "我妈周三上午要去医院复查，想找人陪一下", "grid": "G1",
+                                      "service": "volunteer"})
+
+    notices = signed_in(app.test_client(), app, coordinator).get("/api/v1/notifications").get_json()["items"]
+    with app.app_context():
+        documented = build_spec(app)["components"]["schemas"]["NotificationOut"]["properties"]["read_at"]
+
+    assert notices and all(n["read_at"] is None for n in notices)
+    assert documented.get("nullable") is True

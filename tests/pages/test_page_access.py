@@ -48,6 +48,7 @@ PAGES: dict[tuple[str, str], Any] = {
     ("POST", "/needs/new"): ARRANGERS,
     ("GET", "/needs/<int:id_>"): STAFF,
     ("POST", "/needs/<int:id_>/<action>"): STAFF,
+    ("POST", "/needs/<int:id_>/place"): ARRANGERS,
     # a need's photos, to whoever may see the need
     ("GET", "/needs/<int:id_>/photos/<int:photo_id>"): SIGNED_IN,
     # grid Party branches: the review queue and the grid council

@@ -32,8 +32,9 @@ def test_a_form_with_bad_input_keeps_the_text_says_why_and_saves_nothing(app, se
     html = response.get_data(as_text=True)
     assert response.status_code == 422
     assert "水管漏了，想找人修一下" in html and 'value="13800138000"' in html
-    assert field_errors(html) == ["错误：请选择您住在哪个网格", "错误：请选择哪一天方便（或选“随时都可以”）"]
-    assert 'href="#f-grid"' in html  # the summary links to the field
+    assert field_errors(html) == ["错误：请写下您住的小区和楼栋（如“金碧花园5栋”），或选择网格",
+                                  "错误：请选择哪一天方便（或选“随时都可以”）"]
+    assert 'href="#f-address"' in html  # the summary links to the field
     assert session.scalar(select(func.count()).select_from(Need)) == before
 
 
@@ -235,3 +236,34 @@ def test_the_queue_opens_on_the_first_state_with_work_waiting(app, session):
 
     assert "<h2>待匹配（1）</h2>" in opened  # nothing waits for triage: the next state with work
     assert "<h2>待人工分类（0）</h2>" in triage
+
+
+def test_a_resident_writes_an_address_and_a_coordinator_places_an_unsure_one(app, session):
+    from models import Building
+    from tests.intake.test_address_intake import make_register
+    _world(session)
+    make_register(session)
+    session.commit()
+    resident = Browser(app).login("resident-a")
+
+    sure = resident.post("/my/needs/new", {"text": ESCORT_TEXT, "address": "金碧花园二栋1203", "grid": "",
+                                           "urgency": "normal", "part": "any"})
+    unsure = resident.post("/my/needs/new", {"text": ESCORT_TEXT, "address": "翡翠华庭", "grid": "",
+                                             "urgency": "normal", "part": "any"})
+    nothing = resident.post("/my/needs/new", {"text": ESCORT_TEXT, "address": "", "grid": "", "urgency": "normal",
+                                              "part": "any"})
+
+    assert sure.status_code == 302 and unsure.status_code == 302
+    assert nothing.status_code == 422 and "请写下您住的小区和楼栋" in nothing.get_data(as_text=True)
+    placed = session.get(Need, int(sure.location.split("/")[3]))
+    assert placed.building.name == "金碧花园2栋" and placed.grid.code == "G1"
+    assert 'value="金碧花园2栋"' in resident.get("/my/needs/new").get_data(as_text=True)  # home, prefilled
+    waiting = session.get(Need, int(unsure.location.split("/")[3]))
+    coordinator = Browser(app).login("coord-a")
+    page = coordinator.get(f"/needs/{waiting.id}").get_data(as_text=True)
+    assert "地址不能确定" in page and "翡翠华庭1栋" in page
+    b1 = session.scalar(select(Building).where(Building.name == "翡翠华庭1栋"))
+    assert coordinator.post(f"/needs/{waiting.id}/place", {"building": b1.id}).status_code == 302
+    session.expire_all()
+    waiting = session.get(Need, waiting.id)
+    assert waiting.building_id == b1.id and not waiting.place_unsure and waiting.status == NeedStatus.SUBMITTED

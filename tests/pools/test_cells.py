@@ -15,6 +15,7 @@ from pools.cells import (
     parse_choice,
     parse_code,
     parse_codes,
+    parse_float,
     parse_force,
     parse_grid_list,
     parse_int,
@@ -388,6 +389,10 @@ PARSERS_BY_KIND = {
     "needs": {
         "ref": parse_code, "text": TEXT, "grid": parse_code, "urgency": parse_urgency,
         "window": parse_window_cell, "contact": parse_phone, "service": parse_service, "channel": parse_channel,
+    },
+    "buildings": {
+        "code": parse_code, "name": TEXT, "address": TEXT, "aliases": split_multi, "grid": parse_code,
+        "head": parse_code, "households": partial(parse_int, minimum=0), "lng": parse_float, "lat": parse_float,
     },
 }
 ALWAYS_FILLED = {"code", "ref", "name", "text", "grid", "kind", "service", "grids", "capacity"}

@@ -26,7 +26,17 @@ from sqlalchemy import ColumnElement, exists, false, select, true
 from sqlalchemy.orm import Session
 
 from core.errors import NotFound
-from core.vocab import ARRANGERS, LIVE_PROPOSAL, RESIDENT_MAY_EDIT, SYSTEM, Action, NeedStatus, Role, ScopeType
+from core.vocab import (
+    ARRANGERS,
+    ENDED,
+    LIVE_PROPOSAL,
+    RESIDENT_MAY_EDIT,
+    SYSTEM,
+    Action,
+    NeedStatus,
+    Role,
+    ScopeType,
+)
 from models import Grid, Need, PartyGrid, Proposal, User, Volunteer
 
 # --- what each role sees ------------------------------------------------------------------------
@@ -229,6 +239,13 @@ def may_manage_volunteer(session: Session, user: User, volunteer: Volunteer) -> 
     return volunteer.grid is not None and may_place_in_grid(session, user, volunteer.grid.code)
 
 
+def may_add_photo(user: User, need: Need) -> bool:
+    """Who adds a photo to a need they see: its resident, and staff who arrange the work, while it is open."""
+    if need.status in ENDED:
+        return False
+    return user.role in ARRANGERS or (user.role == Role.RESIDENT and need.resident_id == user.id)
+
+
 def may_set_need_ref(user: User) -> bool:
     """Only admins name a need's ref themselves (a ref that is taken answers 409, which tells
     whether it exists: admins see every need anyway)."""
@@ -328,7 +345,7 @@ def describe(user: User | None) -> str:
 
 __all__ = [
     "ACTION_ROLES", "NEXT_ACTORS", "PROVIDER", "PROVIDER_ACTIONS", "NeedFacts", "actions_for", "can_see", "describe",
-    "get_visible_need", "mask_phone", "may_answer", "may_edit_need", "may_manage_account", "may_match",
+    "get_visible_need", "mask_phone", "may_add_photo", "may_answer", "may_edit_need", "may_manage_account", "may_match",
     "may_see_agenda", "may_take",
     "need_facts", "need_filter", "recipients", "sees", "sees_contact", "sees_volunteer_phones", "staff_who_see",
 ]

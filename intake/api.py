@@ -5,20 +5,25 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, Response, request, send_file
+from marshmallow import Schema, fields
 from werkzeug.exceptions import UnsupportedMediaType
 
 from access.auth import signed_in
+from access.policy import get_visible_need, may_add_photo
 from core.database import db_session
-from core.errors import ApiError, InvalidData, NotFound
+from core.errors import ApiError, Forbidden, InvalidData, NotFound
 from core.vocab import Role
 from pools.api import need_body
 from pools.imports import KINDS
+from pools.needs import lock_need
 from pools.schemas import NeedIn, NeedOut
 from pools.tabular import TEMPLATES_DIR, TableError, format_rejects_csv
 from web.http import json_body
 from web.openapi import documented
-from web.routes import allow, public
+from web.routes import SIGNED_IN, allow, public
+from web.schemas import Timestamp
 
+from .photos import MAX_PHOTO_BYTES, MAX_PHOTOS_PER_NEED, attach_photo, clean_photo, photos_of
 from .service import import_records, submit_need
 
 bp = Blueprint("intake", __name__, url_prefix="/api/v1")
@@ -38,6 +43,47 @@ def create_need() -> Any:
     session = db_session()
     need = submit_need(session, json_body(NeedIn()), user)
     return need_body(session, need, user), 201
+
+
+class PhotoOut(Schema):
+    id = fields.Integer()
+    need_id = fields.Integer()
+    content_type = fields.String()
+    width = fields.Integer()
+    height = fields.Integer()
+    size_bytes = fields.Integer()
+    url = fields.Function(lambda p: f"/needs/{p.need_id}/photos/{p.id}")
+    thumbnail_url = fields.Function(lambda p: f"/needs/{p.need_id}/photos/{p.id}?size=thumb")
+    created_at = Timestamp()
+
+
+@bp.post("/needs/<int:id_>/photos")
+@allow(*SIGNED_IN)
+@documented(f"为需求上传照片（multipart 字段 photo；JPEG/PNG/WebP，每张不超过 10 MB，每条需求最多 {MAX_PHOTOS_PER_NEED} 张；"
+            "按内容检查，保存前去掉 EXIF 和位置信息）", response=PhotoOut, status=201, tag="needs",
+            content_type="multipart/form-data")
+def add_photo(id_: int) -> Any:
+    user = signed_in()
+    session = db_session()
+    need = lock_need(session, get_visible_need(session, user, id_))
+    if not may_add_photo(user, need):
+        raise Forbidden("只有需求的提交人和负责协调的工作人员可以在办结前添加照片")
+    if not request.mimetype.startswith("multipart/form-data"):
+        raise UnsupportedMediaType()
+    upload = request.files.get("photo")
+    if upload is None or not upload.filename:
+        raise InvalidData(fields={"photo": ["请上传照片（表单字段 photo）"]})
+    row = attach_photo(session, need, clean_photo(upload.read(MAX_PHOTO_BYTES + 1)), user)
+    return PhotoOut().dump(row), 201
+
+
+@bp.get("/needs/<int:id_>/photos")
+@allow(*SIGNED_IN)
+@documented("需求的照片", response=PhotoOut, many=True, tag="needs")
+def list_photos(id_: int) -> Any:
+    session = db_session()
+    need = get_visible_need(session, signed_in(), id_)
+    return {"items": PhotoOut().dump(photos_of(session, need), many=True)}
 
 
 @bp.post("/import/<kind>")

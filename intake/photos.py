@@ -4,8 +4,11 @@ An upload is opened as an image whatever its name or declared type says; only JP
 taken, up to ``MAX_PHOTO_BYTES`` and ``MAX_PIXELS`` (a small file that would decode into gigabytes — a
 decompression bomb — is refused before it is decoded). The image is then turned upright by its EXIF
 orientation, scaled down to ``MAX_SIDE`` and encoded again: what is kept carries no metadata, so no GPS
-position of a resident's home leaves with it. Files are named by the hash of the kept bytes in the photo
-store (``SANKU_PHOTO_DIR``); a row of ``need_photos`` ties each to its need.
+position of a resident's home leaves with it. The GPS position is read first, though, and handed back:
+a snapshot taken in the street (随手拍) places its need (``dispatch.addresses.locate_point``). Each photo is kept
+with a thumbnail for lists, named by the hash of the kept bytes, in a :class:`PhotoStore` — a folder under the
+instance by default (``SANKU_PHOTO_DIR``), an object store if one replaces it; a row of ``need_photos`` ties each
+to its need.
 """
 from __future__ import annotations
 
@@ -16,6 +19,7 @@ import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Protocol
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 from sqlalchemy import select
@@ -28,6 +32,7 @@ from models import Need, NeedPhoto, User
 MAX_PHOTO_BYTES = 10 * 1024 * 1024
 MAX_PIXELS = 40_000_000  # a 40-megapixel photo is already more than any phone takes
 MAX_SIDE = 2560  # pixels on the longer side of what is kept
+THUMB_SIDE = 480  # and of its thumbnail
 MAX_PHOTOS_PER_NEED = 4
 FORMATS = {"JPEG": ("image/jpeg", ".jpg"), "PNG": ("image/png", ".png"), "WEBP": ("image/webp", ".webp")}
 FIELD = "photo"
@@ -40,6 +45,31 @@ class CleanPhoto:
     extension: str
     width: int
     height: int
+    thumbnail: bytes
+    position: tuple[float, float] | None  # (lng, lat) from the photo's GPS, read before it was stripped
+
+
+class PhotoStore(Protocol):
+    """Where photo files live: ``put`` keeps bytes under a name (the same bytes twice are one file), ``get``
+    gives them back (None if absent)."""
+
+    def put(self, name: str, data: bytes) -> None: ...
+
+    def get(self, name: str) -> bytes | None: ...
+
+
+class FolderStore:
+    """A folder on disk; each file written whole or not at all (a temporary file renamed into place)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def put(self, name: str, data: bytes) -> None:
+        _write(self.folder, name, data)
+
+    def get(self, name: str) -> bytes | None:
+        path = self.folder / name
+        return path.read_bytes() if path.is_file() and path.parent == self.folder else None
 
 
 def _refuse(message: str) -> InvalidData:
@@ -71,22 +101,57 @@ def clean_photo(data: bytes) -> CleanPhoto:
         raise _refuse("照片文件已损坏，请重新选择") from None
     upright.thumbnail((MAX_SIDE, MAX_SIDE))
     content_type, extension = FORMATS[kind]
+    small = upright.copy()
+    small.thumbnail((THUMB_SIDE, THUMB_SIDE))
+    return CleanPhoto(_encode(upright, kind), content_type, extension, upright.width, upright.height,
+                      thumbnail=_encode(small, kind), position=gps_position(data))
+
+
+def _encode(image: Image.Image, kind: str) -> bytes:
+    """The image alone, encoded afresh: no EXIF, no GPS, no comments go with it."""
     out = io.BytesIO()
     if kind == "JPEG":
-        upright.convert("RGB").save(out, "JPEG", quality=85, optimize=True)
+        image.convert("RGB").save(out, "JPEG", quality=85, optimize=True)
     elif kind == "PNG":
-        upright.save(out, "PNG", optimize=True)
+        image.save(out, "PNG", optimize=True)
     else:
-        upright.save(out, "WEBP", quality=85)
-    return CleanPhoto(out.getvalue(), content_type, extension, upright.width, upright.height)
+        image.save(out, "WEBP", quality=85)
+    return out.getvalue()
 
 
-def photo_store() -> Path:
-    return Path(str(setting("PHOTO_DIR")))
+def _degrees(value: Any) -> float:
+    d, m, s = (float(part) for part in value)
+    return d + m / 60 + s / 3600
 
 
-def photo_path(photo: NeedPhoto) -> Path:
-    return photo_store() / photo.stored_name
+def gps_position(data: bytes) -> tuple[float, float] | None:
+    """(lng, lat) of the photo's EXIF GPS, if it has a usable one."""
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            gps = image.getexif().get_ifd(0x8825)  # GPSInfo
+        if not gps or 2 not in gps or 4 not in gps:
+            return None
+        lat, lng = _degrees(gps[2]), _degrees(gps[4])
+    except (OSError, ValueError, TypeError, ZeroDivisionError):
+        return None
+    lat = -lat if str(gps.get(1, "N")).upper().startswith("S") else lat
+    lng = -lng if str(gps.get(3, "E")).upper().startswith("W") else lng
+    if not (-90 <= lat <= 90 and -180 <= lng <= 180) or (lat == 0 and lng == 0):
+        return None
+    return round(lng, 6), round(lat, 6)
+
+
+def photo_store() -> PhotoStore:
+    return FolderStore(Path(str(setting("PHOTO_DIR"))))
+
+
+def thumbnail_name(photo: NeedPhoto) -> str:
+    stem, dot, extension = photo.stored_name.rpartition(".")
+    return f"{stem}.thumb{dot}{extension}"
+
+
+def photo_bytes(photo: NeedPhoto, *, thumbnail: bool = False) -> bytes | None:
+    return photo_store().get(thumbnail_name(photo) if thumbnail else photo.stored_name)
 
 
 def _write(folder: Path, name: str, data: bytes) -> None:
@@ -111,9 +176,11 @@ def attach_photo(session: Session, need: Need, photo: CleanPhoto, actor: User | 
     if count >= MAX_PHOTOS_PER_NEED:
         raise _refuse(f"每条需求最多 {MAX_PHOTOS_PER_NEED} 张照片")
     name = hashlib.sha256(photo.data).hexdigest() + photo.extension
-    _write(photo_store(), name, photo.data)
+    store = photo_store()
+    store.put(name, photo.data)
     row = NeedPhoto(need_id=need.id, stored_name=name, content_type=photo.content_type, width=photo.width,
                     height=photo.height, size_bytes=len(photo.data), uploaded_by_id=actor.id if actor else None)
+    store.put(thumbnail_name(row), photo.thumbnail)
     session.add(row)
     session.flush()
     return row

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from access.policy import may_place_in_grid, may_set_need_ref
 from core.errors import Forbidden, InvalidData
 from core.vocab import Action, Channel, NeedStatus, Role
-from dispatch.addresses import is_sure, resolve_address
+from dispatch.addresses import is_sure, locate_point, resolve_address
 from dispatch.classifier import classify_many, classify_text, needs_triage
 from matching.addresses import AddressCandidate
 from models import Building, Need, User
@@ -50,33 +50,42 @@ def submit_need(session: Session, data: dict[str, Any], actor: User) -> Need:
 
 @dataclass(frozen=True)
 class Place:
-    """Where an address puts a need: the building when sure, else the candidates for a person."""
+    """Where an address (or a photo's position) puts a need: its building when sure, else the candidates
+    for a person to choose among."""
     address: str
     candidates: list[AddressCandidate]
     sure: bool
+    building_id: int | None = None
 
     def apply(self, need: Need) -> None:
         need.address = self.address
         if self.sure:
-            need.building_id = self.candidates[0].building_id
+            need.building_id = self.building_id
         else:
             need.place_unsure = True
             need.address_candidates = [dataclasses.asdict(c) for c in self.candidates]
 
 
 def locate(session: Session, data: dict[str, Any]) -> Place | None:
-    """Resolve ``data["address"]`` (when given) and set ``data["grid"]`` from it unless a grid was given."""
+    """Resolve ``data["address"]`` (when given) and set ``data["grid"]`` from it unless a grid was given;
+    without an address, a ``position`` (lng, lat: a snapshot's GPS) places the need in the grid whose
+    boundary holds it, at its nearest building."""
     address = (data.pop("address", None) or "").strip()
+    position = data.pop("position", None)
     if not address:
-        return None
+        point = locate_point(session, *position) if position else None
+        if point is None or (data.get("grid") and data["grid"] != point.grid):
+            return None
+        data["grid"] = point.grid
+        return Place("", [], sure=True, building_id=point.building_id)
     candidates = resolve_address(session, address)
     if data.get("grid"):  # the grid said where: the address only names the building, if one of that grid
         mine = [c for c in candidates if c.grid == data["grid"]]
-        return Place(address, mine, sure=is_sure(mine))
+        return Place(address, mine, sure=is_sure(mine), building_id=mine[0].building_id if mine else None)
     if not candidates:
         raise InvalidData(fields={"address": ["找不到这个地址，请检查小区名和楼栋号，或直接选择网格"]})
     data["grid"] = candidates[0].grid
-    return Place(address, candidates, sure=is_sure(candidates))
+    return Place(address, candidates, sure=is_sure(candidates), building_id=candidates[0].building_id)
 
 
 def confirm_place(session: Session, need: Need, building: Building, actor: User) -> Need:

@@ -3,14 +3,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, send_file
+from flask import Blueprint, Response, request
 from sqlalchemy import select
 
 from access.auth import signed_in
 from access.policy import get_visible_need
 from core.database import db_session
 from core.errors import NotFound
-from intake.photos import photo_path
+from intake.photos import photo_bytes
 from models import NeedPhoto
 from web.routes import SIGNED_IN, allow
 
@@ -23,7 +23,7 @@ def photo(id_: int, photo_id: int) -> Any:
     session = db_session()
     need = get_visible_need(session, signed_in(), id_)
     row = session.scalar(select(NeedPhoto).where(NeedPhoto.id == photo_id, NeedPhoto.need_id == need.id))
-    path = photo_path(row) if row is not None else None
-    if row is None or path is None or not path.is_file():
+    data = photo_bytes(row, thumbnail=request.args.get("size") == "thumb") if row is not None else None
+    if row is None or data is None:
         raise NotFound("找不到这张照片")
-    return send_file(path, mimetype=row.content_type, max_age=0)
+    return Response(data, mimetype=row.content_type)

@@ -14,6 +14,7 @@ from core.config import setting, zone
 from core.database import db_session
 from core.times import local_today
 from core.vocab import URGENCY_LABELS_ZH, Action, NeedStatus, Role
+from dispatch.addresses import locate_point
 from intake.photos import MAX_PHOTO_BYTES, CleanPhoto, attach_photo, clean_photo, photos_of
 from intake.service import submit_need
 from models import Community, Grid, Need, User
@@ -128,13 +129,21 @@ def need_from_form(values: dict[str, str], user: User) -> tuple[Need | None, For
             "contact": values["contact"], "window": window_of(values["day"], values["part"])}
     if "channel" in values:
         body["channel"] = values["channel"]
-    loaded, refused = attempt(lambda: NeedIn().load(body), rename={"window": "day"})
-    errors.update(refused)
     photo, refused = read_photo()
+    errors.update(refused)
+    snapshot = photo is not None and photo.position is not None and not body["grid"] and not body["address"]
+    if snapshot:  # a photo taken where the problem is: its position says where
+        assert photo is not None and photo.position is not None
+        point = locate_point(db_session(), *photo.position)
+        body["grid"] = point.grid if point is not None else None
+    loaded, refused = attempt(lambda: NeedIn().load(body), rename={"window": "day"})
     errors.update(refused)
     need = None
     if not errors:
-        need, refused = attempt(lambda: enter(loaded or {}, photo, user), rename={"window": "day"})
+        data = dict(loaded or {})
+        if snapshot and photo is not None:
+            data["position"] = photo.position
+        need, refused = attempt(lambda: enter(data, photo, user), rename={"window": "day"})
         errors.update(refused)
     if need is None and photo is not None and "photo" not in errors:
         errors["photo"] = ["照片没问题，但页面重新打开后需要再选一次"]

@@ -113,5 +113,33 @@ def ring_area(ring: Sequence[Sequence[float]]) -> float:
     return sum(a[0] * b[1] - b[0] * a[1] for a, b in zip(ring, ring[1:])) / 2
 
 
+def _in_ring(ring: Sequence[Sequence[float]], lng: float, lat: float) -> bool:
+    """Ray casting: whether the point is inside the closed ring (a point on an edge may go either way)."""
+    inside = False
+    for (x1, y1), (x2, y2) in zip(ring, ring[1:]):
+        if (y1 > lat) != (y2 > lat) and lng < x1 + (lat - y1) * (x2 - x1) / (y2 - y1):
+            inside = not inside
+    return inside
+
+
+def contains(geometry: dict[str, Any], lng: float, lat: float) -> bool:
+    """Whether a Polygon or MultiPolygon (checked by :func:`boundary_geometry`) holds the point: inside an
+    outer ring and outside its holes."""
+    polygons = [geometry["coordinates"]] if geometry["type"] == "Polygon" else geometry["coordinates"]
+    return any(_in_ring(rings[0], lng, lat) and not any(_in_ring(hole, lng, lat) for hole in rings[1:])
+               for rings in polygons)
+
+
+EARTH_RADIUS_M = 6_371_000.0
+
+
+def distance_m(lng1: float, lat1: float, lng2: float, lat2: float) -> float:
+    """Great-circle distance in metres (haversine)."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lng2 - lng1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_M * math.asin(math.sqrt(a))
+
+
 __all__ = ["BOUNDARY_TYPES", "MAX_BOUNDARY_POSITIONS", "BoundaryError", "boundary_from_text", "boundary_geometry",
-           "ring_area"]
+           "contains", "distance_m", "ring_area"]

@@ -66,6 +66,9 @@ ROUTES: dict[tuple[str, str], Any] = {
     ("DELETE", "/api/v1/needs/<int:id_>"): ADMIN,
     ("POST", "/api/v1/needs/<int:id_>/actions"): SIGNED_IN,
     ("GET", "/api/v1/needs/<int:id_>/audit"): SIGNED_IN,
+    # A need's photos: whoever sees the need reads them; its resident and the staff who arrange add them.
+    ("GET", "/api/v1/needs/<int:id_>/photos"): SIGNED_IN,
+    ("POST", "/api/v1/needs/<int:id_>/photos"): SIGNED_IN,
     ("GET", "/api/v1/needs/<int:id_>/proposals"): STAFF,
     ("POST", "/api/v1/classify"): PUBLIC,
     # Any signed-in user: residents resolve their own address as they type it.

@@ -105,3 +105,38 @@ def test_a_file_over_the_limit_is_refused_unread():
         clean_photo(b"\xff" * (MAX_PHOTO_BYTES + 1))
 
     assert "10 MB" in reasons(exc)[0]
+
+
+def test_the_gps_position_is_read_before_it_is_stripped():
+    photo = clean_photo(jpeg_with_gps())  # 22°34'50" N; no longitude: not a usable position
+
+    image = Image.new("RGB", (300, 200))
+    exif = Image.Exif()
+    gps = exif.get_ifd(0x8825)
+    gps[1], gps[2], gps[3], gps[4] = "N", (22.0, 34.0, 48.0), "E", (113.0, 52.0, 54.0)
+    out = io.BytesIO()
+    image.save(out, "JPEG", exif=exif)
+    placed = clean_photo(out.getvalue())
+
+    assert photo.position is None
+    assert placed.position == pytest.approx((113.881667, 22.58), abs=1e-5)
+    assert not Image.open(io.BytesIO(placed.data)).getexif().get_ifd(0x8825)
+
+
+def test_a_thumbnail_is_kept_beside_each_photo():
+    photo = clean_photo(jpeg_with_gps((1600, 1200)))
+
+    thumb = Image.open(io.BytesIO(photo.thumbnail))
+    assert max(thumb.size) == 480 and thumb.size[0] / thumb.size[1] == pytest.approx(4 / 3, abs=0.01)
+
+
+def test_the_folder_store_keeps_whole_files_and_gives_nothing_outside_itself(tmp_path):
+    from intake.photos import FolderStore
+    store = FolderStore(tmp_path)
+
+    store.put("a.jpg", b"one")
+    store.put("a.jpg", b"two")  # the same name is the same bytes: kept once
+
+    assert store.get("a.jpg") == b"one" and store.get("missing.jpg") is None
+    assert store.get("../" + tmp_path.name + "/a.jpg") is None
+    assert [p.name for p in tmp_path.iterdir()] == ["a.jpg"]  # no temporary file left behind

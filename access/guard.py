@@ -8,7 +8,8 @@ and a write that a browser could have been tricked into sending is refused.
   refused; a write signed in by the login cookie must also carry the session's CSRF token (header
   ``X-CSRF-Token`` or form field ``csrf_token``). Bearer tokens are never sent by a browser on its
   own, so requests signed in with one need neither. A form post (urlencoded or multipart, what any
-  site can make a browser send) carries the token even to a public route such as the login page.
+  site can make a browser send) carries the token even to a public route such as the login page, unless the
+  route takes its credential in the body (``@public_with_key``: Open311's ``api_key``).
 """
 from __future__ import annotations
 
@@ -49,7 +50,7 @@ def install_access_guard(app: Flask) -> None:
         writes = request.method not in SAFE_METHODS
         if writes:
             _refuse_other_sites()
-            if _browser_form() and not request.headers.get("Authorization"):
+            if _browser_form() and not request.headers.get("Authorization") and not rule.key_in_body:
                 _require_csrf_token()
         if rule.public:
             return

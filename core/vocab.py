@@ -46,12 +46,13 @@ class Channel(StrEnum):
     SNAPSHOT = "snapshot"  # a street snapshot (随手拍)
     WALK_IN = "walk_in"  # at the community desk
     IMPORT = "import"  # a file import
+    OPEN311 = "open311"  # a city tool, through the Open311 GeoReport v2 interface
 
 
 CHANNEL_LABELS_ZH: dict[str, str] = {
     Channel.APP: "居民自助提交", Channel.HOTLINE: "电话/12345 热线", Channel.VISIT: "党员走访",
     Channel.BUILDING_HEAD: "楼栋长上报", Channel.SNAPSHOT: "随手拍", Channel.WALK_IN: "窗口来访",
-    Channel.IMPORT: "文件导入",
+    Channel.IMPORT: "文件导入", Channel.OPEN311: "城市平台（Open311）",
 }
 
 

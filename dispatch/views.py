@@ -6,12 +6,12 @@ from __future__ import annotations
 from collections import Counter
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, object_session, selectinload
 
 from core.vocab import COMPLETED, HOLDING_CAPACITY, LIVE_PROPOSAL, SET_ASIDE, NeedStatus, ProposalStatus, ProviderKind
 from matching.slots import parse_slots
 from matching.types import GridMap, NeedView, ProviderView
-from models import Grid, Need, Proposal, Resource, Volunteer, grid_neighbors
+from models import Grid, Need, Proposal, RecurrenceOccurrence, Resource, Volunteer, grid_neighbors
 
 # Reliability is only trusted after this many finished assignments.
 MIN_HISTORY_FOR_RELIABILITY = 3
@@ -27,10 +27,35 @@ def provider_key(resource_id: int | None, volunteer_id: int | None) -> ProviderK
     return ProviderKind.VOLUNTEER, volunteer_id
 
 
+# Refs of the needs a recurring need makes (intake.recurring.occurrence_ref): only these are looked up
+# for a previous provider, so a batch of ordinary needs costs no query more.
+OCCURRENCE_REF_PREFIX = "RC"
+
+
 def need_view(need: Need) -> NeedView:
     window = (need.window_start, need.window_end) if need.window_start and need.window_end else None
     return NeedView(id=need.id, ref=need.ref, text=need.text, grid=need.grid.code, service=need.service or "",
-                    urgency=need.urgency, window=window, tentative=need.status == NeedStatus.TRIAGE)
+                    urgency=need.urgency, window=window, tentative=need.status == NeedStatus.TRIAGE,
+                    previous_provider=previous_provider(need))
+
+
+def previous_provider(need: Need) -> ProviderKey | None:
+    """Who served the occurrence before this one of a recurring need (the provider whose proposal was
+    accepted there), or None: not an occurrence, the first one, or nobody accepted the one before."""
+    session = object_session(need)
+    if session is None or not need.ref.startswith(OCCURRENCE_REF_PREFIX):
+        return None
+    this = session.execute(select(RecurrenceOccurrence.recurrence_id, RecurrenceOccurrence.at)
+                           .where(RecurrenceOccurrence.need_id == need.id)).first()
+    if this is None:
+        return None
+    row = session.execute(
+        select(Proposal.resource_id, Proposal.volunteer_id)
+        .join(RecurrenceOccurrence, RecurrenceOccurrence.need_id == Proposal.need_id)
+        .where(RecurrenceOccurrence.recurrence_id == this.recurrence_id, RecurrenceOccurrence.at < this.at,
+               Proposal.status == ProposalStatus.ACCEPTED)
+        .order_by(RecurrenceOccurrence.at.desc(), Proposal.id.desc()).limit(1)).first()
+    return None if row is None else provider_key(row.resource_id, row.volunteer_id)
 
 
 def _loads(session: Session, except_need: int | None = None) -> tuple[Counter[ProviderKey], dict[ProviderKey, float]]:

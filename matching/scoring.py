@@ -18,6 +18,8 @@ A score is a weighted sum of named features, each in [0, 1], so it lies in [0, 1
 ``reliability``   share of past assignments completed; :data:`RELIABILITY_PRIOR` without history
 ``recipient``     1 when the need is for people (老人, 孩子, 残疾人) the provider says it serves
                   (助老, 青少年服务): it can raise a pair, never stand in for the task
+``continuity``    1 for the provider who served the previous occurrence of a recurring need (每周探访:
+                  the same face each week), in or next to the need's grid; 0 otherwise
 ================  ============================================================================
 
 Features are kept in steps of 0.0001 (:data:`FEATURE_STEPS`) and the score is computed from
@@ -83,7 +85,13 @@ __all__ = [
 # Weight of each feature in the score (unitless, summing to 1). The tier weighs most: the grid
 # system sends the nearest capable hand first, and a provider across the subdistrict can never
 # outscore a capable one next door.
-WEIGHTS: dict[str, float] = {
+#
+# ``continuity`` took its 0.05 from the others in proportion (each x 0.95) and MIN_SCORE went down
+# alike, so a need without a previous provider is ranked, paired and refused exactly as before; for
+# a recurring need it raises the provider who served the last occurrence by 0.05, less than the gap
+# between a same-grid and a neighbouring-grid provider of equal fit (0.35 x 0.95 x 0.4 = 0.133).
+CONTINUITY_WEIGHT = 0.05
+_BEFORE_CONTINUITY: dict[str, float] = {
     "skill": 0.25,
     "text": 0.07,
     "tier": 0.35,
@@ -91,6 +99,10 @@ WEIGHTS: dict[str, float] = {
     "load": 0.10,
     "reliability": 0.10,
     "recipient": 0.03,
+}
+WEIGHTS: dict[str, float] = {
+    **{name: w * (1 - CONTINUITY_WEIGHT) for name, w in _BEFORE_CONTINUITY.items()},
+    "continuity": CONTINUITY_WEIGHT,
 }
 FEATURES: tuple[str, ...] = tuple(WEIGHTS)
 
@@ -102,7 +114,7 @@ TIER_SCORES: dict[int, float] = {TIER_SAME_GRID: 1.0, TIER_NEIGHBOUR: 0.6, TIER_
 # idle and available but with no skill in common, scores about 0.63: it passes; the same provider
 # a grid away about 0.49, barely; anywhere further at most 0.40, never. So tier 3 only offers
 # providers holding a matching skill tag (see tier3_min_skill).
-MIN_SCORE = 0.45
+MIN_SCORE = 0.45 * (1 - CONTINUITY_WEIGHT)  # 0.4275: 0.45 before continuity took its share
 
 # Services whose deliverer is chosen for a trade, a licence or a mandate (市场、社会、公共服务): a pair
 # there must show that fit, a skill tag matched (skill > 0) or a text cosine of MIN_TEXT_FIT, or it
@@ -146,6 +158,7 @@ _RAPIDFUZZ_PARALLEL_MIN = 20_000
 TIER_LABELS_ZH = {TIER_SAME_GRID: "同网格", TIER_NEIGHBOUR: "相邻网格", TIER_ELSEWHERE: "街道内其他网格"}
 RESOURCE_TIER_LABEL_ZH = "覆盖本网格"
 EXPLANATION_SEPARATOR = " · "
+CONTINUITY_LABEL_ZH = "上次也是他/她服务"
 MAX_SLOT_LABELS = 2  # slot labels named in an explanation
 
 
@@ -265,6 +278,10 @@ class PairScorer:
                                  dtype=bool, count=len(batch))
         self.needs_fit = np.fromiter((n.service in FIT_REQUIRED_SERVICES for n in batch.needs),
                                      dtype=bool, count=len(batch)) | asks_skill
+        # Row of the provider who served each need's previous occurrence, -1 for none.
+        self.previous = np.fromiter(
+            (index.row_of.get(n.previous_provider, -1) if n.previous_provider else -1 for n in batch.needs),
+            dtype=np.int64, count=len(batch))
 
     def near(self) -> ScoredPairs:
         visits = near_visits(self.batch, self.index, self.grid_map)
@@ -393,6 +410,8 @@ class PairScorer:
         reliability = index.reliability[provider]
         put("reliability", np.where(np.isnan(reliability), RELIABILITY_PRIOR, reliability))
         put("recipient", ((self.need_groups[need] & index.serves[provider]) != 0).astype(np.float64))
+        # Only in or next to the grid: tier 3's bound (_tier3_rest) leaves continuity out.
+        put("continuity", ((self.previous[need] == provider) & (tier <= TIER_NEIGHBOUR)).astype(np.float64))
         return need, provider, tier, features
 
 
@@ -403,7 +422,7 @@ SPARSE_VISITS = 8
 def _tier3_rest() -> float:
     """The most a tier 3 pair can score from everything but skill."""
     return WEIGHTS["tier"] * TIER_SCORES[TIER_ELSEWHERE] + sum(
-        w for name, w in WEIGHTS.items() if name not in ("skill", "tier"))
+        w for name, w in WEIGHTS.items() if name not in ("skill", "tier", "continuity"))
 
 
 def tier3_min_skill(min_score: float = MIN_SCORE) -> float:
@@ -556,7 +575,7 @@ def make_matches(needs: Sequence[NeedView], provider_rows: np.ndarray, tiers: np
             provider_ref=provider.ref, provider_name=provider.name, score=score, tier=tier,
             features=named, contributions={name: WEIGHTS[name] * v for name, v in named.items()},
             explanation=explain(need, provider, tier, tag if named["skill"] > 0 else None,
-                                recipient=named["recipient"] > 0),
+                                recipient=named["recipient"] > 0, continuity=named["continuity"] > 0),
             service=need.service))
     return out
 
@@ -585,10 +604,12 @@ def best_tags(need_rows: np.ndarray, provider_rows: np.ndarray, index: ProviderI
 
 
 def explain(need: NeedView, provider: ProviderView, tier: int, skill_tag: str | None,
-            recipient: bool = False) -> str:
-    """One line in Chinese: where, what skill (and the need's words that asked for it), for whom,
-    when, how busy (and how reliable, with history)."""
+            recipient: bool = False, continuity: bool = False) -> str:
+    """One line in Chinese: where, who served the last time (a recurring need), what skill (and the
+    need's words that asked for it), for whom, when, how busy (and how reliable, with history)."""
     parts = [RESOURCE_TIER_LABEL_ZH if provider.kind == ProviderKind.RESOURCE else TIER_LABELS_ZH[tier]]
+    if continuity:
+        parts.append(CONTINUITY_LABEL_ZH)
     if skill_tag:
         reading = read(need.text)
         said = reading.triggers.get(canonical_tag(skill_tag), ())

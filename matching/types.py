@@ -21,6 +21,9 @@ class NeedView:
     # The classifier was unsure of the service (the need waits for triage): any service may serve
     # it, on a strong skill match only, and a coordinator confirms.
     tentative: bool = False
+    # An occurrence of a recurring need: the provider (kind, id) who served the one before, preferred
+    # for continuity (the ``continuity`` feature of matching.scoring). None: no one before.
+    previous_provider: tuple[str, int] | None = None
 
 
 @dataclass(frozen=True)

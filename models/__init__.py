@@ -4,8 +4,10 @@ from .building import Building
 from .council import CouncilDecision
 from .grid import Community, Grid, PartyGrid, grid_neighbors
 from .need import MatchRun, Need, Proposal
+from .open311 import Open311Call, Open311Key
 from .photo import NeedPhoto
 from .providers import Resource, Volunteer, resource_grids
+from .recurrence import Recurrence, RecurrenceOccurrence
 from .user import User
 from .workflow import AuditEntry, Notification
 
@@ -13,4 +15,5 @@ __all__ = [
     "Base", "utcnow", "Community", "Grid", "PartyGrid", "grid_neighbors", "Resource", "Volunteer",
     "resource_grids", "Need", "MatchRun", "Proposal", "User",
     "AuditEntry", "Notification", "CouncilDecision", "NeedPhoto", "Building",
+    "Open311Key", "Open311Call", "Recurrence", "RecurrenceOccurrence",
 ]

@@ -67,7 +67,7 @@ _URGENCY_ORDER = case({Urgency.URGENT: 0, Urgency.HIGH: 1, Urgency.NORMAL: 2, Ur
 PER_PAGE = 50
 PROVIDER_OPEN = WAITING_FOR_MATCH | {NeedStatus.TRIAGE, NeedStatus.PROPOSED, NeedStatus.ACCEPTED, NeedStatus.ESCALATED}
 FEATURE_LABELS_ZH = {"skill": "技能", "text": "描述相近", "tier": "距离", "availability": "时间合适",
-                     "load": "当前负担", "reliability": "以往表现", "recipient": "服务对象"}
+                     "load": "当前负担", "reliability": "以往表现", "recipient": "服务对象", "continuity": "连续服务"}
 INTAKE_CHANNELS = [Channel.HOTLINE, Channel.VISIT, Channel.WALK_IN, Channel.BUILDING_HEAD, Channel.SNAPSHOT]
 
 

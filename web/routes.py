@@ -29,6 +29,7 @@ ATTRIBUTE = "__access__"
 class RouteAccess:
     public: bool
     roles: frozenset[Role]
+    key_in_body: bool = False  # the request carries its own credential (an API key), never a browser's cookie
 
     def describe(self) -> str:
         if self.public:
@@ -39,6 +40,13 @@ class RouteAccess:
 def public(view: View) -> View:
     """Anyone, signed in or not."""
     setattr(view, ATTRIBUTE, RouteAccess(True, frozenset()))
+    return view
+
+
+def public_with_key(view: View) -> View:
+    """Anyone may call it, and a write proves itself with an API key in its own body (Open311's ``api_key``):
+    no login cookie is involved, so a form post needs no CSRF token; the other-origin check still applies."""
+    setattr(view, ATTRIBUTE, RouteAccess(True, frozenset(), key_in_body=True))
     return view
 
 

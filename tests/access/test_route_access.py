@@ -70,6 +70,10 @@ ROUTES: dict[tuple[str, str], Any] = {
     ("GET", "/api/v1/needs/<int:id_>/photos"): SIGNED_IN,
     ("POST", "/api/v1/needs/<int:id_>/photos"): SIGNED_IN,
     ("GET", "/api/v1/needs/<int:id_>/proposals"): STAFF,
+    # Recurring needs (每周探访): those who arrange the work, inside their scope.
+    ("POST", "/api/v1/recurrences"): ARRANGERS,
+    ("GET", "/api/v1/recurrences"): ARRANGERS,
+    ("DELETE", "/api/v1/recurrences/<int:id_>"): ARRANGERS,
     ("POST", "/api/v1/classify"): PUBLIC,
     # Any signed-in user: residents resolve their own address as they type it.
     ("GET", "/api/v1/addresses/resolve"): SIGNED_IN,
@@ -82,6 +86,14 @@ ROUTES: dict[tuple[str, str], Any] = {
     ("GET", "/api/v1/reports/volunteer-hours"): SIGNED_IN,
     ("GET", "/api/v1/council/<code>"): SIGNED_IN,
     ("GET", "/council/<code>"): SIGNED_IN,
+    # Open311 GeoReport v2: public as the spec has it; a POST carries the API key of its system, checked by the view.
+    ("GET", "/open311/v2/discovery.<any(json,xml):fmt>"): PUBLIC,
+    ("GET", "/open311/v2/services.<any(json,xml):fmt>"): PUBLIC,
+    ("GET", "/open311/v2/services/<code>.<any(json,xml):fmt>"): PUBLIC,
+    ("GET", "/open311/v2/requests.<any(json,xml):fmt>"): PUBLIC,
+    ("POST", "/open311/v2/requests.<any(json,xml):fmt>"): PUBLIC,
+    ("GET", "/open311/v2/requests/<ref>.<any(json,xml):fmt>"): PUBLIC,
+    ("GET", "/open311/v2/tokens/<token>.<any(json,xml):fmt>"): PUBLIC,
 }
 
 

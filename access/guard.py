@@ -50,9 +50,10 @@ def install_access_guard(app: Flask) -> None:
         writes = request.method not in SAFE_METHODS
         if writes:
             _refuse_other_sites()
-            if _browser_form() and not request.headers.get("Authorization") and not rule.key_in_body:
-                _require_csrf_token()
         if rule.public:
+            # No login to ride on, but a form any site can post (the login page's): its token all the same.
+            if writes and _browser_form() and not request.headers.get("Authorization") and not rule.key_in_body:
+                _require_csrf_token()
             return
         user = signed_in()
         if user.role not in rule.roles:

@@ -95,7 +95,7 @@ def classify() -> Any:
 @bp.get("/addresses/resolve")
 @allow(*SIGNED_IN)
 @documented("地址解析：居民写的地址对应哪个楼栋、哪个网格（候选按得分排序）", query=ResolveArgs, response=ResolveOut,
-            tag="matching")
+            tag="matching", limited=True)
 @limiter.limit(CLASSIFY_LIMIT)
 def resolve() -> Any:
     args = query_args(ResolveArgs())

@@ -45,6 +45,16 @@ def create_need() -> Any:
     return need_body(session, need, user), 201
 
 
+class PhotoUpload(Schema):
+    photo = fields.Raw(required=True, metadata={"type": "string", "format": "binary",
+                                                "description": "照片文件（JPEG、PNG 或 WebP，不超过 10 MB）"})
+
+
+class FileUpload(Schema):
+    file = fields.Raw(required=True, metadata={"type": "string", "format": "binary",
+                                               "description": "CSV（UTF-8/GBK）或 XLSX 文件"})
+
+
 class PhotoOut(Schema):
     id = fields.Integer()
     need_id = fields.Integer()
@@ -60,7 +70,7 @@ class PhotoOut(Schema):
 @bp.post("/needs/<int:id_>/photos")
 @allow(*SIGNED_IN)
 @documented(f"为需求上传照片（multipart 字段 photo；JPEG/PNG/WebP，每张不超过 10 MB，每条需求最多 {MAX_PHOTOS_PER_NEED} 张；"
-            "按内容检查，保存前去掉 EXIF 和位置信息）", response=PhotoOut, status=201, tag="needs",
+            "按内容检查，保存前去掉 EXIF 和位置信息）", body=PhotoUpload, response=PhotoOut, status=201, tag="needs",
             content_type="multipart/form-data")
 def add_photo(id_: int) -> Any:
     user = signed_in()
@@ -88,7 +98,7 @@ def list_photos(id_: int) -> Any:
 
 @bp.post("/import/<kind>")
 @allow(Role.ADMIN)
-@documented("导入 CSV/XLSX 文件（multipart 字段 file；?skip_invalid=1 只导入合格行）", tag="import",
+@documented("导入 CSV/XLSX 文件（multipart 字段 file；?skip_invalid=1 只导入合格行）", body=FileUpload, tag="import",
             content_type="multipart/form-data")
 def import_upload(kind: str) -> Any:
     if kind not in KINDS:

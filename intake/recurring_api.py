@@ -64,7 +64,8 @@ def create() -> Any:
 @documented("本人范围内的周期性需求", query=RecurrenceListArgs, response=RecurrenceOut, many=True, tag="needs")
 def list_() -> Any:
     args = query_args(RecurrenceListArgs())
-    return RecurrenceOut(many=True).dump(visible_recurrences(db_session(), signed_in(), active=args["active"]))
+    return {"items": RecurrenceOut(many=True).dump(visible_recurrences(db_session(), signed_in(),
+                                                                      active=args["active"]))}
 
 
 @bp.delete("/recurrences/<int:id_>")

@@ -96,3 +96,12 @@ def test_the_resolver_answers_candidates_with_their_grid(app, session):
     assert body["sure"] is True
     assert (body["items"][0]["name"], body["items"][0]["grid"]) == ("金碧花园3栋", "G1")
     assert error_of(app.test_client().get(f"{API}/addresses/resolve", query_string={"q": "金碧"}), 401)
+
+
+def test_the_resolver_documents_its_rate_limit(app):
+    # Found by schemathesis: the resolver is rate-limited like the classifier, so 429 is one of its answers.
+    from web.openapi import build_spec
+    with app.app_context():
+        responses = build_spec(app)["paths"]["/api/v1/addresses/resolve"]["get"]["responses"]
+
+    assert "429" in responses

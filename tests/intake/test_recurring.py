@@ -48,17 +48,17 @@ def test_a_coordinator_sets_a_weekly_visit_in_their_grid_and_lists_and_stops_it(
     made = response.get_json()
     assert made["rrule"] == "FREQ=WEEKLY;COUNT=4;BYDAY=WE" and made["grid"] == "G1" and made["channel"] == "visit"
     assert made["next_at"].startswith(next_wednesday_9().isoformat(timespec="minutes"))
-    assert [r["id"] for r in coord.get(f"{API}/recurrences").get_json()] == [made["id"]]
+    assert [r["id"] for r in coord.get(f"{API}/recurrences").get_json()["items"]] == [made["id"]]  # the list envelope
     # Outside their grid: refused; another grid's coordinator does not see it.
     error_of(coord.post(f"{API}/recurrences", json=body(grid="G3")), 403, "forbidden")
     other = signed_in(app.test_client(), app, cast.coord_g3)
-    assert other.get(f"{API}/recurrences").get_json() == []
+    assert other.get(f"{API}/recurrences").get_json() == {"items": []}
     error_of(other.delete(f"{API}/recurrences/{made['id']}"), 404)
     # Residents and volunteers do not set rules.
     error_of(signed_in(app.test_client(), app, cast.res_a).post(f"{API}/recurrences", json=body()), 403)
 
     assert coord.delete(f"{API}/recurrences/{made['id']}").get_json()["active"] is False
-    assert coord.get(f"{API}/recurrences").get_json() == []
+    assert coord.get(f"{API}/recurrences").get_json() == {"items": []}
 
 
 def test_bad_rules_are_refused_by_field_in_chinese(app, session, cast):

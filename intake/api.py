@@ -6,7 +6,6 @@ from typing import Any
 
 from flask import Blueprint, Response, request, send_file
 from marshmallow import Schema, fields
-from werkzeug.exceptions import UnsupportedMediaType
 
 from access.auth import signed_in
 from access.policy import get_visible_need, may_add_photo
@@ -18,7 +17,7 @@ from pools.imports import KINDS
 from pools.needs import lock_need
 from pools.schemas import NeedIn, NeedOut
 from pools.tabular import TEMPLATES_DIR, TableError, format_rejects_csv
-from web.http import json_body
+from web.http import json_body, uploaded_file
 from web.openapi import documented
 from web.routes import SIGNED_IN, allow, public
 from web.schemas import Timestamp
@@ -78,11 +77,7 @@ def add_photo(id_: int) -> Any:
     need = lock_need(session, get_visible_need(session, user, id_))
     if not may_add_photo(user, need):
         raise Forbidden("只有需求的提交人和负责协调的工作人员可以在办结前添加照片")
-    if not request.mimetype.startswith("multipart/form-data"):
-        raise UnsupportedMediaType()
-    upload = request.files.get("photo")
-    if upload is None or not upload.filename:
-        raise InvalidData(fields={"photo": ["请上传照片（表单字段 photo）"]})
+    upload = uploaded_file("photo", "请上传照片（表单字段 photo）")
     row = attach_photo(session, need, clean_photo(upload.read(MAX_PHOTO_BYTES + 1)), user)
     return PhotoOut().dump(row), 201
 
@@ -103,14 +98,10 @@ def list_photos(id_: int) -> Any:
 def import_upload(kind: str) -> Any:
     if kind not in KINDS:
         raise NotFound(f"未知导入类型 {kind}，应为 {'、'.join(KINDS)}")
-    if not request.mimetype.startswith("multipart/form-data"):
-        raise UnsupportedMediaType()
-    upload = request.files.get("file")
-    if upload is None or not upload.filename:
-        raise InvalidData(fields={"file": ["请上传文件（表单字段 file）"]})
+    upload = uploaded_file("file", "请上传文件（表单字段 file）")
     skip_invalid = request.args.get("skip_invalid", "").lower() in ("1", "true", "yes")
     try:
-        report = import_records(db_session(), kind, upload.read(), upload.filename, skip_invalid=skip_invalid)
+        report = import_records(db_session(), kind, upload.read(), upload.filename or "", skip_invalid=skip_invalid)
     except TableError as exc:
         raise InvalidData(fields={"file": [str(exc)]}) from None
     body = report.to_dict()

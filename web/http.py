@@ -17,6 +17,7 @@ from urllib.parse import unquote_to_bytes
 from flask import Flask, request
 from marshmallow import Schema
 from marshmallow import ValidationError as InvalidFields
+from werkzeug.datastructures import FileStorage
 from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 from werkzeug.exceptions import NotFound as HTTPNotFound
 from werkzeug.routing import IntegerConverter, Map, ValidationError
@@ -47,6 +48,7 @@ _UNSAFE_TEXT = re.compile("[\x00\ud800-\udfff]")
 NUL_MESSAGE = "不能包含空字符（\\u0000）"
 INVALID_TEXT_MESSAGE = "含有无效的 Unicode 字符"
 NOT_FINITE_MESSAGE = "数值超出范围"
+UNKNOWN_FIELD = "未知字段"
 
 
 class IdConverter(IntegerConverter):
@@ -183,3 +185,18 @@ def query_args(schema: Schema) -> dict[str, Any]:
         raise InvalidFields(repeated)
     loaded: dict[str, Any] = schema.load(request.args.to_dict())
     return loaded
+
+
+def uploaded_file(field: str, missing: str) -> FileStorage:
+    """The one file of a multipart upload, in ``field``: 415 for another content type; 422 naming any other
+    field sent (the document lists only this one) or the file when it is missing (``missing`` says so)."""
+    if not request.mimetype.startswith("multipart/form-data"):
+        raise UnsupportedMediaType()
+    problems = {name: [UNKNOWN_FIELD] for name in [*request.form, *request.files] if name != field}
+    upload = request.files.get(field)
+    if upload is None or not upload.filename:
+        problems[field] = [missing]
+    if problems:
+        raise InvalidData(fields=problems)
+    assert upload is not None
+    return upload

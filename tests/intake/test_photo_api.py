@@ -102,3 +102,19 @@ def test_an_upload_without_a_login_is_a_401_not_a_csrf_refusal(app, session):
                                       data={"photo": (io.BytesIO(png()), "p.png")})
 
     assert error_of(response, 401)["code"] == "unauthorized"
+
+
+def test_an_upload_with_a_field_the_document_does_not_list_is_a_422_naming_it(app, session):
+    # Found by schemathesis: extra form fields beside the photo were quietly accepted.
+    make_map(session)
+    owner = make_account(session, Role.RESIDENT, "owner-x")
+    need = make_need(session, grid="G1")
+    need.resident_id = owner.id
+    session.commit()
+
+    response = signed_in(app.test_client(), app, owner).post(
+        f"{API}/needs/{need.id}/photos", content_type="multipart/form-data",
+        data={"photo": (io.BytesIO(png()), "p.png"), "caption": "漏水"})
+
+    assert error_of(response, 422)["fields"] == {"caption": ["未知字段"]}
+    assert session.scalar(select(func.count()).select_from(NeedPhoto)) == 0

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from core.vocab import ROLE_LABELS_ZH, SYSTEM, NeedStatus, VolunteerKind
+from core.vocab import ROLE_LABELS_ZH, SYSTEM, NeedStatus, ProposalStatus, VolunteerKind
 from models import AuditEntry, Need, Proposal
 
 S = NeedStatus
@@ -58,7 +58,7 @@ def _sentence(entry: AuditEntry, provider: str, own: bool) -> str:
 
 def tell(need: Need, entries: list[AuditEntry], *, for_resident: bool) -> list[Event]:
     """The story of ``need``: one event per audit entry, oldest first."""
-    accepted = [p for p in need.proposals if p.decided_at is not None and p.status in ("accepted",)]
+    accepted = [p for p in need.proposals if p.status == ProposalStatus.ACCEPTED]
     provider = provider_label(accepted[-1] if accepted else need.current_proposal, for_resident=for_resident)
     events = []
     for entry in entries:

@@ -68,6 +68,7 @@ def register_blueprints(app: Flask) -> None:
     from dispatch.api import bp as dispatch_bp
     from intake.api import bp as intake_bp
     from intake.recurring_api import bp as recurring_bp
+    from intake.responsibility_api import bp as responsibility_bp
     from open311.api import bp as open311_bp
     from pools.api import bp as pools_bp
     from web.docs import bp as docs_bp
@@ -77,7 +78,8 @@ def register_blueprints(app: Flask) -> None:
     from workflow.reports_api import bp as reports_bp
 
     install_security_headers(app)  # first: it bounds <int:…> ids with a URL converter, bound as each route is added
-    for bp in (access_bp, pools_bp, intake_bp, dispatch_bp, recurring_bp, workflow_bp, reports_bp, docs_bp, open311_bp):
+    for bp in (access_bp, pools_bp, intake_bp, dispatch_bp, recurring_bp, responsibility_bp, workflow_bp, reports_bp,
+               docs_bp, open311_bp):
         app.register_blueprint(bp)
     from pages import register as register_pages
     register_pages(app)
@@ -96,10 +98,11 @@ def register_commands(app: Flask) -> None:
     from dispatch.cli import register as register_dispatch
     from intake.cli import register as register_intake
     from intake.recurring_cli import register as register_recurring
+    from intake.responsibility_cli import register as register_responsibility
     from migrations.cli import register as register_migrations
     from open311.cli import register as register_open311
     from workflow.cli import register as register_workflow
 
-    for register in (register_migrations, register_access, register_intake, register_recurring, register_dispatch,
-                     register_workflow, register_demo, register_open311):
+    for register in (register_migrations, register_access, register_intake, register_recurring,
+                     register_responsibility, register_dispatch, register_workflow, register_demo, register_open311):
         register(app)

@@ -11,17 +11,18 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app, g, request
 from flask import session as web_session
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from zxcvbn import zxcvbn
 
 from core.database import db_session
 from core.errors import Conflict, Forbidden, InvalidData, Unauthorized
+from core.phones import PhoneError, is_mobile, parse_phone
 from core.vocab import SCOPE_LABELS_ZH, Role, ScopeType
-from models import Grid, PartyGrid, User, Volunteer
+from models import Grid, Need, PartyGrid, User, Volunteer
 
 from .limits import client_address, give_back_signin_attempt, take_signin_attempt
-from .policy import may_manage_account
+from .policy import mask_phone, may_manage_account
 
 log = logging.getLogger(__name__)
 _hasher = PasswordHasher()
@@ -66,22 +67,54 @@ def verify_password(password_hash: str, password: str) -> bool:
 
 def create_user(session: Session, *, username: str, password: str, role: str, display_name: str = "",
                 scope_type: str | None = None, scope_codes: list[str] | None = None,
-                volunteer_ref: str | None = None) -> User:
+                volunteer_ref: str | None = None, phone: str = "") -> User:
+    """A new account. ``phone``: its owner's mobile, which staff have seen is theirs: it signs in like the
+    username, and the needs taken down for it (``Need.resident_phone``) become the resident's."""
     errors, volunteer = role_problems(session, role=role, scope_type=scope_type, scope_codes=scope_codes,
                                       volunteer_ref=volunteer_ref)
     if problems := password_problems(password, username, display_name):
         errors["password"] = problems
+    mobile, refused = _mobile(phone)
+    if refused:
+        errors["phone"] = refused
     if errors:
         raise InvalidData(fields=errors)
     if session.scalar(select(User.id).where(User.username == username)) is not None:
         raise Conflict(f"用户名 {username} 已存在", fields={"username": [f"用户名 {username} 已存在"]})
+    if mobile and session.scalar(select(User.id).where(User.phone == mobile)) is not None:
+        raise Conflict(f"手机号 {mobile} 已有账号", fields={"phone": [f"手机号 {mobile} 已有账号，一个手机号只能开一个账号"]})
     user = User(username=username, password_hash=hash_password(password), role=role,
                 display_name=display_name or username, scope_type=scope_type, scope_codes=list(scope_codes or []),
-                volunteer=volunteer)
+                volunteer=volunteer, phone=mobile)
     session.add(user)
     session.flush()
     log.info("account %s (%s) created", username, role)
+    claim_needs(session, user)
     return user
+
+
+def _mobile(text: str) -> tuple[str | None, list[str]]:
+    """An account's phone in canonical form (None when not given), or why it cannot be one."""
+    try:
+        phone = parse_phone(text)
+    except PhoneError as exc:
+        return None, [str(exc)]
+    if phone is not None and not is_mobile(phone):
+        return None, ["账号只能绑定手机号（11 位），固定电话不能用来登录"]
+    return phone, []
+
+
+def claim_needs(session: Session, user: User) -> int:
+    """The needs taken down for a resident without an account (by a grid worker, a Party member's visit, the
+    hotline) under this resident's mobile become theirs: they see and follow them like their own. How many."""
+    if user.role != Role.RESIDENT or not user.phone:
+        return 0
+    claimed = session.execute(update(Need).where(Need.resident_id.is_(None), Need.resident_phone == user.phone)
+                              .values(resident_id=user.id).execution_options(synchronize_session="fetch"))
+    count = int(getattr(claimed, "rowcount", 0) or 0)
+    if count:
+        log.info("%d needs taken down for %s now belong to %s(#%d)", count, mask_phone(user.phone), user.username, user.id)
+    return count
 
 
 def _unknown_scope_codes(session: Session, scope_type: ScopeType, codes: list[str]) -> list[str]:
@@ -105,15 +138,20 @@ def issue_token(user: User) -> str:
 
 
 def authenticate(username: str, password: str) -> User:
-    """The user, if the password is theirs; 401 otherwise, 429 once the attempts run out."""
+    """The user, if the password is theirs; 401 otherwise, 429 once the attempts run out. ``username`` may
+    be the account's mobile. A resident signing in takes the needs taken down for their number since."""
     address = client_address()
     take_signin_attempt(username, address)
-    user = db_session().scalar(select(User).where(User.username == username))
+    session = db_session()
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None and (mobile := _mobile(username)[0]):
+        user = session.scalar(select(User).where(User.phone == mobile))
     ok = verify_password(user.password_hash if user else _DUMMY_HASH, password)
     if user is None or not ok or not user.active:
         log.warning("failed sign-in for %r from %s", username, address)
         raise Unauthorized("用户名或密码错误")
     give_back_signin_attempt(username, address)
+    claim_needs(session, user)
     return user
 
 

@@ -31,8 +31,9 @@ def register(app: Flask) -> None:
 @click.option("--volunteer", "volunteer_ref", default=None, help="志愿者账号关联的社会志愿库编号。")
 @click.option("--password", default=None, help="不填则生成随机密码并打印。")
 @click.option("--display-name", default="")
+@click.option("--phone", default="", help="本人手机号（核实过是本人的）：可用手机号登录，代登记在此号码下的需求归入此账号。")
 def create_user_command(name: str, role: str, scope: tuple[str, ...], scope_type: str | None,
-                        volunteer_ref: str | None, password: str | None, display_name: str) -> None:
+                        volunteer_ref: str | None, password: str | None, display_name: str, phone: str) -> None:
     """创建账号 NAME。"""
     password = password or secrets.token_urlsafe(9)
     if scope and scope_type is None:
@@ -42,7 +43,7 @@ def create_user_command(name: str, role: str, scope: tuple[str, ...], scope_type
         with get_db().unit_of_work() as session:
             user = create_user(session, username=name, password=password, role=role, display_name=display_name,
                                scope_type=scope_type if scope else None, scope_codes=list(scope),
-                               volunteer_ref=volunteer_ref)
+                               volunteer_ref=volunteer_ref, phone=phone)
             role_ = user.role
     except ApiError as exc:
         reasons = "；".join(f"{k}: {'、'.join(v)}" for k, v in (exc.fields or {}).items()) or exc.message

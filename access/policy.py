@@ -136,11 +136,13 @@ def grid_ids_in_scope(session: Session, user: User) -> list[int] | None:
 
 # --- what is masked -----------------------------------------------------------------------------
 
-_PHONE_DIGITS = re.compile(r"(\d{3})\d{3,}(\d{4})")
+# A dash or a space may sit inside a number (0755-12345678, 138 0013 8000), not around its last four digits.
+_PHONE_DIGITS = re.compile(r"(\d{3})[\d\- ]{3,}(\d{4})")
 
 
 def mask_phone(text: str) -> str:
-    """138****8000 style: any run of 7+ digits keeps its first 3 and last 4."""
+    """138****8000 style: any run of 10+ characters of digits, dashes and spaces, starting with three digits
+    and ending with four, keeps those and hides the rest."""
     return _PHONE_DIGITS.sub(lambda m: m.group(1) + "****" + m.group(2), text)
 
 
@@ -227,6 +229,14 @@ def may_place_in_grid(session: Session, user: User, grid: str | None) -> bool:
         return session.scalar(select(PartyGrid.code).join(Grid, Grid.party_grid_id == PartyGrid.id)
                               .where(Grid.code == grid)) in codes
     return False
+
+
+def may_manage_field(session: Session, user: User, grid: Grid) -> bool:
+    """Whether staff may arrange Party members' responsibility fields (党员责任田) and log visits in ``grid``:
+    admins anywhere, coordinators in their grids, the grid Party branch in its Party grids."""
+    if user.role == Role.REVIEWER:
+        return grid.party_grid is not None and grid.party_grid.code in (user.scope_codes or [])
+    return may_place_in_grid(session, user, grid.code)
 
 
 def may_manage_volunteer(session: Session, user: User, volunteer: Volunteer) -> bool:

@@ -40,7 +40,8 @@ URGENCY_LABELS_ZH: dict[str, str] = {
 class Channel(StrEnum):
     """How a need reached the grid (需求来源)."""
     APP = "app"  # the resident, in the app
-    HOTLINE = "hotline"  # a phone call or the 12345 hotline
+    HOTLINE = "hotline"  # the city's 12345 hotline, passed on to the grid
+    PHONE = "phone"  # a call to the community or the grid worker
     VISIT = "visit"  # a Party member visiting the households of their responsibility field (党员责任田)
     BUILDING_HEAD = "building_head"  # the building head (楼栋长)
     SNAPSHOT = "snapshot"  # a street snapshot (随手拍)
@@ -49,8 +50,12 @@ class Channel(StrEnum):
     OPEN311 = "open311"  # a city tool, through the Open311 GeoReport v2 interface
 
 
+# The channels a person chooses when taking a need down; ``import`` and ``open311`` are set by the system.
+RECORDED_CHANNELS: tuple[Channel, ...] = (Channel.PHONE, Channel.VISIT, Channel.WALK_IN, Channel.BUILDING_HEAD,
+                                          Channel.SNAPSHOT, Channel.HOTLINE, Channel.APP)
+
 CHANNEL_LABELS_ZH: dict[str, str] = {
-    Channel.APP: "居民自助提交", Channel.HOTLINE: "电话/12345 热线", Channel.VISIT: "党员走访",
+    Channel.APP: "居民自助提交", Channel.HOTLINE: "12345 热线", Channel.PHONE: "电话", Channel.VISIT: "党员走访",
     Channel.BUILDING_HEAD: "楼栋长上报", Channel.SNAPSHOT: "随手拍", Channel.WALK_IN: "窗口来访",
     Channel.IMPORT: "文件导入", Channel.OPEN311: "城市平台（Open311）",
 }

@@ -111,8 +111,8 @@ def _steps(stop: str, rng: random.Random) -> list[tuple[Action, dict[str, object
 
 
 def _give_the_volunteer_account_work(session: Session) -> None:
-    """The demo's volunteer account speaks for the person in its Party grid the history gave the most tasks
-    (some still to answer, if any), so that 我的任务 shows what a volunteer's page looks like."""
+    """The demo's volunteer account speaks for the Party member in its Party grid the history gave the most tasks
+    (some still to answer, if any), so that 我的任务 and 我的责任田 show what a volunteer's pages look like."""
     account = session.scalar(select(User).where(User.username == "volunteer"))
     if account is None or account.volunteer is None or account.volunteer.grid is None:
         return
@@ -120,7 +120,7 @@ def _give_the_volunteer_account_work(session: Session) -> None:
     busiest = session.execute(
         select(Volunteer.id, Volunteer.name).join(Proposal, Proposal.volunteer_id == Volunteer.id)
         .join(Need, Need.id == Proposal.need_id)
-        .where(Volunteer.kind == "person", Need.grid.has(party_grid_id=party_grid_id),
+        .where(Volunteer.kind == "person", Volunteer.party_member.is_(True), Need.grid.has(party_grid_id=party_grid_id),
                Proposal.review_required.is_(False))
         .group_by(Volunteer.id, Volunteer.name)
         .order_by(func.count(Proposal.id).desc(), Volunteer.id).limit(1)).first()

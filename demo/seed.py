@@ -15,6 +15,7 @@ from pools.imports import SCHEMAS, UPSERTS, ImportReport, NeedIntake
 from workflow.service import record_creation
 
 from .data import DemoData, build_demo
+from .fields import seed_fields
 from .history import arrival, play_history
 
 
@@ -56,6 +57,7 @@ def seed_demo(session: Session, *, seed: int = 2026, if_empty: bool = False,
     lines += demo_accounts(session, demo)
     if history:
         lines += play_history(session, seed=seed)
+    lines += seed_fields(session, seed=seed)
     return lines
 
 
@@ -81,7 +83,7 @@ def demo_accounts(session: Session, demo: DemoData) -> list[str]:
     """One account of each role, scoped to the first Party grid, so every page can be tried."""
     party = demo.party_grids[0]["code"]
     grids = [g["code"] for g in demo.grids if g["party_grid"] == party]
-    volunteer = next(v for v in demo.volunteers if v["grid"] in grids and v["kind"] == "person")
+    volunteer = next(v for v in demo.volunteers if v["grid"] in grids and v["kind"] == "person" and v["party_member"])
     accounts: list[tuple[str, dict[str, Any]]] = [
         ("resident", dict(role=Role.RESIDENT, display_name="演示居民")),
         ("volunteer", dict(role=Role.VOLUNTEER, volunteer_ref=volunteer["ref"], display_name=volunteer["name"])),

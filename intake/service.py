@@ -7,6 +7,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from access.policy import may_place_in_grid, may_set_need_ref
@@ -31,21 +32,55 @@ def submit_need(session: Session, data: dict[str, Any], actor: User) -> Need:
     data = dict(data)
     if data.get("ref") and not may_set_need_ref(actor):
         raise InvalidData(fields={"ref": ["编号由系统生成，不能自行指定"]})
+    if actor.role != Role.RESIDENT:
+        place = locate(session, data)
+        if not may_place_in_grid(session, actor, data["grid"]):
+            raise Forbidden("只能为自己负责的网格登记需求")
+        return take_down(session, data, actor, place=place)
+    if refused := {k: ["居民本人提交时不填写：需求属于登录的账号"] for k in ON_BEHALF_FIELDS if data.get(k)}:
+        raise InvalidData(fields=refused)
+    data["channel"] = Channel.APP
     place = locate(session, data)
-    if actor.role == Role.RESIDENT:
-        data["channel"] = Channel.APP
-    elif not may_place_in_grid(session, actor, data["grid"]):
-        raise Forbidden("只能为自己负责的网格登记需求")
     need = need_service.create_need(session, data, classify=classify_text)
     if place is not None:
         place.apply(need)
-    if actor.role == Role.RESIDENT:
-        need.resident_id = actor.id
-        if place is not None and place.sure and actor.building_id is None:
-            actor.building_id = need.building_id  # their home, from now on prefilled
+    need.resident_id = actor.id
+    if place is not None and place.sure and actor.building_id is None:
+        actor.building_id = need.building_id  # their home, from now on prefilled
     record_creation(session, need, actor)
     session.flush()
     return need
+
+
+# Who a need taken down for a resident is for: theirs to give, not a resident's own submission's.
+ON_BEHALF_FIELDS = ("resident_name", "resident_phone")
+
+
+def take_down(session: Session, data: dict[str, Any], actor: User, *, place: Place | None = None,
+              building: Building | None = None) -> Need:
+    """A need the people of the grid take down for a resident (民情收集): a grid worker on the phone or at the
+    desk, a Party member on a visit (the caller has checked where they may). It says how it came (``phone``
+    unless told), who it is for and how to reach them; it is the resident's at once if their mobile has an
+    account, else once they sign in with one (``access.auth.claim_needs``)."""
+    data = {**data, "channel": data.get("channel") or Channel.PHONE}
+    data["contact"] = data.get("contact") or " ".join(filter(None, (data.get("resident_name"),
+                                                                   data.get("resident_phone"))))
+    need = need_service.create_need(session, data, classify=classify_text)
+    if place is not None:
+        place.apply(need)
+    if building is not None:
+        need.building_id, need.address = building.id, need.address or building.name
+    need.resident_id = resident_with_phone(session, need.resident_phone)
+    record_creation(session, need, actor)
+    session.flush()
+    return need
+
+
+def resident_with_phone(session: Session, phone: str) -> int | None:
+    """The resident account of this number, if it has one."""
+    if not phone:
+        return None
+    return session.scalar(select(User.id).where(User.phone == phone, User.role == Role.RESIDENT, User.active))
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from core.vocab import LIVE_PROPOSAL, Channel, NeedStatus, ProposalStatus, Provi
 
 from .base import Base, code_of, utcnow
 from .building import Building
+from .field import Visit
 from .grid import Grid
 from .providers import Resource, Volunteer
 
@@ -35,6 +36,11 @@ class Need(Base):
                                              server_default=Channel.APP.value)
     active: Mapped[bool] = mapped_column(default=True, index=True)
     resident_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"), index=True)
+    # Taken down for a resident without an account (民情收集): who they are. The phone (canonical, ``core.phones``)
+    # is how the need becomes theirs once they sign in with an account of that number.
+    resident_name: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    resident_phone: Mapped[str] = mapped_column(String(20), default="", server_default="", index=True)
+    visit_id: Mapped[Optional[int]] = mapped_column(ForeignKey("visits.id", ondelete="SET NULL"), index=True)
     unmatched_reason: Mapped[str] = mapped_column(Text, default="")
     escalation_level: Mapped[int] = mapped_column(default=0)  # 0 grid, 1 neighbouring grids, 2 grid council
     # Where, as the resident wrote it, and the building it resolved to. An address the register could not
@@ -55,6 +61,7 @@ class Need(Base):
 
     grid: Mapped[Grid] = relationship()
     building: Mapped[Optional[Building]] = relationship()
+    visit: Mapped[Optional[Visit]] = relationship(back_populates="needs")
     proposals: Mapped[list["Proposal"]] = relationship(
         back_populates="need", order_by="Proposal.rank", cascade="all, delete-orphan"
     )

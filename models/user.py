@@ -22,6 +22,9 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[Role] = mapped_column(code_of(Role, "role"), index=True)
     display_name: Mapped[str] = mapped_column(String(100), default="")
+    # A mobile (canonical, ``core.phones``), set by the staff who opened the account, having seen it is theirs:
+    # it signs in like the username, and the needs taken down for that number become the resident's.
+    phone: Mapped[Optional[str]] = mapped_column(String(20), unique=True)
     # What a staff account's scope names: grids, Party grids, or an organisation of the volunteer pool.
     scope_type: Mapped[Optional[ScopeType]] = mapped_column(code_of(ScopeType, "scope_type"))
     scope_codes: Mapped[list[str]] = mapped_column(default=list)  # grid codes, Party grid codes or an org ref

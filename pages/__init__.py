@@ -8,9 +8,10 @@ from flask import Flask
 
 
 def register(app: Flask) -> None:
-    from . import account, admin, assets, coordinator, dashboard, photos, resident, reviewer, volunteer
+    from . import account, admin, assets, coordinator, dashboard, photos, resident, responsibility, reviewer, volunteer
     from .shell import install
 
     install(app)
-    for module in (assets, account, resident, volunteer, coordinator, reviewer, admin, dashboard, photos):
+    for module in (assets, account, resident, volunteer, responsibility, coordinator, reviewer, admin, dashboard,
+                   photos):
         app.register_blueprint(module.bp)

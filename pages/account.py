@@ -33,7 +33,7 @@ def login() -> Any:
     username, password = form_text("username", 64), request.form.get("password") or ""
     errors = FormErrors()
     if not username:
-        errors["username"] = ["请输入用户名"]
+        errors["username"] = ["请输入用户名或手机号"]
     if not password:
         errors["password"] = ["请输入密码"]
     if not errors:

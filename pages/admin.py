@@ -581,7 +581,7 @@ def _account_form(values: dict[str, str], errors: FormErrors, status: int = 200)
 @bp.get("/admin/accounts/new")
 @allow(ADMIN)
 def new_account() -> Any:
-    values = {"username": "", "display_name": "", "role": Role.COORDINATOR.value, "scope_type": "grid",
+    values = {"username": "", "display_name": "", "phone": "", "role": Role.COORDINATOR.value, "scope_type": "grid",
               "scope_codes": "", "volunteer_ref": ""}
     return _account_form(values, FormErrors())
 
@@ -589,7 +589,7 @@ def new_account() -> Any:
 @bp.post("/admin/accounts/new")
 @allow(ADMIN)
 def create_account() -> Any:
-    values = {name: form_text(name, 500) for name in ("username", "display_name", "role", "scope_type",
+    values = {name: form_text(name, 500) for name in ("username", "display_name", "phone", "role", "scope_type",
                                                        "scope_codes", "volunteer_ref")}
     password = (request.form.get("password") or "")[:256]
     errors = FormErrors()
@@ -603,7 +603,8 @@ def create_account() -> Any:
     account, refused = attempt(lambda: auth.create_user(
         db_session(), username=values["username"], password=password, role=values["role"],
         display_name=values["display_name"], scope_type=values["scope_type"] or None,
-        scope_codes=split_list(values["scope_codes"]), volunteer_ref=values["volunteer_ref"] or None),
+        scope_codes=split_list(values["scope_codes"]), volunteer_ref=values["volunteer_ref"] or None,
+        phone=values["phone"]),
         rename=ACCOUNT_FIELDS) if not errors else (None, FormErrors())
     for name, messages in refused.items():
         errors.setdefault(name, []).extend(messages)

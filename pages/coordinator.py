@@ -21,6 +21,7 @@ from core.times import local_today, utcnow
 from core.vocab import (
     ARRANGERS,
     CHANNEL_LABELS_ZH,
+    RECORDED_CHANNELS,
     SERVICE_LABELS_ZH,
     WAITING_FOR_MATCH,
     Action,
@@ -68,7 +69,7 @@ PER_PAGE = 50
 PROVIDER_OPEN = WAITING_FOR_MATCH | {NeedStatus.TRIAGE, NeedStatus.PROPOSED, NeedStatus.ACCEPTED, NeedStatus.ESCALATED}
 FEATURE_LABELS_ZH = {"skill": "技能", "text": "描述相近", "tier": "距离", "availability": "时间合适",
                      "load": "当前负担", "reliability": "以往表现", "recipient": "服务对象", "continuity": "连续服务"}
-INTAKE_CHANNELS = [Channel.HOTLINE, Channel.VISIT, Channel.WALK_IN, Channel.BUILDING_HEAD, Channel.SNAPSHOT]
+INTAKE_CHANNELS = [c for c in RECORDED_CHANNELS if c != Channel.APP]
 
 
 def _filters(args: Mapping[str, str]) -> dict[str, str]:
@@ -267,7 +268,7 @@ def _intake_form(user: User, values: dict[str, str], errors: FormErrors, status:
 @allow(*ARRANGERS)
 def new_need() -> Any:
     values = {"text": "", "address": "", "grid": request.args.get("grid", ""), "urgency": "normal", "part": "any", "day": "",
-              "contact": "", "channel": Channel.HOTLINE.value}
+              "resident_name": "", "resident_phone": "", "channel": Channel.PHONE.value}
     return _intake_form(signed_in(), values, FormErrors())
 
 
@@ -275,7 +276,8 @@ def new_need() -> Any:
 @allow(*ARRANGERS)
 def enter_need() -> Any:
     user = signed_in()
-    values = {k: form_text(k) for k in ("text", "address", "grid", "urgency", "part", "day", "contact", "channel")}
+    values = {k: form_text(k) for k in ("text", "address", "grid", "urgency", "part", "day", "resident_name",
+                                        "resident_phone", "channel")}
     need, errors = need_from_form(values, user)
     if need is None:
         return _intake_form(user, values, errors, 422)

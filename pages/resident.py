@@ -126,9 +126,10 @@ def need_from_form(values: dict[str, str], user: User) -> tuple[Need | None, For
     errors = check_when(values["day"], values["part"], local_today(zone()))
     body = {"text": values["text"], "grid": values["grid"] or None, "address": values.get("address") or None,
             "urgency": values["urgency"] or "normal",
-            "contact": values["contact"], "window": window_of(values["day"], values["part"])}
-    if "channel" in values:
-        body["channel"] = values["channel"]
+            "window": window_of(values["day"], values["part"])}
+    for name in ("contact", "channel", "resident_name", "resident_phone"):  # the ones this form has
+        if name in values:
+            body[name] = values[name]
     photo, refused = read_photo()
     errors.update(refused)
     snapshot = photo is not None and photo.position is not None and not body["grid"] and not body["address"]

@@ -25,7 +25,7 @@ from core.config import zone
 from core.database import db_session
 from core.errors import ApiError
 from core.times import to_local, utcnow
-from core.vocab import ROLE_LABELS_ZH, SERVICE_LABELS_ZH, STATUS_LABELS_ZH, URGENCY_LABELS_ZH, Role
+from core.vocab import CHANNEL_LABELS_ZH, ROLE_LABELS_ZH, SERVICE_LABELS_ZH, STATUS_LABELS_ZH, URGENCY_LABELS_ZH, Role
 from models import Need, User
 from pools.needs import lock_need
 from web.errors import HTML_ERRORS
@@ -45,11 +45,13 @@ MENUS: Mapping[str, tuple[tuple[str, str], ...]] = {
     Role.RESIDENT: (("我的需求", "/my/needs"), ("提交需求", "/my/needs/new")),
     Role.VOLUNTEER: (("我的任务", "/tasks"),),
     Role.COORDINATOR: (("工作台", "/queue"), ("代居民登记", "/needs/new"), ("网格议事会", "/council"),
-                       ("数据看板", "/dashboard")),
-    Role.REVIEWER: (("审核", "/review"), ("网格议事会", "/council"), ("数据看板", "/dashboard")),
-    Role.ADMIN: (("工作台", "/queue"), ("审核", "/review"), ("网格议事会", "/council"), ("登记簿", "/admin"),
-                 ("数据看板", "/dashboard")),
+                       ("责任田", "/review/fields"), ("数据看板", "/dashboard")),
+    Role.REVIEWER: (("审核", "/review"), ("网格议事会", "/council"), ("责任田", "/review/fields"), ("数据看板", "/dashboard")),
+    Role.ADMIN: (("工作台", "/queue"), ("审核", "/review"), ("网格议事会", "/council"), ("责任田", "/review/fields"),
+                 ("登记簿", "/admin"), ("数据看板", "/dashboard")),
 }
+# A Party member's own responsibility field (党员责任田), beside their tasks.
+PARTY_MEMBER_MENU = (("我的责任田", "/field"),)
 ELDER_KEY = "elder"  # the cookie session's flag of the elderly mode (长辈版)
 
 # Status badges: a colour family per stage, always beside the words (colour is never the only signal).
@@ -64,7 +66,7 @@ def install(app: Flask) -> None:
     app.extensions[HTML_ERRORS] = error_page
     app.jinja_env.globals.update(csrf_token=csrf_token, menu=menu, elder_mode=elder_mode, asset_url=asset_url,
                                  SERVICE=SERVICE_LABELS_ZH, STATUS=STATUS_LABELS_ZH, URGENCY=URGENCY_LABELS_ZH,
-                                 ROLE=ROLE_LABELS_ZH, BADGE=BADGE)
+                                 ROLE=ROLE_LABELS_ZH, CHANNEL=CHANNEL_LABELS_ZH, BADGE=BADGE)
     app.jinja_env.filters.update(when=when, day=day, hours=hours_text, percent=percent)
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
@@ -76,7 +78,11 @@ def viewer() -> User | None:
 
 def menu() -> tuple[tuple[str, str], ...]:
     user = viewer()
-    return MENUS.get(user.role, ()) if user is not None else ()
+    if user is None:
+        return ()
+    if user.role == Role.VOLUNTEER and user.volunteer is not None and user.volunteer.party_member:
+        return MENUS[Role.VOLUNTEER] + PARTY_MEMBER_MENU
+    return MENUS.get(user.role, ())
 
 
 def elder_mode() -> bool:

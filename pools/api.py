@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from access import policy
 from access.auth import signed_in
 from core.database import db_session
-from core.errors import Forbidden, NotFound
+from core.errors import Forbidden, InvalidData, NotFound
 from core.vocab import ARRANGERS, STAFF, Role
 from models import Building, Grid, Need, Resource, User, Volunteer
 from web.http import json_body, query_args
@@ -247,6 +247,7 @@ def need_body(session: Session, need: Need, user: User, visible: bool = False) -
     body: dict[str, Any] = NeedOut().dump(need)
     if not policy.sees_contact(session, user, need, visible=visible):
         body["contact"] = policy.mask_phone(body["contact"])
+        body["resident_phone"] = policy.mask_phone(body["resident_phone"])
     return body
 
 
@@ -271,6 +272,8 @@ def update_need(id_: int) -> Any:
     data = json_body(NeedIn(), partial=True)
     if "grid" in data and user.role != Role.RESIDENT and not policy.may_place_in_grid(session, user, data["grid"]):
         raise Forbidden("只能把需求移到自己负责的网格")
+    if user.role == Role.RESIDENT and (refused := [k for k in ("resident_name", "resident_phone") if k in data]):
+        raise InvalidData(fields={k: ["居民本人的需求不填写：需求属于登录的账号"] for k in refused})
     return need_body(session, need_service.update_need(session, need, data), user)
 
 

@@ -37,6 +37,7 @@ import unicodedata
 from collections.abc import Collection, Mapping
 from datetime import datetime
 
+from core import phones
 from core.config import zone
 from core.vocab import (
     CHANNEL_LABELS_ZH,
@@ -80,19 +81,10 @@ KIND_ALIASES: dict[str, str] = {"机构": "organization", "organisation": "organ
 # People drop the 力量 suffix when they type: 专业 for 专业力量.
 FORCE_ALIASES: dict[str, str] = {label.removesuffix("力量"): code for code, label in FORCE_LABELS_ZH.items()}
 
-CHANNEL_ALIASES: dict[str, str] = {"电话": "hotline", "热线": "hotline", "12345": "hotline", "走访": "visit",
+CHANNEL_ALIASES: dict[str, str] = {"电话": "phone", "来电": "phone", "热线": "hotline", "12345": "hotline", "走访": "visit",
                                    "楼栋长": "building_head", "随手拍": "snapshot", "来访": "walk_in", "窗口": "walk_in",
                                    "居民": "app", "自助": "app", "导入": "import"}
 
-_MOBILE_RE = re.compile(r"1[3-9]\d{9}")
-# Beijing (010) and the 02x cities have three-digit area codes, every other area four.
-_LANDLINE_RES = (
-    re.compile(r"(?P<area>0(?:10|2\d))(?P<local>[1-9]\d{7})"),
-    re.compile(r"(?P<area>0[3-9]\d\d)(?P<local>[1-9]\d{6,7})"),
-)
-_HOTLINE_RE = re.compile(r"(?P<prefix>[48]00)(?P<a>\d{3})(?P<b>\d{4})")
-_PHONE_SEPARATORS_RE = re.compile(r"[\s\-()]")
-MOBILE_DIGITS = 11
 
 _WEEKDAY_CODES_BY_ZH = dict(zip("一二三四五六日天", ("mon", "tue", "wed", "thu", "fri", "sat", "sun", "sun")))
 # 星期X before 周X, so that 星期一 is not read as 星期 + 周一 leftovers.
@@ -284,42 +276,11 @@ def parse_channel(text: str) -> str | None:
 
 
 def parse_phone(text: str) -> str | None:
-    """A mainland phone number in one canonical form, so the same number always compares equal.
-
-    Mobiles become 11 digits (``+86 138-0013-8000`` -> ``13800138000``); landlines become
-    ``area-local`` (``(0755)12345678`` -> ``0755-12345678``); 400/800 hotlines ``400-123-4567``.
-    """
-    raw = _ascii_forms(text or "")
-    if not raw:
-        return None
-    digits = _PHONE_SEPARATORS_RE.sub("", raw)
-    national = _strip_country_code(digits)
-    if national is not None:
-        if _MOBILE_RE.fullmatch(national):
-            return national
-        for landline_re in _LANDLINE_RES:
-            if m := landline_re.fullmatch(national):
-                return f"{m['area']}-{m['local']}"
-        if m := _HOTLINE_RE.fullmatch(national):
-            return f"{m['prefix']}-{m['a']}-{m['b']}"
-    raise CellValueError(f"电话号码应为 11 位手机号或带区号的固定电话，如 13800138000、0755-12345678：{show_value(raw)}")
-
-
-def _strip_country_code(digits: str) -> str | None:
-    """The national number, or None when the text holds anything but digits after a +86/0086/86."""
-    international = False
-    if digits.startswith("+86"):
-        digits, international = digits[3:], True
-    elif digits.startswith("0086"):
-        digits, international = digits[4:], True
-    elif digits.startswith("86") and len(digits) == MOBILE_DIGITS + 2 and _MOBILE_RE.fullmatch(digits[2:]):
-        digits = digits[2:]
-    if not digits.isdigit() or not digits.isascii():
-        return None
-    # Written internationally, a landline drops its trunk 0: +86 755 12345678.
-    if international and digits[0] in "23456789":
-        digits = "0" + digits
-    return digits
+    """A phone cell in its canonical form (``core.phones``), None when empty."""
+    try:
+        return phones.parse_phone(text)
+    except phones.PhoneError as exc:
+        raise CellValueError(str(exc)) from None
 
 
 # ----------------------------------------------------------------------------------- time slots

@@ -12,8 +12,6 @@ from core.vocab import Service as ServiceCode
 from matching.slots import parse_slot, parse_window
 from matching.taxonomy import SERVICE_ALIASES, normalise_service
 
-from .cells import CellValueError, parse_phone
-
 
 class Service(fields.String):
     """A service code; the Chinese label (公共服务…) is accepted too and stored as the code."""
@@ -45,17 +43,6 @@ class Slot(fields.String):
         except ValueError as exc:
             raise ValidationError(str(exc)) from None
         return " ".join(text.lower().split())
-
-
-class Phone(fields.String):
-    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> str:
-        text = super()._deserialize(value, attr, data, **kwargs).strip()
-        if not text:
-            return ""
-        try:
-            return parse_phone(text) or ""
-        except CellValueError as exc:
-            raise ValidationError(str(exc)) from None
 
 
 class Window(fields.Field):

@@ -41,7 +41,7 @@ def _unused_ref(session: Session) -> str:
 
 
 def _apply(session: Session, need: Need, data: dict[str, Any]) -> None:
-    for key in ("text", "urgency", "contact"):
+    for key in ("text", "urgency", "contact", "resident_name", "resident_phone"):
         if key in data:
             setattr(need, key, data[key])
     if "grid" in data:

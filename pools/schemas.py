@@ -9,10 +9,10 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from core.vocab import STATUS_LABELS_ZH, Channel, Force, NeedStatus, Urgency, VolunteerKind
-from web.schemas import Flag, ListArgs, StrictSchema, Timestamp, wall_clock_text
+from core.vocab import RECORDED_CHANNELS, STATUS_LABELS_ZH, Force, NeedStatus, Urgency, VolunteerKind
+from web.schemas import Flag, ListArgs, Phone, StrictSchema, Timestamp, wall_clock_text
 
-from .fields import Phone, Service, Slot, Window, grid_list_or_all
+from .fields import Service, Slot, Window, grid_list_or_all
 from .geometry import MAX_BOUNDARY_POSITIONS, BoundaryError, boundary_geometry
 
 CODE = validate.Length(min=1, max=32)
@@ -152,9 +152,15 @@ class NeedIn(StrictSchema):
                     metadata={"description": "ISO 8601 区间 2026-12-09T09:00/2026-12-09T12:00，空为时间灵活"})
     contact = fields.String(load_default="", validate=validate.Length(max=200))
     service = Service(load_default=None, allow_none=True, metadata={"description": "不填则由分类器判断"})
-    channel = fields.Enum(Channel, by_value=True, load_default=None,
-                          metadata={"description": "需求来源：app 居民自助（默认）、hotline 电话、visit 党员走访、"
-                                                   "building_head 楼栋长、snapshot 随手拍、walk_in 窗口来访"})
+    channel = fields.String(load_default=None, validate=validate.OneOf(
+                                [c.value for c in RECORDED_CHANNELS], error="需求来源应为 " + "、".join(RECORDED_CHANNELS)),
+                          metadata={"description": "需求来源：app 居民自助（居民本人提交时总是 app）、phone 电话、"
+                                                   "hotline 12345 热线、visit 党员走访、building_head 楼栋长、"
+                                                   "snapshot 随手拍、walk_in 窗口来访；工作人员代登记时不填为 phone"})
+    resident_name = fields.String(load_default="", validate=validate.Length(max=100),
+                                  metadata={"description": "代没有账号的居民登记时：居民姓名"})
+    resident_phone = Phone(load_default="", metadata={
+        "description": "代没有账号的居民登记时：居民电话。居民日后用这个手机号的账号登录，即可看到这条需求"})
 
     @validates_schema
     def _somewhere(self, data: dict[str, Any], partial: Any = False, **_kwargs: Any) -> None:
@@ -175,6 +181,8 @@ class NeedOut(Schema):
         }
     )
     contact = fields.String()
+    resident_name = fields.String(metadata={"description": "代登记的居民姓名（居民本人提交的为空）"})
+    resident_phone = fields.String(metadata={"description": "代登记的居民电话；不负责办理的人看到的是打码的号码"})
     service = fields.String(allow_none=True)
     service_confidence = fields.Float(allow_none=True)
     status = fields.String()

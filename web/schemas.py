@@ -4,9 +4,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Protocol
 
-from marshmallow import RAISE, Schema, fields, validate
+from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from core.config import zone
+from core.phones import PhoneError, parse_phone
 from core.times import local_iso, wall_clock_iso
 
 from . import messages_zh  # noqa: F401  (marshmallow's messages in Chinese, set once for every schema)
@@ -25,6 +26,17 @@ class Timestamp(fields.DateTime):
 
     def _serialize(self, value: Any, attr: Any, obj: Any, **kwargs: Any) -> str | None:
         return None if value is None else local_iso(value, zone())
+
+
+class Phone(fields.String):
+    """A mainland phone number, loaded in its canonical form (``core.phones``); empty stays empty."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs).strip()
+        try:
+            return parse_phone(text) or ""
+        except PhoneError as exc:
+            raise ValidationError(str(exc)) from None
 
 
 def wall_clock_text(value: datetime | None) -> str | None:

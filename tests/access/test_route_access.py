@@ -74,6 +74,14 @@ ROUTES: dict[tuple[str, str], Any] = {
     ("POST", "/api/v1/recurrences"): ARRANGERS,
     ("GET", "/api/v1/recurrences"): ARRANGERS,
     ("DELETE", "/api/v1/recurrences/<int:id_>"): ARRANGERS,
+    # Party members' responsibility fields: the branch and the grid's staff arrange them; a Party member (a
+    # volunteer account) logs their own visits and sees their own field.
+    ("GET", "/api/v1/fields"): STAFF | {Role.VOLUNTEER},
+    ("GET", "/api/v1/fields/mine"): frozenset({Role.VOLUNTEER}),
+    ("PUT", "/api/v1/fields/<ref>"): STAFF,
+    ("POST", "/api/v1/visits"): STAFF | {Role.VOLUNTEER},
+    ("GET", "/api/v1/visits"): STAFF | {Role.VOLUNTEER},
+    ("GET", "/api/v1/reports/visits"): STAFF,
     ("POST", "/api/v1/classify"): PUBLIC,
     # Any signed-in user: residents resolve their own address as they type it.
     ("GET", "/api/v1/addresses/resolve"): SIGNED_IN,

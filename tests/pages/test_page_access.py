@@ -41,6 +41,9 @@ PAGES: dict[tuple[str, str], Any] = {
     ("GET", "/tasks"): VOLUNTEER,
     ("GET", "/tasks/<int:id_>"): VOLUNTEER,
     ("POST", "/tasks/<int:id_>/<action>"): VOLUNTEER,
+    ("GET", "/field"): VOLUNTEER,  # a Party member's responsibility field (others: 403 from the service)
+    ("POST", "/field/visits"): VOLUNTEER,
+    ("GET", "/review/fields"): STAFF,
     # coordinators (and admins)
     ("GET", "/queue"): ARRANGERS,
     ("POST", "/queue/match"): ARRANGERS,

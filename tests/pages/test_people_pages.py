@@ -149,15 +149,19 @@ def test_a_coordinator_enters_a_need_for_a_resident_only_in_their_scope(app, ses
     form = coordinator.get("/needs/new").get_data(as_text=True)
     assert 'value="G1"' in form and 'value="G3"' not in form  # the picker offers their grids only
 
-    outside = coordinator.post("/needs/new", {"text": ESCORT_TEXT, "grid": "G3", "urgency": "normal", "part": "any",
-                                              "channel": "hotline", "contact": "王阿姨 13800138000"})
-    inside = coordinator.post("/needs/new", {"text": ESCORT_TEXT, "grid": "G1", "urgency": "normal", "part": "any",
-                                             "channel": "hotline", "contact": "王阿姨 13800138000"})
+    fields = {"text": ESCORT_TEXT, "urgency": "normal", "part": "any", "channel": "phone", "resident_name": "王阿姨"}
+    outside = coordinator.post("/needs/new", {**fields, "grid": "G3", "resident_phone": "13800138000"})
+    no_phone = coordinator.post("/needs/new", {**fields, "grid": "G1", "resident_phone": "138001380"})
+    inside = coordinator.post("/needs/new", {**fields, "grid": "G1", "resident_phone": "138 0013 8000"})
 
     assert outside.status_code == 422 and "只能为自己负责的网格登记需求" in outside.get_data(as_text=True)
+    assert no_phone.status_code == 422 and "11 位手机号" in "".join(field_errors(no_phone.get_data(as_text=True)))
     assert inside.status_code == 302
     need = session.scalar(select(Need).where(Need.grid.has(code="G1")))
-    assert need.channel == "hotline" and need.resident_id is None
+    assert (need.channel, need.resident_name, need.resident_phone) == ("phone", "王阿姨", "13800138000")
+    assert need.resident_id is None
+    page = coordinator.get(f"/needs/{need.id}").get_data(as_text=True)
+    assert "来源：电话" in page and "代登记居民：王阿姨 13800138000" in page
 
 
 def test_the_elderly_mode_is_one_press_from_the_first_page(app, session):

@@ -22,7 +22,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, exists, false, select, true
+from sqlalchemy import ColumnElement, exists, false, or_, select, true
 from sqlalchemy.orm import Session
 
 from core.errors import NotFound
@@ -37,7 +37,7 @@ from core.vocab import (
     Role,
     ScopeType,
 )
-from models import Grid, Need, PartyGrid, Proposal, User, Volunteer
+from models import Building, FieldBuilding, Grid, Need, PartyGrid, Proposal, User, Volunteer
 
 # --- what each role sees ------------------------------------------------------------------------
 
@@ -237,6 +237,17 @@ def may_manage_field(session: Session, user: User, grid: Grid) -> bool:
     if user.role == Role.REVIEWER:
         return grid.party_grid is not None and grid.party_grid.code in (user.scope_codes or [])
     return may_place_in_grid(session, user, grid.code)
+
+
+def own_buildings(session: Session, user: User) -> list[Building]:
+    """The buildings a volunteer account answers for: those it heads (楼栋长) and those of its Party member's
+    responsibility field (党员责任田). Their residents' needs it may take down."""
+    if user.role != Role.VOLUNTEER or user.volunteer_id is None:
+        return []
+    in_field = select(FieldBuilding.building_id).where(FieldBuilding.member_id == user.volunteer_id)
+    return list(session.scalars(select(Building).where(
+        Building.active.is_(True), or_(Building.head_id == user.volunteer_id, Building.id.in_(in_field)))
+        .order_by(Building.code)))
 
 
 def may_manage_volunteer(session: Session, user: User, volunteer: Volunteer) -> bool:

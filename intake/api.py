@@ -35,8 +35,8 @@ class ImportRejected(ApiError):
 
 
 @bp.post("/needs")
-@allow(Role.RESIDENT, Role.COORDINATOR, Role.ADMIN)
-@documented("提交需求（不填服务类型时自动分类）", body=NeedIn, response=NeedOut, status=201, tag="needs")
+@allow(Role.RESIDENT, Role.COORDINATOR, Role.ADMIN, Role.VOLUNTEER)
+@documented("提交需求（不填服务类型时自动分类）；工作人员、楼栋长和有责任田的党员可代没有账号的居民登记", body=NeedIn, response=NeedOut, status=201, tag="needs")
 def create_need() -> Any:
     user = signed_in()
     session = db_session()

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from access.policy import may_place_in_grid, may_set_need_ref
+from access.policy import may_place_in_grid, may_set_need_ref, own_buildings
 from core.errors import Forbidden, InvalidData
 from core.vocab import Action, Channel, NeedStatus, Role
 from dispatch.addresses import is_sure, locate_point, resolve_address
@@ -32,6 +32,8 @@ def submit_need(session: Session, data: dict[str, Any], actor: User) -> Need:
     data = dict(data)
     if data.get("ref") and not may_set_need_ref(actor):
         raise InvalidData(fields={"ref": ["编号由系统生成，不能自行指定"]})
+    if actor.role == Role.VOLUNTEER:
+        return take_down_at_own_building(session, data, actor)
     if actor.role != Role.RESIDENT:
         place = locate(session, data)
         if not may_place_in_grid(session, actor, data["grid"]):
@@ -74,6 +76,29 @@ def take_down(session: Session, data: dict[str, Any], actor: User, *, place: Pla
     record_creation(session, need, actor)
     session.flush()
     return need
+
+
+def take_down_at_own_building(session: Session, data: dict[str, Any], actor: User,
+                              building: Building | None = None) -> Need:
+    """A building head (楼栋长) or a Party member takes down a need of a household of a building they answer for:
+    ``building``, or the building the address names surely; the channel says which of the two they are."""
+    mine = {b.id: b for b in own_buildings(session, actor)}
+    if not mine:
+        raise Forbidden("只有楼栋长和有责任田的党员可以代住户登记需求")
+    data.pop("grid", None)
+    place = None
+    if building is None:
+        if not data.get("address"):
+            raise InvalidData(fields={"address": ["请填写住户的地址（您负责的楼栋）"]})
+        place = locate(session, data)
+        building = mine.get(place.building_id) if place is not None and place.sure and place.building_id else None
+    elif building.id not in mine:
+        building = None
+    if building is None:
+        raise InvalidData(fields={"address": [f"地址应在您负责的楼栋：{'、'.join(b.name for b in mine.values())}"]})
+    data["grid"] = building.grid.code
+    data["channel"] = Channel.BUILDING_HEAD if building.head_id == actor.volunteer_id else Channel.VISIT
+    return take_down(session, data, actor, place=place, building=building)
 
 
 def resident_with_phone(session: Session, phone: str) -> int | None:

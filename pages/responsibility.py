@@ -10,7 +10,7 @@ from flask import Blueprint, flash, redirect, request
 from sqlalchemy import select
 
 from access.auth import signed_in
-from access.policy import grid_ids_in_scope
+from access.policy import grid_ids_in_scope, own_buildings
 from core.config import zone
 from core.database import db_session
 from core.errors import Forbidden
@@ -27,9 +27,11 @@ from intake.responsibility import (
     party_grid_visits,
     visits_of,
 )
-from models import Grid, PartyGrid
+from intake.service import take_down_at_own_building
+from models import Building, Grid, PartyGrid
 from web.routes import allow
 
+from .resident import URGENCY_CHOICES
 from .shell import FormErrors, attempt, form_text, page
 
 bp = Blueprint("party_fields", __name__)
@@ -85,6 +87,42 @@ def log_my_visit() -> Any:
             flash(f"已记录 {visit.visited_on.month} 月 {visit.visited_on.day} 日对 {visit.building.name} 的走访{heard}。", "ok")
             return redirect("/field")
     return _field_page(values, errors, 422)
+
+
+def _need_form(values: dict[str, str], errors: FormErrors, status: int = 200) -> Any:
+    buildings = own_buildings(db_session(), signed_in())
+    if not buildings:
+        raise Forbidden("只有楼栋长和有责任田的党员可以代住户登记需求")
+    return page("volunteer/take_down.html", status, title="代住户登记需求", values=values, errors=errors,
+                buildings=[(b.code, b.name) for b in buildings], urgencies=URGENCY_CHOICES)
+
+
+@bp.get("/field/need")
+@allow(Role.VOLUNTEER)
+def new_need() -> Any:
+    values = {"building": request.args.get("building", ""), "text": "", "resident_name": "", "resident_phone": "",
+              "urgency": "normal"}
+    return _need_form(values, FormErrors())
+
+
+@bp.post("/field/need")
+@allow(Role.VOLUNTEER)
+def take_down_need() -> Any:
+    """A building head or a Party member takes down a household's need at one of their buildings."""
+    values = {name: form_text(name) for name in ("building", "text", "resident_name", "resident_phone", "urgency")}
+    session = db_session()
+    building = session.scalar(select(Building).where(Building.code == values["building"])) if values["building"] else None
+    errors = FormErrors() if building is not None else FormErrors({"building": ["请选择住户所在的楼栋"]})
+    raised, refused = attempt(lambda: RaisedNeed().load({k: values[k] for k in ("text", "resident_name",
+                                                                                "resident_phone", "urgency")}))
+    errors.update(refused)
+    if not errors and raised is not None:
+        need, refused = attempt(lambda: take_down_at_own_building(session, dict(raised), signed_in(), building))
+        errors.update(FormErrors.of(refused, {"address": "building"}))
+        if need is not None:
+            flash(f"已为住户登记需求 {need.ref}，网格会尽快安排。", "ok")
+            return redirect("/tasks")
+    return _need_form(values, errors, 422)
 
 
 @bp.get("/review/fields")

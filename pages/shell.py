@@ -20,7 +20,7 @@ from werkzeug.wrappers import Response
 
 from access.auth import current_user, signed_in
 from access.guard import csrf_token
-from access.policy import get_visible_need
+from access.policy import get_visible_need, own_buildings
 from core.config import zone
 from core.database import db_session
 from core.errors import ApiError
@@ -51,7 +51,9 @@ MENUS: Mapping[str, tuple[tuple[str, str], ...]] = {
                  ("登记簿", "/admin"), ("数据看板", "/dashboard")),
 }
 # A Party member's own responsibility field (党员责任田), beside their tasks.
-PARTY_MEMBER_MENU = (("我的责任田", "/field"),)
+PARTY_MEMBER_MENU: tuple[tuple[str, str], ...] = (("我的责任田", "/field"),)
+# A building head's or Party member's way to take down a household's need (民情收集).
+TAKE_DOWN_MENU = (("代住户登记", "/field/need"),)
 ELDER_KEY = "elder"  # the cookie session's flag of the elderly mode (长辈版)
 
 # Status badges: a colour family per stage, always beside the words (colour is never the only signal).
@@ -80,8 +82,11 @@ def menu() -> tuple[tuple[str, str], ...]:
     user = viewer()
     if user is None:
         return ()
-    if user.role == Role.VOLUNTEER and user.volunteer is not None and user.volunteer.party_member:
-        return MENUS[Role.VOLUNTEER] + PARTY_MEMBER_MENU
+    if user.role == Role.VOLUNTEER:
+        extra = PARTY_MEMBER_MENU if user.volunteer is not None and user.volunteer.party_member else ()
+        if own_buildings(db_session(), user):
+            extra += TAKE_DOWN_MENU
+        return MENUS[Role.VOLUNTEER] + extra
     return MENUS.get(user.role, ())
 
 

@@ -60,7 +60,8 @@ ROUTES: dict[tuple[str, str], Any] = {
     # Needs: anyone signed in, each seeing only what the policy lets them (tests/access/test_authorisation.py).
     ("GET", "/api/v1/needs"): SIGNED_IN,
     # A resident for themselves; coordinators (inside their scope) and admins on a resident's behalf.
-    ("POST", "/api/v1/needs"): frozenset({Role.RESIDENT, Role.COORDINATOR, Role.ADMIN}),
+    # Volunteers: a building head or a Party member, for the households of their buildings (else 403).
+    ("POST", "/api/v1/needs"): frozenset({Role.RESIDENT, Role.COORDINATOR, Role.ADMIN, Role.VOLUNTEER}),
     ("GET", "/api/v1/needs/<int:id_>"): SIGNED_IN,
     ("PATCH", "/api/v1/needs/<int:id_>"): SIGNED_IN,
     ("DELETE", "/api/v1/needs/<int:id_>"): ADMIN,

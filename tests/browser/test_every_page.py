@@ -43,7 +43,7 @@ PAGES: list[tuple[str | None, dict[str, int], list[str]]] = [
     (None, PHONE, ["/login"]),
     ("resident", PHONE, ["/my/needs", "/my/needs/new", "/my/needs/{own}", "/my/needs/{cancellable}/cancel",
                          "/my/needs/{own}/submitted"]),
-    ("volunteer", PHONE, ["/tasks", "/field"]),
+    ("volunteer", PHONE, ["/tasks", "/field", "/field/need"]),
     ("coordinator", DESK, ["/queue", "/queue?state=waiting", "/needs/{scoped}", "/needs/new"]),
     ("reviewer", DESK, ["/review", "/council", "/council/PG01/meeting", "/council/PG01/minutes", "/needs/{scoped}",
                         "/review/fields"]),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from core.vocab import Channel, ProposalStatus, Role
-from models import Need, Proposal, User
+from models import Building, FieldBuilding, Need, Proposal, User
 from tests.factories import ACCOUNT_PASSWORD, ESCORT_TEXT, error_of, make_account, make_map, make_volunteer, signed_in
 from tests.intake.test_address_intake import make_register
 
@@ -163,3 +163,38 @@ def test_the_channel_of_a_residents_own_submission_is_always_the_app(app, sessio
     response = take_down(resident, channel="visit")
 
     assert response.status_code == 201 and response.get_json()["channel"] == Channel.APP
+
+
+def test_a_building_head_takes_down_a_need_of_their_buildings_households_only(app, session):
+    world(app, session)
+    head = make_volunteer(session, ref="V7", grid="G1", availability=[], party_member=False, phone="13700137000")
+    plain = make_volunteer(session, ref="V8", grid="G1", availability=[], party_member=False, phone="13600136000")
+    session.get(Building, session.scalar(select(Building.id).where(Building.code == "B105"))).head_id = head.id
+    head_api = signed_in(app.test_client(), app, make_account(session, Role.VOLUNTEER, "head", volunteer_id=head.id))
+    plain_api = signed_in(app.test_client(), app, make_account(session, Role.VOLUNTEER, "plain",
+                                                               volunteer_id=plain.id))
+    session.commit()
+
+    response = head_api.post(f"{API}/needs", json={"text": ESCORT_TEXT, "address": "金碧花园5栋1203",
+                                                   "resident_name": "王阿姨", "resident_phone": PHONE})
+
+    assert response.status_code == 201, response.get_json()
+    assert (response.get_json()["channel"], response.get_json()["grid"]) == ("building_head", "G1")
+    elsewhere = error_of(head_api.post(f"{API}/needs", json={"text": ESCORT_TEXT, "address": "金碧花园4栋"}), 422)
+    assert "金碧花园5栋" in elsewhere["fields"]["address"][0]
+    assert "address" in error_of(head_api.post(f"{API}/needs", json={"text": ESCORT_TEXT, "grid": "G1"}), 422)["fields"]
+    refused = plain_api.post(f"{API}/needs", json={"text": ESCORT_TEXT, "address": "金碧花园5栋"})
+    assert error_of(refused, 403)["message"] == "只有楼栋长和有责任田的党员可以代住户登记需求"
+
+
+def test_a_party_member_takes_down_a_need_in_their_field_as_a_visit(app, session):
+    world(app, session)
+    member = make_volunteer(session, ref="V9", grid="G1", availability=[], phone="13500135000")
+    session.add(FieldBuilding(member_id=member.id,
+                              building_id=session.scalar(select(Building.id).where(Building.code == "B102"))))
+    api = signed_in(app.test_client(), app, make_account(session, Role.VOLUNTEER, "member", volunteer_id=member.id))
+    session.commit()
+
+    response = api.post(f"{API}/needs", json={"text": ESCORT_TEXT, "address": "金碧花园2栋"})
+
+    assert response.status_code == 201 and response.get_json()["channel"] == "visit"

@@ -96,3 +96,25 @@ def test_the_branch_sees_the_buildings_waiting_too_long(app, session):
 
     assert "张小明（V1）" in thirty and "金碧花园1栋（" in thirty and "金碧花园2栋（从未走访）" in thirty
     assert "金碧花园1栋（" not in sixty and "金碧花园2栋（从未走访）" in sixty
+
+
+def test_a_building_head_takes_down_a_households_need_from_the_menu(app, session):
+    _world(session)
+    from models import Building
+    head = session.scalar(select(Volunteer).where(Volunteer.ref == "V2"))  # no Party member, no field
+    session.scalar(select(Building).where(Building.code == "B201")).head_id = head.id
+    session.commit()
+    browser = Browser(app).login("not-member")
+    assert "代住户登记" in browser.get("/tasks").get_data(as_text=True)
+    form = browser.get("/field/need").get_data(as_text=True)
+    assert 'value="B201"' in form and 'value="B101"' not in form  # their own buildings only
+
+    refused = browser.post("/field/need", {"building": "B101", "text": ESCORT_TEXT, "urgency": "normal"})
+    done = browser.post("/field/need", {"building": "B201", "text": ESCORT_TEXT, "urgency": "normal",
+                                        "resident_name": "李伯", "resident_phone": "13900139000"})
+
+    assert refused.status_code == 422 and "翡翠华庭1栋" in refused.get_data(as_text=True)
+    assert done.status_code == 302
+    need = session.scalar(select(Need))
+    assert (need.channel, need.grid.code, need.building.code, need.resident_phone) == (
+        Channel.BUILDING_HEAD, "G2", "B201", "13900139000")

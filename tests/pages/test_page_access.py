@@ -43,6 +43,8 @@ PAGES: dict[tuple[str, str], Any] = {
     ("POST", "/tasks/<int:id_>/<action>"): VOLUNTEER,
     ("GET", "/field"): VOLUNTEER,  # a Party member's responsibility field (others: 403 from the service)
     ("POST", "/field/visits"): VOLUNTEER,
+    ("GET", "/field/need"): VOLUNTEER,  # building heads and Party members with a field (others: 403)
+    ("POST", "/field/need"): VOLUNTEER,
     ("GET", "/review/fields"): STAFF,
     # coordinators (and admins)
     ("GET", "/queue"): ARRANGERS,

@@ -49,6 +49,8 @@ def register_logging(app: Flask) -> None:
 
 
 def register_extensions(app: Flask) -> None:
+    from core import crypto
+    crypto.configure(app.config["DATA_KEYS"], app.config["LOOKUP_KEY"])  # residents' contacts at rest
     url = app.config["DATABASE_URL"]
     if url.startswith("sqlite:///") and ":memory:" not in url:
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
@@ -64,6 +66,7 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from access.api import bp as access_bp
+    from access.audit import install_read_audit
     from access.guard import install_access_guard
     from dispatch.api import bp as dispatch_bp
     from intake.api import bp as intake_bp
@@ -71,6 +74,7 @@ def register_blueprints(app: Flask) -> None:
     from intake.responsibility_api import bp as responsibility_bp
     from open311.api import bp as open311_bp
     from pools.api import bp as pools_bp
+    from privacy.api import bp as privacy_bp
     from web.docs import bp as docs_bp
     from web.security import install_security_headers
     from web.transaction import install_unit_of_work
@@ -79,11 +83,12 @@ def register_blueprints(app: Flask) -> None:
 
     install_security_headers(app)  # first: it bounds <int:…> ids with a URL converter, bound as each route is added
     for bp in (access_bp, pools_bp, intake_bp, dispatch_bp, recurring_bp, responsibility_bp, workflow_bp, reports_bp,
-               docs_bp, open311_bp):
+               docs_bp, open311_bp, privacy_bp):
         app.register_blueprint(bp)
     from pages import register as register_pages
     register_pages(app)
     install_access_guard(app)
+    install_read_audit(app)  # before the unit of work: Flask runs after_request hooks last-registered first
     install_unit_of_work(app)
 
 
@@ -101,8 +106,10 @@ def register_commands(app: Flask) -> None:
     from intake.responsibility_cli import register as register_responsibility
     from migrations.cli import register as register_migrations
     from open311.cli import register as register_open311
+    from privacy.cli import register as register_privacy
     from workflow.cli import register as register_workflow
 
     for register in (register_migrations, register_access, register_intake, register_recurring,
-                     register_responsibility, register_dispatch, register_workflow, register_demo, register_open311):
+                     register_responsibility, register_dispatch, register_workflow, register_demo, register_open311,
+                     register_privacy):
         register(app)

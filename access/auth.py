@@ -20,6 +20,7 @@ from core.errors import Conflict, Forbidden, InvalidData, Unauthorized
 from core.phones import PhoneError, is_mobile, parse_phone
 from core.vocab import SCOPE_LABELS_ZH, Role, ScopeType
 from models import Grid, Need, PartyGrid, User, Volunteer
+from models.base import lookup_hash
 
 from .limits import client_address, give_back_signin_attempt, take_signin_attempt
 from .policy import mask_phone, may_manage_account
@@ -81,7 +82,7 @@ def create_user(session: Session, *, username: str, password: str, role: str, di
         raise InvalidData(fields=errors)
     if session.scalar(select(User.id).where(User.username == username)) is not None:
         raise Conflict(f"用户名 {username} 已存在", fields={"username": [f"用户名 {username} 已存在"]})
-    if mobile and session.scalar(select(User.id).where(User.phone == mobile)) is not None:
+    if mobile and session.scalar(select(User.id).where(User.phone_hash == lookup_hash(mobile))) is not None:
         raise Conflict(f"手机号 {mobile} 已有账号", fields={"phone": [f"手机号 {mobile} 已有账号，一个手机号只能开一个账号"]})
     user = User(username=username, password_hash=hash_password(password), role=role,
                 display_name=display_name or username, scope_type=scope_type, scope_codes=list(scope_codes or []),
@@ -109,7 +110,8 @@ def claim_needs(session: Session, user: User) -> int:
     hotline) under this resident's mobile become theirs: they see and follow them like their own. How many."""
     if user.role != Role.RESIDENT or not user.phone:
         return 0
-    claimed = session.execute(update(Need).where(Need.resident_id.is_(None), Need.resident_phone == user.phone)
+    claimed = session.execute(update(Need).where(Need.resident_id.is_(None),
+                                                 Need.resident_phone_hash == lookup_hash(user.phone))
                               .values(resident_id=user.id).execution_options(synchronize_session="fetch"))
     count = int(getattr(claimed, "rowcount", 0) or 0)
     if count:
@@ -145,7 +147,7 @@ def authenticate(username: str, password: str) -> User:
     session = db_session()
     user = session.scalar(select(User).where(User.username == username))
     if user is None and (mobile := _mobile(username)[0]):
-        user = session.scalar(select(User).where(User.phone == mobile))
+        user = session.scalar(select(User).where(User.phone_hash == lookup_hash(mobile)))
     ok = verify_password(user.password_hash if user else _DUMMY_HASH, password)
     if user is None or not ok or not user.active:
         log.warning("failed sign-in for %r from %s", username, address)
@@ -155,13 +157,18 @@ def authenticate(username: str, password: str) -> User:
     return user
 
 
-def change_password(user: User, current: str, new: str) -> None:
-    """The signed-in user's new password, after their current one (counted like a sign-in)."""
+def confirm_password(user: User, password: str, field: str = "password") -> None:
+    """The signed-in user proves it is them before a grave step (counted like a sign-in): 422 on ``field``."""
     address = client_address()
     take_signin_attempt(user.username, address)
-    if not verify_password(user.password_hash, current):
-        raise InvalidData(fields={"current_password": ["当前密码不正确"]})
+    if not verify_password(user.password_hash, password):
+        raise InvalidData(fields={field: ["密码不正确" if field == "password" else "当前密码不正确"]})
     give_back_signin_attempt(user.username, address)
+
+
+def change_password(user: User, current: str, new: str) -> None:
+    """The signed-in user's new password, after their current one (counted like a sign-in)."""
+    confirm_password(user, current, "current_password")
     if problems := password_problems(new, user.username, user.display_name):
         raise InvalidData(fields={"new_password": problems})
     if verify_password(user.password_hash, new):

@@ -31,6 +31,7 @@ from core.vocab import (
     ENDED,
     LIVE_PROPOSAL,
     RESIDENT_MAY_EDIT,
+    STAFF,
     SYSTEM,
     Action,
     NeedStatus,
@@ -147,14 +148,20 @@ def mask_phone(text: str) -> str:
 
 
 def sees_contact(session: Session, user: User, need: Need, *, visible: bool = False) -> bool:
-    """Whether ``user`` works this need, and so sees its contact details unmasked. ``visible``: the
-    caller already knows the user may see the need (a list filtered by :func:`need_filter`)."""
+    """Whether ``user`` sees the need's contact details unmasked without asking: its resident, and the volunteer
+    asked or serving now, who must call. Staff see them masked and reveal them with a reason (an explicit act,
+    recorded: :func:`may_reveal_contact`). ``visible``: kept for callers that know the need is visible."""
     if user.role == Role.RESIDENT:
         return need.resident_id == user.id
     if user.role == Role.VOLUNTEER:
         # Once declined or withdrawn the need stays visible to them; its contact does not.
         return any(p.volunteer_id == user.volunteer_id and p.status in LIVE_PROPOSAL for p in need.proposals)
-    return visible or can_see(session, user, need)
+    return False
+
+
+def may_reveal_contact(session: Session, user: User, need: Need) -> bool:
+    """Staff who may see the need may reveal its masked contact, giving a reason (the read audit keeps it)."""
+    return user.role in STAFF and can_see(session, user, need)
 
 
 def sees_volunteer_phones(user: User) -> bool:
@@ -368,5 +375,6 @@ __all__ = [
     "ACTION_ROLES", "NEXT_ACTORS", "PROVIDER", "PROVIDER_ACTIONS", "NeedFacts", "actions_for", "can_see", "describe",
     "get_visible_need", "mask_phone", "may_add_photo", "may_answer", "may_edit_need", "may_manage_account", "may_match",
     "may_see_agenda", "may_take",
-    "need_facts", "need_filter", "recipients", "sees", "sees_contact", "sees_volunteer_phones", "staff_who_see",
+    "may_reveal_contact", "need_facts", "need_filter", "recipients", "sees", "sees_contact", "sees_volunteer_phones",
+    "staff_who_see",
 ]

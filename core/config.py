@@ -14,12 +14,13 @@ from __future__ import annotations
 import json
 import os
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from cryptography.fernet import Fernet
 from flask import current_app, has_app_context
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -62,6 +63,11 @@ class Config:
     # Where rate limits count (access.limits): memory is one process's; several workers share Redis.
     RATELIMIT_STORAGE_URI = "memory://"
     PROXY_COUNT = 0  # reverse proxies in front whose X-Forwarded-For may be trusted for the caller's address
+    # Residents' contacts at rest (core.crypto): Fernet keys, the first encrypting, all decrypting; and the key of the
+    # phone lookups' hashes. Development: generated into the instance folder when not given.
+    DATA_KEYS: list[str] = []
+    LOOKUP_KEY = ""
+    RETENTION_DAYS = 365  # contacts, addresses and photos of needs closed or cancelled longer ago are erased
 
 
 class DevelopmentConfig(Config):
@@ -73,6 +79,8 @@ class TestConfig(Config):
     TESTING = True
     SECRET_KEY = "test-only-secret"
     LOG_LEVEL = "WARNING"
+    DATA_KEYS = ["dGVzdC1vbmx5LWRhdGEta2V5LTMyLWJ5dGVzLWxvbmc="]  # base64 of 32 bytes: test-only-data-key-32-bytes-long
+    LOOKUP_KEY = "test-only-lookup-key"
 
 
 class ProductionConfig(Config):
@@ -85,7 +93,7 @@ class ProductionConfig(Config):
 CONFIGS: dict[str, type[Config]] = {"development": DevelopmentConfig, "test": TestConfig,
                                     "production": ProductionConfig}
 # Settings production takes only from the environment.
-REQUIRED_IN_ENVIRONMENT = ("SECRET_KEY", "DATABASE_URL")
+REQUIRED_IN_ENVIRONMENT = ("SECRET_KEY", "DATABASE_URL", "DATA_KEYS", "LOOKUP_KEY")
 
 # setting -> (environment variable, how to read its text)
 ENVIRONMENT: dict[str, tuple[str, str]] = {
@@ -106,6 +114,9 @@ ENVIRONMENT: dict[str, tuple[str, str]] = {
     "SESSION_COOKIE_SECURE": ("SANKU_SECURE_COOKIES", "bool"),
     "RATELIMIT_STORAGE_URI": ("SANKU_RATELIMIT_STORAGE", "text"),
     "PROXY_COUNT": ("SANKU_PROXY_COUNT", "int"),
+    "DATA_KEYS": ("SANKU_DATA_KEYS", "list"),
+    "LOOKUP_KEY": ("SANKU_LOOKUP_KEY", "text"),
+    "RETENTION_DAYS": ("SANKU_RETENTION_DAYS", "int"),
 }
 _TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off", ""}
 
@@ -147,6 +158,10 @@ def load_config(overrides: Mapping[str, Any] | None = None,
         raise ConfigError("\n".join(problems))
     if not config["SECRET_KEY"]:
         config["SECRET_KEY"] = instance_secret_key()
+    if not config["DATA_KEYS"]:
+        config["DATA_KEYS"] = [instance_secret_key(name="data_key", make=Fernet.generate_key)]
+    if not config["LOOKUP_KEY"]:
+        config["LOOKUP_KEY"] = instance_secret_key(name="lookup_key")
     # A login cookie lasts as long as a token.
     config["PERMANENT_SESSION_LIFETIME"] = timedelta(seconds=config["TOKEN_TTL_SECONDS"])
     return config
@@ -161,6 +176,8 @@ def _read(text: str, kind: str) -> Any:
         if text.lower() not in _TRUE | _FALSE:
             raise ValueError(f"{text!r} is not yes/no")
         return text.lower() in _TRUE
+    if kind == "list":
+        return [item.strip() for item in text.split(",") if item.strip()]
     if kind == "json":
         try:
             return json.loads(text)
@@ -171,7 +188,7 @@ def _read(text: str, kind: str) -> Any:
 
 def _check(config: Mapping[str, Any]) -> list[str]:
     problems = []
-    for key in ("MAX_CONTENT_LENGTH", "REOPEN_DAYS", "AUTO_CLOSE_DAYS", "TOKEN_TTL_SECONDS"):
+    for key in ("MAX_CONTENT_LENGTH", "REOPEN_DAYS", "AUTO_CLOSE_DAYS", "TOKEN_TTL_SECONDS", "RETENTION_DAYS"):
         if not _positive(config[key]):
             problems.append(f"{key} should be a positive number, not {config[key]!r}")
     if not isinstance(config["PROXY_COUNT"], int) or not 0 <= config["PROXY_COUNT"] <= 5:
@@ -191,6 +208,13 @@ def _check(config: Mapping[str, Any]) -> list[str]:
         problems.append(f"TIMEZONE {config['TIMEZONE']!r} is not a time zone (e.g. Asia/Shanghai)")
     if str(config["LOG_LEVEL"]).upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
         problems.append(f"LOG_LEVEL {config['LOG_LEVEL']!r} should be DEBUG, INFO, WARNING or ERROR")
+    for key in config["DATA_KEYS"] or []:
+        try:
+            Fernet(key.encode("ascii"))
+        except (ValueError, UnicodeEncodeError):
+            problems.append("DATA_KEYS: each key should be a Fernet key (32 url-safe base64-encoded bytes; "
+                            "`flask --app app keys new` prints one)")
+            break
     if not str(config["DATABASE_URL"] or "").strip() and config["ENV"] != "production":
         problems.append("DATABASE_URL is empty")
     return problems
@@ -219,14 +243,16 @@ def hours_table(raw: Any, name: str, defaults: Mapping[str, float] | None = None
     return base
 
 
-def instance_secret_key(folder: Path = INSTANCE) -> str:
+def instance_secret_key(folder: Path = INSTANCE, name: str = "secret_key",
+                        make: Callable[[], bytes | str] = lambda: secrets.token_hex(32)) -> str:
     """A random key kept in the instance folder, made on first use: a development server never
-    signs sessions with a key anyone could read in the source."""
-    path = folder / "secret_key"
+    signs sessions (nor encrypts contacts) with a key anyone could read in the source."""
+    path = folder / name
     if path.exists():
         return path.read_text(encoding="ascii").strip()
     folder.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_hex(32)
+    made = make()
+    key = made.decode("ascii") if isinstance(made, bytes) else made
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:  # another process made it first: use theirs

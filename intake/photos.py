@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from PIL import Image, ImageOps, UnidentifiedImageError
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from core.config import setting
@@ -57,6 +57,8 @@ class PhotoStore(Protocol):
 
     def get(self, name: str) -> bytes | None: ...
 
+    def delete(self, name: str) -> None: ...
+
 
 class FolderStore:
     """A folder on disk; each file written whole or not at all (a temporary file renamed into place)."""
@@ -70,6 +72,11 @@ class FolderStore:
     def get(self, name: str) -> bytes | None:
         path = self.folder / name
         return path.read_bytes() if path.is_file() and path.parent == self.folder else None
+
+    def delete(self, name: str) -> None:
+        path = self.folder / name
+        if path.parent == self.folder:
+            path.unlink(missing_ok=True)
 
 
 def _refuse(message: str) -> InvalidData:
@@ -148,6 +155,28 @@ def photo_store() -> PhotoStore:
 def thumbnail_name(photo: NeedPhoto) -> str:
     stem, dot, extension = photo.stored_name.rpartition(".")
     return f"{stem}.thumb{dot}{extension}"
+
+
+def forget_photos(session: Session, need_ids: list[int]) -> int:
+    """Delete the photos of these needs: their rows now, and their files (and thumbnails) once the transaction
+    commits — only the files no other need still uses (a file is named by its content). How many photos."""
+    rows = list(session.scalars(select(NeedPhoto).where(NeedPhoto.need_id.in_(need_ids))))
+    names = {r.stored_name for r in rows}
+    for row in rows:
+        session.delete(row)
+    session.flush()
+    still_used = set(session.scalars(select(NeedPhoto.stored_name).where(NeedPhoto.stored_name.in_(names))))
+    gone = [n for n in names if n not in still_used]
+    if gone:
+        store = photo_store()
+
+        def _remove(_session: Session) -> None:
+            for name in gone:
+                stem, dot, extension = name.rpartition(".")
+                store.delete(name)
+                store.delete(f"{stem}.thumb{dot}{extension}")
+        event.listen(session, "after_commit", _remove, once=True)
+    return len(rows)
 
 
 def photo_bytes(photo: NeedPhoto, *, thumbnail: bool = False) -> bytes | None:

@@ -17,6 +17,7 @@ from dispatch.addresses import is_sure, locate_point, resolve_address
 from dispatch.classifier import classify_many, classify_text, needs_triage
 from matching.addresses import AddressCandidate
 from models import Building, Need, User
+from models.base import lookup_hash
 from pools import needs as need_service
 from pools.imports import ImportReport, NeedIntake, import_file
 from workflow.service import apply_action, record_creation
@@ -105,7 +106,8 @@ def resident_with_phone(session: Session, phone: str) -> int | None:
     """The resident account of this number, if it has one."""
     if not phone:
         return None
-    return session.scalar(select(User.id).where(User.phone == phone, User.role == Role.RESIDENT, User.active))
+    return session.scalar(select(User.id).where(User.phone_hash == lookup_hash(phone), User.role == Role.RESIDENT,
+                                                User.active))
 
 
 @dataclass(frozen=True)

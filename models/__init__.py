@@ -1,4 +1,5 @@
 """SQLAlchemy 2.x typed models, one module per aggregate. Pure data: no commits, no serialisation."""
+from .access import AccessRecord
 from .base import Base, utcnow
 from .building import Building
 from .council import CouncilDecision
@@ -16,5 +17,5 @@ __all__ = [
     "Base", "utcnow", "Community", "Grid", "PartyGrid", "grid_neighbors", "Resource", "Volunteer",
     "resource_grids", "Need", "MatchRun", "Proposal", "User",
     "AuditEntry", "Notification", "CouncilDecision", "NeedPhoto", "Building",
-    "Open311Key", "Open311Call", "Recurrence", "RecurrenceOccurrence", "FieldBuilding", "Visit",
+    "Open311Key", "Open311Call", "Recurrence", "RecurrenceOccurrence", "FieldBuilding", "Visit", "AccessRecord",
 ]

@@ -6,9 +6,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Enum, MetaData
+from sqlalchemy import JSON, DateTime, Enum, MetaData, Text, TypeDecorator
 from sqlalchemy.orm import DeclarativeBase
 
+from core import crypto
 from core.times import utcnow
 
 NAMING_CONVENTION = {
@@ -38,4 +39,24 @@ def code_of(vocabulary: type[StrEnum], name: str) -> Enum:
                 validate_strings=True, values_callable=lambda members: [m.value for m in members])
 
 
-__all__ = ["Base", "NAMING_CONVENTION", "code_of", "utcnow"]
+class Encrypted(TypeDecorator[str]):
+    """Text encrypted at rest (``core.crypto``): the database holds a Fernet token, Python sees the text. An empty
+    value stays empty (nothing to hide, and blanks stay cheap to find). Compare such a column in SQL only through
+    its keyed-hash sibling: the same text encrypts differently each time."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Any) -> str | None:
+        return crypto.encrypt(value) if value else value
+
+    def process_result_value(self, value: str | None, dialect: Any) -> str | None:
+        return crypto.decrypt(value) if value else value
+
+
+def lookup_hash(value: str | None) -> str:
+    """The keyed hash of a looked-up value; empty for an empty one."""
+    return crypto.lookup_hash(value) if value else ""
+
+
+__all__ = ["Base", "Encrypted", "NAMING_CONVENTION", "code_of", "lookup_hash", "utcnow"]

@@ -6,11 +6,11 @@ from typing import Any, Optional
 
 from sqlalchemy import JSON, CheckConstraint, Float, ForeignKey, String, Text, false
 from sqlalchemy import text as sql_text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from core.vocab import LIVE_PROPOSAL, Channel, NeedStatus, ProposalStatus, ProviderKind, Service, Urgency
 
-from .base import Base, code_of, utcnow
+from .base import Base, Encrypted, code_of, lookup_hash, utcnow
 from .building import Building
 from .field import Visit
 from .grid import Grid
@@ -27,7 +27,7 @@ class Need(Base):
     urgency: Mapped[Urgency] = mapped_column(code_of(Urgency, "urgency"), default=Urgency.NORMAL)
     window_start: Mapped[Optional[datetime]]  # both None: flexible
     window_end: Mapped[Optional[datetime]]
-    contact: Mapped[str] = mapped_column(String(200), default="")  # private: masked for outsiders
+    contact: Mapped[str] = mapped_column(Encrypted(), default="")  # private: masked for outsiders, encrypted at rest
     service: Mapped[Optional[Service]] = mapped_column(code_of(Service, "service"), index=True)
     service_confidence: Mapped[Optional[float]] = mapped_column(Float)  # None: set by a person
     status: Mapped[NeedStatus] = mapped_column(code_of(NeedStatus, "status"), default=NeedStatus.SUBMITTED,
@@ -38,8 +38,9 @@ class Need(Base):
     resident_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"), index=True)
     # Taken down for a resident without an account (民情收集): who they are. The phone (canonical, ``core.phones``)
     # is how the need becomes theirs once they sign in with an account of that number.
-    resident_name: Mapped[str] = mapped_column(String(100), default="", server_default="")
-    resident_phone: Mapped[str] = mapped_column(String(20), default="", server_default="", index=True)
+    resident_name: Mapped[str] = mapped_column(Encrypted(), default="", server_default="")
+    resident_phone: Mapped[str] = mapped_column(Encrypted(), default="", server_default="")
+    resident_phone_hash: Mapped[str] = mapped_column(String(64), default="", server_default="", index=True)
     visit_id: Mapped[Optional[int]] = mapped_column(ForeignKey("visits.id", ondelete="SET NULL"), index=True)
     unmatched_reason: Mapped[str] = mapped_column(Text, default="")
     escalation_level: Mapped[int] = mapped_column(default=0)  # 0 grid, 1 neighbouring grids, 2 grid council
@@ -65,6 +66,11 @@ class Need(Base):
     proposals: Mapped[list["Proposal"]] = relationship(
         back_populates="need", order_by="Proposal.rank", cascade="all, delete-orphan"
     )
+
+    @validates("resident_phone")
+    def _hash_phone(self, _key: str, phone: str) -> str:
+        self.resident_phone_hash = lookup_hash(phone)
+        return phone
 
     @property
     def current_proposal(self) -> Optional["Proposal"]:

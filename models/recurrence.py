@@ -12,7 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.vocab import Channel, Service, Urgency
 
-from .base import Base, utcnow
+from .base import Base, Encrypted, utcnow
 from .grid import Grid
 
 
@@ -30,7 +30,7 @@ class Recurrence(Base):
     text: Mapped[str] = mapped_column(Text)
     grid_id: Mapped[int] = mapped_column(ForeignKey("grids.id"), index=True)
     urgency: Mapped[str] = mapped_column(String(16), default=Urgency.NORMAL.value)
-    contact: Mapped[str] = mapped_column(String(200), default="")
+    contact: Mapped[str] = mapped_column(Encrypted(), default="")
     service: Mapped[Optional[str]] = mapped_column(String(16))  # None: each need is classified
     channel: Mapped[str] = mapped_column(String(16), default=Channel.VISIT.value)
     resident_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"), index=True)

@@ -5,11 +5,11 @@ from datetime import datetime
 from typing import Optional
 
 from sqlalchemy import ForeignKey, String
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from core.vocab import Role, ScopeType
 
-from .base import Base, code_of, utcnow
+from .base import Base, Encrypted, code_of, lookup_hash, utcnow
 from .building import Building
 from .providers import Volunteer
 
@@ -24,7 +24,8 @@ class User(Base):
     display_name: Mapped[str] = mapped_column(String(100), default="")
     # A mobile (canonical, ``core.phones``), set by the staff who opened the account, having seen it is theirs:
     # it signs in like the username, and the needs taken down for that number become the resident's.
-    phone: Mapped[Optional[str]] = mapped_column(String(20), unique=True)
+    phone: Mapped[Optional[str]] = mapped_column(Encrypted())
+    phone_hash: Mapped[Optional[str]] = mapped_column(String(64), unique=True)  # finds the account by its phone
     # What a staff account's scope names: grids, Party grids, or an organisation of the volunteer pool.
     scope_type: Mapped[Optional[ScopeType]] = mapped_column(code_of(ScopeType, "scope_type"))
     scope_codes: Mapped[list[str]] = mapped_column(default=list)  # grid codes, Party grid codes or an org ref
@@ -36,4 +37,9 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     volunteer: Mapped[Optional[Volunteer]] = relationship()
+
+    @validates("phone")
+    def _hash_phone(self, _key: str, phone: str | None) -> str | None:
+        self.phone_hash = lookup_hash(phone) or None
+        return phone
     building: Mapped[Optional[Building]] = relationship()

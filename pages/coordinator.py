@@ -13,10 +13,12 @@ from flask import Blueprint, flash, redirect, request
 from sqlalchemy import ColumnElement, and_, case, exists, func, select
 from sqlalchemy.orm import selectinload
 
+from access.audit import record_access
 from access.auth import signed_in
-from access.policy import get_visible_need, grid_ids_in_scope, may_match, need_filter
+from access.policy import get_visible_need, grid_ids_in_scope, mask_phone, may_match, may_reveal_contact, need_filter
 from core.config import zone
 from core.database import db_session
+from core.errors import Forbidden
 from core.times import local_today, utcnow
 from core.vocab import (
     ARRANGERS,
@@ -38,6 +40,7 @@ from dispatch.proposals import instant_proposals, set_aside
 from intake.photos import photos_of
 from intake.service import confirm_place
 from matching.scoring import WEIGHTS
+from matching.sensitivity import sensitive_topics
 from models import Building, Grid, Need, Proposal, Resource, User, Volunteer
 from pools.needs import lock_need
 from pools.providers import search
@@ -168,9 +171,15 @@ def batch_match() -> Any:
     return redirect(back)
 
 
-def _need_page(need: Need, errors: FormErrors | None = None, status: int = 200) -> Any:
+def _need_page(need: Need, errors: FormErrors | None = None, status: int = 200, revealed: bool = False) -> Any:
+    """A need as staff work it. Its contact shows masked until revealed with a reason (``reveal_contact``); a
+    sensitive need's words are a recorded look."""
     user = signed_in()
     session = db_session()
+    if sensitive_topics(need.text):
+        record_access(session, user, need, "sensitive")
+    shown = {"contact": need.contact, "resident_phone": need.resident_phone} if revealed else {
+        "contact": mask_phone(need.contact), "resident_phone": mask_phone(need.resident_phone)}
     back = safe_next(request.args.get("back")) or "/queue"
     query = (request.args.get("q") or "").strip()[:50]
     # Ranked providers while a provider may still be chosen or changed; after that, the record only.
@@ -187,7 +196,7 @@ def _need_page(need: Need, errors: FormErrors | None = None, status: int = 200) 
                 story=tell(need, audit_trail(session, need), for_resident=False), ranked=ranked,
                 weights=WEIGHTS, labels=FEATURE_LABELS_ZH, back=back, q=query, found=found[:10],
                 errors=errors or FormErrors(), services=list(SERVICE_LABELS_ZH.items()),
-                history=sorted(need.proposals, key=lambda p: p.id))
+                history=sorted(need.proposals, key=lambda p: p.id), shown=shown, revealed=revealed)
 
 
 @bp.get("/needs/<int:id_>")
@@ -232,6 +241,22 @@ def act(id_: int, action: str) -> Any:
     if need is not None:
         flash(DONE_MESSAGES[action], "ok")
     return redirect(here)
+
+
+@bp.post("/needs/<int:id_>/contact")
+@allow(*ARRANGERS, Role.REVIEWER)
+def reveal_contact(id_: int) -> Any:
+    """The full contact, shown once on this page, for a reason the read audit keeps."""
+    user = signed_in()
+    session = db_session()
+    need = get_visible_need(session, user, id_)
+    reason = form_text("reason", 200)
+    if len(reason) < 2:
+        return _need_page(need, FormErrors({"reason": ["请写明为什么需要完整号码，例如：电话确认上门时间"]}), 422)
+    if not may_reveal_contact(session, user, need):
+        raise Forbidden("无权查看完整联系方式")
+    record_access(session, user, need, "contact", reason=reason)
+    return _need_page(need, revealed=True)
 
 
 @bp.post("/needs/<int:id_>/place")

@@ -8,6 +8,7 @@ from typing import Any
 from flask import Blueprint, flash, redirect, request
 from sqlalchemy import select
 
+from access.audit import WHAT_ZH, access_log
 from access.auth import signed_in
 from access.policy import get_visible_need
 from core.config import setting, zone
@@ -186,7 +187,8 @@ def _need_page(need: Need, errors: FormErrors | None = None, values: dict[str, s
     return page("resident/need.html", status, title=f"需求 {need.ref}", need=need, allowed=allowed,
                 photos=photos_of(session, need),
                 story=tell(need, audit_trail(session, need), for_resident=True), errors=errors or FormErrors(),
-                values=values or {}, reopen_days=setting("REOPEN_DAYS"), urgency=URGENCY_LABELS_ZH)
+                values=values or {}, reopen_days=setting("REOPEN_DAYS"), urgency=URGENCY_LABELS_ZH,
+                looks=access_log(session, need), what=WHAT_ZH)
 
 
 @bp.get("/my/needs/<int:id_>")

@@ -15,6 +15,7 @@ from marshmallow import ValidationError
 from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.orm import selectinload
 
+from access.audit import record_access
 from access.auth import signed_in
 from access.policy import get_visible_need, mask_phone, may_see_agenda, need_filter, sees_contact
 from core.config import zone
@@ -23,6 +24,7 @@ from core.errors import Forbidden
 from core.times import local_today, utcnow
 from core.vocab import ARRANGERS, Action, NeedStatus, Role, Urgency
 from dispatch.proposals import instant_proposals, set_aside
+from matching.sensitivity import sensitive_topics
 from models import Grid, Need, PartyGrid, Proposal, User
 from pools.grids import list_party_grids
 from web.routes import allow
@@ -79,6 +81,8 @@ def _card(user: User, need: Need) -> dict[str, Any]:
     """What a reviewer reads of a need waiting for review; contact details only if the policy says so."""
     session = db_session()
     plain = sees_contact(session, user, need, visible=True)
+    if sensitive_topics(need.text):
+        record_access(session, user, need, "sensitive")
     current = need.current_proposal
     return {"need": need, "text": need.text if plain else mask_phone(need.text),
             "contact": need.contact if plain else mask_phone(need.contact), "proposal": current,
@@ -338,6 +342,8 @@ def minutes_page(code: str) -> Any:
     day = meeting_date.isoformat()
     if request.args.get("format") == "csv":
         name = _SAFE_NAME.sub("_", code) or "council"
+        # The items quote needs (phone numbers masked): the export itself is a recorded look.
+        record_access(session, signed_in(), None, "export", count=len(held.get("items", [])))
         return Response(minutes.minutes_csv(held), mimetype="text/csv",
                         headers={"Content-Disposition": f'attachment; filename="minutes-{name}-{day}.csv"'})
     return page("reviewer/minutes.html", title=f"{party.name} 网格议事会纪要 {day}", party=party, minutes=held,

@@ -9,6 +9,7 @@ from flask import Blueprint, flash, redirect
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
+from access.audit import record_access
 from access.auth import signed_in
 from access.policy import get_visible_need, mask_phone, may_answer, need_filter, sees_contact
 from core.config import zone
@@ -63,7 +64,11 @@ def _task_page(need: Need, errors: FormErrors | None = None, values: dict[str, s
     session = db_session()
     theirs = is_theirs(user, need)
     allowed = [a for a in allowed_for(need, user.role) if theirs and may_answer(user, a, need.current_proposal)]
-    contact = need.contact if sees_contact(session, user, need) else mask_phone(need.contact)
+    contact = mask_phone(need.contact)
+    if sees_contact(session, user, need):  # they must call: they see it, and the look is recorded
+        contact = need.contact
+        if contact:
+            record_access(session, user, need, "contact")
     return page("volunteer/task.html", status, title=f"任务 {need.ref}", need=need, allowed=allowed,
                 photos=photos_of(session, need),
                 proposal=need.current_proposal if theirs else None, contact=contact,

@@ -10,10 +10,12 @@ from flask import Blueprint
 from sqlalchemy.orm import Session
 
 from access import policy
+from access.audit import record_access
 from access.auth import signed_in
 from core.database import db_session
 from core.errors import Forbidden, InvalidData, NotFound
 from core.vocab import ARRANGERS, STAFF, Role
+from matching.sensitivity import sensitive_topics
 from models import Building, Grid, Need, Resource, User, Volunteer
 from web.http import json_body, query_args
 from web.openapi import documented
@@ -243,11 +245,16 @@ def list_needs() -> Any:
 
 
 def need_body(session: Session, need: Need, user: User, visible: bool = False) -> dict[str, Any]:
-    """A need as ``user`` may see it: the contact masked unless they work it."""
+    """A need as ``user`` may see it: the contact masked unless it is theirs or they must call (staff reveal it
+    with ``POST /needs/<id>/contact``); each look at a contact or at a sensitive need's words is recorded."""
     body: dict[str, Any] = NeedOut().dump(need)
     if not policy.sees_contact(session, user, need, visible=visible):
         body["contact"] = policy.mask_phone(body["contact"])
         body["resident_phone"] = policy.mask_phone(body["resident_phone"])
+    elif need.contact or need.resident_phone:
+        record_access(session, user, need, "contact")
+    if sensitive_topics(need.text):
+        record_access(session, user, need, "sensitive")
     return body
 
 

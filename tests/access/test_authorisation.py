@@ -169,9 +169,12 @@ def test_a_reviewer_of_another_party_grid_can_neither_see_nor_approve(app, as_, 
     assert act(as_("rev_pg1"), accepted["id"], "approve").status_code == 200
 
 
-def test_staff_working_a_need_see_its_contact_in_full(as_, proposed):
-    for key in ("coord_g1", "rev_pg1", "vol_1", "admin"):
-        assert as_(key).get(f"{NEEDS}/{proposed['id']}").get_json()["contact"] == CONTACT, key
+def test_the_volunteer_asked_sees_the_contact_in_full_and_staff_reveal_it_with_a_reason(as_, proposed):
+    assert as_("vol_1").get(f"{NEEDS}/{proposed['id']}").get_json()["contact"] == CONTACT
+    for key in ("coord_g1", "rev_pg1", "admin"):
+        assert as_(key).get(f"{NEEDS}/{proposed['id']}").get_json()["contact"] == MASKED_CONTACT, key
+        revealed = as_(key).post(f"{NEEDS}/{proposed['id']}/contact", json={"reason": "联系居民"})
+        assert revealed.get_json()["contact"] == CONTACT, key
 
 
 # --- volunteers ------------------------------------------------------------------------------------------

@@ -83,6 +83,12 @@ ROUTES: dict[tuple[str, str], Any] = {
     ("POST", "/api/v1/visits"): STAFF | {Role.VOLUNTEER},
     ("GET", "/api/v1/visits"): STAFF | {Role.VOLUNTEER},
     ("GET", "/api/v1/reports/visits"): STAFF,
+    # Residents' personal data: staff reveal a masked contact with a reason; a resident reads who looked at their
+    # needs (admins any need's), takes a copy of their data, erases their account.
+    ("POST", "/api/v1/needs/<int:id_>/contact"): STAFF,
+    ("GET", "/api/v1/needs/<int:id_>/access-log"): frozenset({Role.RESIDENT, Role.ADMIN}),
+    ("GET", "/api/v1/me/data"): frozenset({Role.RESIDENT}),
+    ("DELETE", "/api/v1/me"): frozenset({Role.RESIDENT}),
     ("POST", "/api/v1/classify"): PUBLIC,
     # Any signed-in user: residents resolve their own address as they type it.
     ("GET", "/api/v1/addresses/resolve"): SIGNED_IN,

@@ -73,7 +73,7 @@ def test_without_a_configured_key_a_cookie_signed_with_the_old_built_in_key_is_r
         engine, connection, database_url, classifier_path, monkeypatch, tmp_path: Path, session):
     import core.config
     real = core.config.instance_secret_key
-    monkeypatch.setattr(core.config, "instance_secret_key", lambda: real(tmp_path))
+    monkeypatch.setattr(core.config, "instance_secret_key", lambda **kw: real(tmp_path, **kw))
     app = create_app({"TESTING": True, "DATABASE_URL": database_url, "ENGINE": engine,
                       "CLASSIFIER_PATH": classifier_path})  # no SECRET_KEY: development makes one
     from sqlalchemy.orm import sessionmaker
@@ -274,7 +274,9 @@ def test_a_password_change_is_refused_by_field_and_changes_nothing(app, as_, bod
 def test_the_login_cookie_is_http_only_lasts_a_working_day_and_is_secure_in_production():
     from core.config import load_config
     production = load_config(environ={"SANKU_ENV": "production", "SECRET_KEY": "k" * 32,
-                                      "DATABASE_URL": "postgresql+psycopg://x@127.0.0.1/y"})
+                                      "DATABASE_URL": "postgresql+psycopg://x@127.0.0.1/y",
+                                      "SANKU_DATA_KEYS": "dGVzdC1vbmx5LWRhdGEta2V5LTMyLWJ5dGVzLWxvbmc=",
+                                      "SANKU_LOOKUP_KEY": "l" * 32})
 
     assert production["SESSION_COOKIE_SECURE"] is True and production["SESSION_COOKIE_HTTPONLY"] is True
     assert production["PERMANENT_SESSION_LIFETIME"].total_seconds() == 8 * 3600

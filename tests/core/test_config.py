@@ -10,7 +10,8 @@ from app import create_app
 from core.config import Config, ConfigError, instance_secret_key, load_config, setting
 
 PRODUCTION = {"SANKU_ENV": "production", "SECRET_KEY": "s" * 32,
-              "DATABASE_URL": "postgresql+psycopg://postgres@127.0.0.1:5432/sanku"}
+              "DATABASE_URL": "postgresql+psycopg://postgres@127.0.0.1:5432/sanku",
+              "SANKU_DATA_KEYS": "dGVzdC1vbmx5LWRhdGEta2V5LTMyLWJ5dGVzLWxvbmc=", "SANKU_LOOKUP_KEY": "l" * 32}
 
 
 def test_production_refuses_to_start_without_a_secret_key_and_a_database_url():
@@ -21,7 +22,7 @@ def test_production_refuses_to_start_without_a_secret_key_and_a_database_url():
     assert "DATABASE_URL must be set in production" in str(caught.value)
 
 
-@pytest.mark.parametrize("missing", ["SECRET_KEY", "DATABASE_URL"])
+@pytest.mark.parametrize("missing", ["SECRET_KEY", "DATABASE_URL", "SANKU_DATA_KEYS", "SANKU_LOOKUP_KEY"])
 def test_production_refuses_each_missing_setting_on_its_own(missing):
     environ = {k: v for k, v in PRODUCTION.items() if k != missing}
 
@@ -100,3 +101,19 @@ def test_nothing_outside_the_configuration_reads_the_environment():
                for p in (repo / room).rglob("*.py") if "os.environ" in p.read_text(encoding="utf-8")]
 
     assert readers == ["core/config.py"]
+
+
+def test_a_data_key_that_is_no_fernet_key_is_refused_at_start():
+    with pytest.raises(ConfigError, match="DATA_KEYS"):
+        load_config(environ={**PRODUCTION, "SANKU_DATA_KEYS": "not-a-key"})
+
+
+def test_development_generates_its_data_and_lookup_keys_once_into_the_instance_folder(tmp_path, monkeypatch):
+    import core.config
+    real = core.config.instance_secret_key
+    monkeypatch.setattr(core.config, "instance_secret_key", lambda **kw: real(tmp_path, **kw))
+
+    first, again = load_config(environ={}), load_config(environ={})
+
+    assert first["DATA_KEYS"] == again["DATA_KEYS"] and first["LOOKUP_KEY"] == again["LOOKUP_KEY"]
+    assert (tmp_path / "data_key").exists() and (tmp_path / "lookup_key").exists()

@@ -53,6 +53,7 @@ PAGES: dict[tuple[str, str], Any] = {
     ("POST", "/needs/new"): ARRANGERS,
     ("GET", "/needs/<int:id_>"): STAFF,
     ("POST", "/needs/<int:id_>/<action>"): STAFF,
+    ("POST", "/needs/<int:id_>/contact"): STAFF,  # the full contact, for a reason (the read audit keeps it)
     ("POST", "/needs/<int:id_>/place"): ARRANGERS,
     # a need's photos, to whoever may see the need
     ("GET", "/needs/<int:id_>/photos/<int:photo_id>"): SIGNED_IN,

@@ -161,7 +161,7 @@ def test_a_coordinator_enters_a_need_for_a_resident_only_in_their_scope(app, ses
     assert (need.channel, need.resident_name, need.resident_phone) == ("phone", "王阿姨", "13800138000")
     assert need.resident_id is None
     page = coordinator.get(f"/needs/{need.id}").get_data(as_text=True)
-    assert "来源：电话" in page and "代登记居民：王阿姨 13800138000" in page
+    assert "来源：电话" in page and "代登记居民：王阿姨 138****8000" in page
 
 
 def test_the_elderly_mode_is_one_press_from_the_first_page(app, session):

@@ -74,15 +74,23 @@ def test_the_review_queue_shows_only_the_scopes_needs_waiting_for_review(app, as
     assert "N-WAIT" in everything and "N-AWAY" in everything and "N-ASKED" not in everything
 
 
-def test_the_branch_reads_the_contact_of_the_needs_it_reviews_as_the_policy_says(app, session, cast, as_):
-    # access.policy.sees_contact: staff who may see a need work it, so its contact is not masked for them.
+def test_the_branch_reads_the_contact_masked_and_reveals_it_with_a_reason(app, session, cast, as_):
+    # access.policy.sees_contact: staff see contacts masked; the full number is an explicit, recorded act.
     need = _accepted(session, "N-CONTACT", cast.v1, cast.admin)
     session.commit()
+    from tests.pages.helpers import Browser
+    branch = Browser(app).login("rev-pg1")
 
-    html = as_("rev_pg1").get("/review").get_data(as_text=True)
+    html = branch.get("/review").get_data(as_text=True)
+    page = branch.get(f"/needs/{need.id}")
+    no_reason = branch.post(f"/needs/{need.id}/contact", {"reason": ""})
+    revealed = branch.post(f"/needs/{need.id}/contact", {"reason": "电话确认老人情况"})
 
-    assert "李女士 13912345678" in html
+    assert "李女士 139****5678" in html and "13912345678" not in html
     assert need.ref in html
+    assert "13912345678" not in page.get_data(as_text=True)
+    assert no_reason.status_code == 422 and "13912345678" not in no_reason.get_data(as_text=True)
+    assert revealed.status_code == 200 and "李女士 13912345678" in revealed.get_data(as_text=True)
 
 
 def test_approving_moves_the_need_to_approved_and_comes_back_to_the_queue(app, session, as_, queue):

@@ -6,15 +6,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import Blueprint
+from flask import Blueprint, Response
 from sqlalchemy.orm import Session
 
 from access import policy
 from access.audit import record_access
 from access.auth import signed_in
+from core.config import zone
 from core.database import db_session
 from core.errors import Forbidden, InvalidData, NotFound
-from core.vocab import ARRANGERS, STAFF, Role
+from core.exports import format_csv
+from core.times import local_iso
+from core.vocab import ARRANGERS, STAFF, STATUS_LABELS_ZH, Role
 from matching.sensitivity import sensitive_topics
 from models import Building, Grid, Need, Resource, User, Volunteer
 from web.http import json_body, query_args
@@ -32,6 +35,7 @@ from .schemas import (
     GridIn,
     GridListArgs,
     GridOut,
+    NeedExportArgs,
     NeedIn,
     NeedListArgs,
     NeedOut,
@@ -242,6 +246,37 @@ def list_needs() -> Any:
     session = db_session()
     page = need_service.list_needs(session, visible=policy.need_filter(user), **args)
     return page_body(page, NeedOut(), [need_body(session, n, user, visible=True) for n in page.items])
+
+
+EXPORT_MAX_ROWS = 5000
+
+
+@bp.get("/needs/export.csv")
+@allow(*STAFF)
+@documented("导出需求（CSV，同列表的筛选；联系方式默认打码，协调员和管理员可写明原因导出完整号码；导出记入查看记录）",
+            query=NeedExportArgs, tag="needs")
+def export_needs() -> Any:
+    user = signed_in()
+    args = query_args(NeedExportArgs())
+    full, reason = args.pop("contacts") == "full", args.pop("reason").strip()
+    if full and user.role not in ARRANGERS:
+        raise Forbidden("只有协调员和管理员可以导出完整联系方式")
+    session = db_session()
+    args.update(page=1, per_page=EXPORT_MAX_ROWS)
+    needs = need_service.list_needs(session, visible=policy.need_filter(user), **args).items
+    rows: list[list[Any]] = [["编号", "网格", "状态", "服务类型", "紧急程度", "提交时间", "需求", "联系方式", "代登记居民"]]
+    for need in needs:
+        contact, phone = need.contact, need.resident_phone
+        if full:
+            record_access(session, user, need, "contact", reason=f"导出：{reason}")
+        else:
+            contact, phone = policy.mask_phone(contact), policy.mask_phone(phone)
+        rows.append([need.ref, need.grid.code, STATUS_LABELS_ZH.get(need.status, need.status), need.service or "",
+                     need.urgency, local_iso(need.created_at, zone()), policy.mask_phone(need.text), contact,
+                     f"{need.resident_name} {phone}".strip()])
+    record_access(session, user, None, "export", count=len(needs), reason=reason)
+    return Response(format_csv(rows), mimetype="text/csv",
+                    headers={"Content-Disposition": "attachment; filename=needs.csv"})
 
 
 def need_body(session: Session, need: Need, user: User, visible: bool = False) -> dict[str, Any]:

@@ -277,6 +277,17 @@ class NeedListArgs(ListArgs):
     urgency = fields.Enum(Urgency, by_value=True, load_default=None)
 
 
+class NeedExportArgs(NeedListArgs):
+    contacts = fields.String(load_default="masked", validate=validate.OneOf(["masked", "full"]),
+                             metadata={"description": "full：导出完整联系方式（仅协调员和管理员，须填 reason，逐条记入查看记录）"})
+    reason = fields.String(load_default="", validate=validate.Length(max=200))
+
+    @validates_schema
+    def _reason_for_full(self, data: dict[str, Any], **_kwargs: Any) -> None:
+        if data.get("contacts") == "full" and len((data.get("reason") or "").strip()) < 2:
+            raise ValidationError({"reason": ["导出完整联系方式须写明原因"]})
+
+
 class SearchArgs(StrictSchema):
     q = fields.String(required=True, validate=validate.Length(min=1, max=100))
     limit = fields.Integer(load_default=10, validate=validate.Range(min=1, max=100))

@@ -86,6 +86,7 @@ ROUTES: dict[tuple[str, str], Any] = {
     # Residents' personal data: staff reveal a masked contact with a reason; a resident reads who looked at their
     # needs (admins any need's), takes a copy of their data, erases their account.
     ("POST", "/api/v1/needs/<int:id_>/contact"): STAFF,
+    ("GET", "/api/v1/needs/export.csv"): STAFF,  # contacts masked; full ones for arrangers with a reason
     ("GET", "/api/v1/needs/<int:id_>/access-log"): frozenset({Role.RESIDENT, Role.ADMIN}),
     ("GET", "/api/v1/me/data"): frozenset({Role.RESIDENT}),
     ("DELETE", "/api/v1/me"): frozenset({Role.RESIDENT}),

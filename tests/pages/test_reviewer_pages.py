@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from models import AuditEntry, CouncilDecision, Need
+from models import AccessRecord, AuditEntry, CouncilDecision, Need
 from tests.factories import ESCORT_TEXT, make_need
 from tests.pages.helpers import Browser, field_errors
 from tests.workflow.test_sla import propose
@@ -272,6 +272,10 @@ def test_a_decision_recorded_at_the_meeting_is_in_the_printable_minutes(app, ses
     csv = branch.get(f"/council/PG1/minutes?date={MEETING}&format=csv")
     assert csv.status_code == 200 and csv.mimetype == "text/csv"
     assert "请社区物业维修班明天上门修灯" in csv.get_data().decode("utf-8-sig")
+    assert "13812345678" not in csv.get_data().decode("utf-8-sig")  # numbers masked in the export too
+    session.expire_all()
+    export = session.scalar(select(AccessRecord).where(AccessRecord.what == "export"))
+    assert (export.user.username, export.count, export.via) == ("rev-pg1", 1, "GET /council/PG1/minutes")
 
 
 def test_recording_the_same_need_again_at_the_meeting_updates_it(app, session, as_, escalated):

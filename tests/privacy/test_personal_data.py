@@ -105,6 +105,24 @@ def test_the_resident_reads_who_looked_at_their_need_and_no_one_elses(as_, sessi
     assert as_("coord_g1").get(f"{API}/needs/{need['id']}/access-log").status_code == 403
 
 
+def test_an_export_masks_contacts_unless_an_arranger_gives_a_reason_and_is_recorded(as_, session):
+    need = submit(as_)
+
+    masked = as_("coord_g1").get(f"{API}/needs/export.csv")
+    no_reason = as_("coord_g1").get(f"{API}/needs/export.csv?contacts=full")
+    branch = as_("rev_pg1").get(f"{API}/needs/export.csv?contacts=full&reason=核对")
+    full = as_("coord_g1").get(f"{API}/needs/export.csv?contacts=full&reason=逐户回访")
+
+    assert masked.status_code == 200 and "138****5678" in masked.get_data().decode("utf-8-sig")
+    assert PHONE not in masked.get_data().decode("utf-8-sig")
+    assert "reason" in error_of(no_reason, 422)["fields"]
+    assert branch.status_code == 403
+    assert full.status_code == 200 and f"王阿姨 {PHONE}" in full.get_data().decode("utf-8-sig")
+    assert ("coord-g1", "contact", "导出：逐户回访") in records(session, need["id"])
+    exports = session.scalars(select(AccessRecord).where(AccessRecord.what == "export")).all()
+    assert [(e.user.username, e.count, e.reason) for e in exports] == [("coord-g1", 1, ""), ("coord-g1", 1, "逐户回访")]
+
+
 def _closure(as_: Any) -> Any:
     response = as_("admin").get(f"{API}/reports/closure?by=grid&start=2020-01-01&end=2030-12-31")
     assert response.status_code == 200

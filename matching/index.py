@@ -15,13 +15,13 @@ every tie later falls to the smaller provider key.
 """
 from __future__ import annotations
 
+import copy
 import functools
 import gc
-import weakref
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -101,17 +101,21 @@ class ProviderIndex:
     """Everything the matcher needs to know about the providers, as arrays.
 
     Build it with :meth:`build`; it does not depend on the needs or on the grid map, so one index
-    serves a batch and any number of instant proposals until the providers change.
+    serves a batch and any number of instant proposals until the providers change. A change of
+    capacity, load or reliability only needs :meth:`with_loads` (a copy sharing everything else).
+
+    An index is never changed once built (only its caches of derived tables fill in), so threads
+    may share it.
     """
 
-    _tier3: tuple[weakref.ref[GridMap], Tier3Cells] | None  # the last map's, see tier3_cells
+    _tier3: tuple[GridMap, Tier3Cells] | None  # the last map's, see tier3_cells
 
-    def __init__(self, providers: Sequence[ProviderView]) -> None:
+    def __init__(self, providers: Sequence[ProviderView], *, updatable: bool = False) -> None:
         with paused_gc():
-            self._build(providers)
+            self._build(providers, updatable)
         lexicon.warm()  # the index is built once per process and shared, so the segmenter loads with it
 
-    def _build(self, providers: Sequence[ProviderView]) -> None:
+    def _build(self, providers: Sequence[ProviderView], updatable: bool = False) -> None:
         self.providers: tuple[ProviderView, ...] = tuple(sorted(providers, key=lambda p: p.key))
         ps = self.providers
         n = len(ps)
@@ -138,17 +142,61 @@ class ProviderIndex:
         self._build_tags()
         self.tfidf = CharNgramTfidf()
         text = self.tfidf.fit_transform([" ".join(p.skills) + " " + p.description for p in ps])
-        self._build_cells()
+        self._build_memberships()
         # Only providers in some cell ever get a text cosine: keep their rows, in cell order, and
-        # not the full matrix (at a city's size that would be another 200 MB).
+        # not the full matrix (at a city's size that would be another 200 MB) unless the index is
+        # to be updated (:meth:`with_loads`: a provider filling up or freed changes the cells).
+        self._text: sparse.csr_matrix | None = text if updatable else None
+        self._build_cells()
+        self._build_cell_text(text)
+
+    def _build_cell_text(self, text: sparse.csr_matrix) -> None:
         self.cell_text = CellBlocks.of(self.cells, gather_rows(text, self.cells.members),
                                        self.tfidf.n_features)
-        self.text_row = np.full(n, -1, dtype=np.int64)  # provider -> a member row holding its text
+        self.text_row = np.full(self.size, -1, dtype=np.int64)  # provider -> a member row holding its text
         self.text_row[self.cells.members[::-1]] = np.arange(self.cells.members.size)[::-1]
 
     @classmethod
-    def build(cls, providers: Sequence[ProviderView]) -> ProviderIndex:
-        return cls(providers)
+    def build(cls, providers: Sequence[ProviderView], *, updatable: bool = False) -> ProviderIndex:
+        """The index of ``providers``; ``updatable`` keeps what :meth:`with_loads` needs."""
+        return cls(providers, updatable=updatable)
+
+    @property
+    def updatable(self) -> bool:
+        return self._text is not None
+
+    def with_loads(self, changes: Mapping[tuple[str, int], tuple[int, int, float | None]]) -> ProviderIndex:
+        """A copy of this index in which each provider of ``changes`` has the given
+        ``(capacity, load, reliability)``; every other table is shared with this one.
+
+        The result equals an index built from scratch with those providers: the features that
+        read capacity, load and reliability read the new arrays, and when a provider fills up or
+        gets room again the cells (which hold only providers with room) are rebuilt from the
+        tables already here, with no text fitted again. Raises KeyError for an unknown provider.
+        """
+        if not changes:
+            return self
+        if self._text is None:
+            raise ValueError("this index was not built updatable")
+        new = copy.copy(self)
+        rows = np.fromiter((self.row_of[k] for k in changes), dtype=np.int64, count=len(changes))
+        values = list(changes.values())
+        new.capacity = self.capacity.copy()
+        new.capacity[rows] = [c for c, _, _ in values]
+        new.load = self.load.copy()
+        new.load[rows] = [ld for _, ld, _ in values]
+        new.reliability = self.reliability.copy()
+        new.reliability[rows] = [np.nan if r is None else r for _, _, r in values]
+        new.free = np.maximum(new.capacity - new.load, 0)
+        providers = list(self.providers)
+        for row, (capacity, load, reliability) in zip(rows.tolist(), values):
+            providers[row] = replace(providers[row], capacity=capacity, load=load, reliability=reliability)
+        new.providers = tuple(providers)
+        if not np.array_equal(new.free[rows] > 0, self.free[rows] > 0):
+            with paused_gc():
+                new._build_cells()
+                new._build_cell_text(self._text)
+        return new
 
     @functools.cached_property
     def tag_services(self) -> np.ndarray:
@@ -166,9 +214,11 @@ class ProviderIndex:
         return ids
 
     def tier3_cells(self, grid_map: GridMap) -> Tier3Cells:
-        """Tier 3 cells for this map, kept for the last map asked about."""
-        if self._tier3 is not None and self._tier3[0]() is grid_map:
-            return self._tier3[1]
+        """Tier 3 cells for this map, kept for the last map asked about (or one equal to it: the
+        web app reads the grid map again for each request)."""
+        last = self._tier3  # one read: another thread may replace it
+        if last is not None and (last[0] is grid_map or last[0] == grid_map):
+            return last[1]
         sub_ids = self.subdistrict_ids(grid_map)
         sub_of_grid = np.zeros(len(self.grid_ids) + 1, dtype=np.int64)  # last: no home grid
         for code, gid in self.grid_ids.items():
@@ -191,7 +241,7 @@ class ProviderIndex:
         cells = Tier3Cells(table=CellTable(ptr=ptr, members=self.t3_provider[order]),
                            keys=key[starts], n_tags=len(self.tags), subdistrict_ids=sub_ids,
                            offering=offering)
-        self._tier3 = (weakref.ref(grid_map), cells)
+        self._tier3 = (grid_map, cells)
         return cells
 
     # -- availability --------------------------------------------------------------------------
@@ -264,9 +314,8 @@ class ProviderIndex:
         self.longest_tag = int(self.tag_len.max(initial=1))
 
     # -- cells ---------------------------------------------------------------------------------
-    def _build_cells(self) -> None:
-        """Volunteer and resource cells of free providers; tier 3 memberships; the counts of
-        providers offering each service, free or not, for the reasons a need stays unmatched."""
+    def _build_memberships(self) -> None:
+        """(provider, service) memberships, free or not: they do not change with the load."""
         member_provider, member_service = [], []
         for i, p in enumerate(self.providers):
             for s in sorted(p.services):
@@ -275,13 +324,20 @@ class ProviderIndex:
                     member_service.append(SERVICE_CODES[s])
         mp = np.asarray(member_provider, dtype=np.int64)
         ms = np.asarray(member_service, dtype=np.int64)
+        self.member_provider, self.member_service = mp, ms
         self.offers = np.zeros((self.size, len(SERVICES)), dtype=bool)  # provider x service it offers
         self.offers[mp, ms] = True
         resource = self.is_resource[mp]
-        room = self.free[mp] > 0
-        n_services = len(SERVICES)
         self.offer_provider = mp[~resource]  # every volunteer membership, free or not
         self.offer_service = ms[~resource]
+
+    def _build_cells(self) -> None:
+        """Volunteer and resource cells of free providers; tier 3 memberships; the counts of
+        providers offering each service, free or not, for the reasons a need stays unmatched."""
+        mp, ms = self.member_provider, self.member_service
+        resource = self.is_resource[mp]
+        room = self.free[mp] > 0
+        n_services = len(SERVICES)
 
         # Volunteer cells: (home grid, service), members in provider order.
         pick = np.flatnonzero(~resource & room & (self.home[mp] != NO_GRID))

@@ -284,8 +284,9 @@ class PairScorer:
             dtype=np.int64, count=len(batch))
 
     def _needs_fit(self, batch: NeedBatch) -> np.ndarray:
-        return np.fromiter((n.service in FIT_REQUIRED_SERVICES for n in batch.needs),
-                           dtype=bool, count=len(batch)) | self.asks_skill
+        fit: np.ndarray = np.fromiter((n.service in FIT_REQUIRED_SERVICES for n in batch.needs),
+                                      dtype=bool, count=len(batch)) | self.asks_skill
+        return fit
 
     def in_service(self, batch: NeedBatch) -> PairScorer:
         """This scorer for ``batch``: the same needs, in the same order, asked in other services

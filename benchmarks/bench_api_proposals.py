@@ -60,7 +60,8 @@ SIZES = (3_000, 30_000)
 SAMPLE = 12  # needs of each state
 ROUNDS = 4  # requests per sampled need in the warm rows
 TRANSITIONS = 36  # transitions (each followed by a timed request) per method and state
-OLD_TRANSITIONS_BIG = 6  # the old path rebuilds for seconds at 30,000 providers: fewer samples
+OLD_TRANSITIONS_BIG = 4  # the old path rebuilds for seconds at 30,000 providers: fewer samples
+OLD_SAMPLE_BIG = 4
 TARGET_MS = 20.0
 NEW_NEED_TEXT = "家里老人腿脚不便，想找人周末陪他去社区医院量血压"
 
@@ -254,9 +255,11 @@ def run_size(url: str, providers: int, workdir: Path, *, quick: bool) -> list[Ro
     rounds = 1 if quick else ROUNDS
     rows = measure(app, total, "cached", fresh_sample, open_sample, spare[:half], transitions, rounds)
     old_transitions = min(transitions, OLD_TRANSITIONS_BIG) if providers > 10_000 else transitions
+    big = providers > 10_000
     with old_path():
-        rows += measure(app, total, "old rebuild", fresh_sample, open_sample, spare[half:], old_transitions,
-                        1 if providers > 10_000 else rounds)
+        rows += measure(app, total, "old rebuild", fresh_sample[:OLD_SAMPLE_BIG] if big else fresh_sample,
+                        open_sample[:OLD_SAMPLE_BIG] if big else open_sample, spare[half:], old_transitions,
+                        1 if big else rounds)
     cache = app.extensions[CACHE_KEY]
     print(f"# cached path: {cache.rebuilds} full builds, {cache.updates} in-place updates", file=sys.stderr)
     return rows

@@ -181,15 +181,21 @@ class Transitions:
         self.made[kind] = self.made.get(kind, 0) + 1
 
 
+CPU_MS: list[float] = []  # the CPU time of each timed request, in the order of the rows' wall times
+
+
 def timed_get(client: Any, need_id: int) -> float:
-    start = time.perf_counter()
+    """Wall time of one request, in ms; its CPU time (this thread's: the test client serves the
+    request in it, SQLite included) goes to CPU_MS, a figure other processes' load does not inflate."""
+    start, cpu = time.perf_counter(), time.thread_time()
     response = client.get(f"/api/v1/needs/{need_id}/proposals")
     seconds = time.perf_counter() - start
+    CPU_MS.append((time.thread_time() - cpu) * 1000)
     assert response.status_code == 200, response.get_json()
     return seconds * 1000
 
 
-Row = tuple[int, str, str, list[float]]
+Row = tuple[int, str, str, list[float], list[float]]  # providers, need, method, wall ms, CPU ms
 
 
 def measure(app: Any, providers: int, method: str, fresh: list[int], open_: list[int], spare: list[int],
@@ -199,14 +205,19 @@ def measure(app: Any, providers: int, method: str, fresh: list[int], open_: list
         timed_get(client, need_id)
     rows: list[Row] = []
     for label, sample in (("fresh need", fresh), ("open proposal", open_)):
-        rows.append((providers, label, method, [timed_get(client, n) for _ in range(rounds) for n in sample]))
+        CPU_MS.clear()
+        wall = [timed_get(client, n) for _ in range(rounds) for n in sample]
+        rows.append((providers, label, method, wall, list(CPU_MS)))
     moves = Transitions(app, client, spare)
-    after: dict[str, list[float]] = {"fresh, after a transition": [], "open, after a transition": []}
+    after: dict[str, tuple[list[float], list[float]]] = {"fresh, after a transition": ([], []),
+                                                         "open, after a transition": ([], [])}
     for i in range(transitions):
         for label, sample in (("fresh, after a transition", fresh), ("open, after a transition", open_)):
             moves.one()
-            after[label].append(timed_get(client, sample[i % len(sample)]))
-    rows += [(providers, label, method, times) for label, times in after.items()]
+            CPU_MS.clear()
+            after[label][0].append(timed_get(client, sample[i % len(sample)]))
+            after[label][1].append(CPU_MS[0])
+    rows += [(providers, label, method, wall, cpu) for label, (wall, cpu) in after.items()]
     print(f"# {providers} providers, {method}: transitions made {moves.made}", file=sys.stderr)
     return rows
 
@@ -227,20 +238,23 @@ def percentile(values: list[float], q: float) -> float:
 
 def print_table(rows: list[Row]) -> None:
     header = (f"{'providers':>9}  {'need':<26} {'method':<12} {'requests':>8} {'p50 ms':>8} {'p95 ms':>8} "
-              f"{'max ms':>8} {'old / cached (p95)':>19}")
+              f"{'max ms':>8} {'CPU p50':>8} {'CPU p95':>8} {'old / cached (p95)':>19}")
     print(header)
     print("-" * len(header))
-    cached = {(p, label): percentile(t, 95) for p, label, m, t in rows if m == "cached"}
-    for providers, label, method, times in rows:
+    cached = {(p, label): percentile(t, 95) for p, label, m, t, _ in rows if m == "cached"}
+    for providers, label, method, times, cpu in rows:
         p95 = percentile(times, 95)
-        ratio = f"{p95 / cached[(providers, label)]:.1f}" if method != "cached" else ""
+        ratio = f"{p95 / cached[(providers, label)]:.1f}" if method != "cached" and (providers, label) in cached else ""
         print(f"{providers:>9,}  {label:<26} {method:<12} {len(times):>8} {statistics.median(times):>8.1f} "
-              f"{p95:>8.1f} {max(times):>8.1f} {ratio:>19}")
-    worst = max(percentile(t, 95) for _, _, m, t in rows if m == "cached")
-    print(f"worst p95 of the cached path: {worst:.1f} ms (target <= {TARGET_MS:.0f} ms)")
+              f"{p95:>8.1f} {max(times):>8.1f} {statistics.median(cpu):>8.1f} {percentile(cpu, 95):>8.1f} "
+              f"{ratio:>19}")
+    mine = [r for r in rows if r[2] == "cached"]
+    if mine:
+        print(f"worst p95 of the cached path: {max(percentile(r[3], 95) for r in mine):.1f} ms wall, "
+              f"{max(percentile(r[4], 95) for r in mine):.1f} ms CPU (target <= {TARGET_MS:.0f} ms)")
 
 
-def run_size(url: str, providers: int, workdir: Path, *, quick: bool) -> list[Row]:
+def run_size(url: str, providers: int, workdir: Path, *, quick: bool, cached_only: bool = False) -> list[Row]:
     start = time.perf_counter()
     app, total = prepare(url, providers, workdir)
     fresh, open_ = needs_by_state(app)
@@ -256,6 +270,8 @@ def run_size(url: str, providers: int, workdir: Path, *, quick: bool) -> list[Ro
     rows = measure(app, total, "cached", fresh_sample, open_sample, spare[:half], transitions, rounds)
     old_transitions = min(transitions, OLD_TRANSITIONS_BIG) if providers > 10_000 else transitions
     big = providers > 10_000
+    if cached_only:
+        return rows
     with old_path():
         rows += measure(app, total, "old rebuild", fresh_sample[:OLD_SAMPLE_BIG] if big else fresh_sample,
                         open_sample[:OLD_SAMPLE_BIG] if big else open_sample, spare[half:], old_transitions,
@@ -270,12 +286,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=list(SIZES), help="providers")
     parser.add_argument("--database-url", default="", help="default: a SQLite file in a temporary folder")
     parser.add_argument("--quick", action="store_true", help="fewer requests")
+    parser.add_argument("--cached-only", action="store_true", help="skip the old path (no ratios)")
     args = parser.parse_args(argv)
     rows: list[Row] = []
     with tempfile.TemporaryDirectory(prefix="sanku-bench-") as tmp:
         for size in args.sizes:
             url = args.database_url or f"sqlite:///{Path(tmp) / f'bench-{size}.db'}"
-            rows += run_size(url, size, Path(tmp), quick=args.quick)
+            rows += run_size(url, size, Path(tmp), quick=args.quick, cached_only=args.cached_only)
     db = "PostgreSQL" if args.database_url.startswith("postgresql") else "SQLite"
     print(f"# GET /api/v1/needs/<id>/proposals through the app, {db}, demo seed {SEED}")
     print_table(rows)

@@ -12,8 +12,9 @@ very same problem), for k = 1, 2, 5, 10, 20 (20 is the issue's 100,000 x 300,000
   worker would take; workers in parallel divide it).
 
 Each (k, way) runs in a fresh process, so ``peak MiB`` is that run's peak resident memory (input
-included). ``µs / need`` is total time per need: flat means linear growth. Both ways must give the
-same total weight (the last column says whether they do).
+included). ``µs / need`` is total time per need: flat means linear growth. The two ways solve the
+same pairs, but not with the very same scores: the text feature's idf is fitted on the index's own
+providers, so ``Δ weight`` (partitioned minus one solve, relative) is small but not zero.
 
     python benchmarks/bench_partitions.py            # k = 1, 2, 5, 10, 20
     python benchmarks/bench_partitions.py --quick    # k = 1, 2, 5
@@ -65,6 +66,9 @@ def measure(k: int, way: str, queue: Any) -> None:
     from matching.index import ProviderIndex, paused_gc
     from matching.types import GridMap
 
+    warm, warm_providers, warm_map = partition(99)  # load the segmenter and the tables before timing
+    match_batch(warm[:50], ProviderIndex.build(warm_providers[:150]), warm_map)
+    del warm, warm_providers, warm_map
     parts = [partition(i) for i in range(k)]
     input_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / KIB_PER_MIB
     with paused_gc():
@@ -113,18 +117,19 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     counts = args.counts or (COUNTS[:3] if args.quick else COUNTS)
     header = (f"{'partitions':>10} {'needs x providers':>19} {'way':<12} {'index s':>8} {'match s':>8} "
-              f"{'total s':>8} {'µs / need':>9} {'peak MiB':>9} {'matched':>8} {'weight':>11} {'same':>5}")
+              f"{'total s':>8} {'µs / need':>9} {'peak MiB':>9} {'matched':>8} {'weight':>11} {'Δ weight':>9}")
     print(f"# partitions of {PARTITION[0]:,} needs x {PARTITION[1]:,} providers, each on a map of its own")
     print(header)
     print("-" * len(header))
     for k in counts:
         rows = [run(k, way) for way in ("one solve", "partitioned")]
-        same = abs(rows[0]["weight"] - rows[1]["weight"]) <= 1e-6 * max(rows[0]["weight"], 1.0)
+        delta = (rows[1]["weight"] - rows[0]["weight"]) / max(rows[0]["weight"], 1e-9)
         for r in rows:
             size = f"{r['needs']:,} x {k * PARTITION[1]:,}"
             print(f"{k:>10} {size:>19} {r['way']:<12} {r['index']:>8.2f} {r['match']:>8.2f} {r['total']:>8.2f} "
                   f"{1e6 * r['total'] / r['needs']:>9.1f} {r['peak_mib']:>9.0f} {r['matched']:>8} "
-                  f"{r['weight']:>11.2f} {('yes' if same else 'NO'):>5}", flush=True)
+                  f"{r['weight']:>11.2f} {(f'{100 * delta:+.3f}%' if r['way'] == 'partitioned' else ''):>9}",
+                  flush=True)
 
 
 if __name__ == "__main__":

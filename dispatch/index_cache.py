@@ -5,7 +5,7 @@ and half a second for 30,000 (the TF-IDF fit, the tags, the cells), and reading 
 costs as much again. So each process keeps one index per subdistrict (:data:`ALL`: today a
 deployment is one subdistrict; the key is there for tenancy) and brings it up to date on each use:
 
-- a cheap :class:`PoolState` (two queries of maxima and counts) says whether anything changed;
+- a cheap :class:`PoolState` (one query of maxima and counts) says whether anything changed;
 - when only proposals and needs moved (a transition, a batch), the loads and reliabilities are
   read again in one grouped query, and the providers whose figures changed are applied to the
   index in place (:meth:`ProviderIndex.with_loads`, a copy sharing everything else);

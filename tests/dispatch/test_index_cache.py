@@ -298,3 +298,23 @@ def test_history_without_a_need_equals_the_history_read_without_it(app, client, 
     need = session.get(Need, need.id)
     assert need is not None and need.proposals
     assert provider_history(session).without(need) == provider_history(session, except_need=need.id)
+
+
+def test_a_change_the_maxima_miss_is_seen_once_the_entry_is_old_enough(app, client, session, monkeypatch):
+    """A transaction committing late under an earlier id leaves the maxima as they were: the loads
+    are read again anyway once the entry is RECHECK_SECONDS old."""
+    make_map(session)
+    make_volunteer(session, ref="V1", grid="G1", capacity=1)
+    first = make_need(session, ref="N1", text=ESCORT, grid="G1")
+    second = make_need(session, ref="N2", text=ESCORT, grid="G1")
+    session.commit()
+    monkeypatch.setattr(index_cache, "RECHECK_SECONDS", 3600.0)
+    assert provider_refs(client, second.id) == ["V1"]
+    frozen = app.extensions[CACHE_KEY]._entries[index_cache.ALL].state
+    monkeypatch.setattr(index_cache, "pool_state", lambda s: frozen)  # the maxima say nothing moved
+    assert client.post(f"/api/v1/needs/{first.id}/actions", json={"action": "propose", "provider": {
+        "kind": "volunteer", "id": session.scalar(select(Volunteer.id))}}).status_code == 200
+    assert provider_refs(client, second.id) == ["V1"]  # within RECHECK_SECONDS: not seen yet
+
+    monkeypatch.setattr(index_cache, "RECHECK_SECONDS", 0.0)
+    assert provider_refs(client, second.id) == []  # V1 is full now

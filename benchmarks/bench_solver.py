@@ -1,7 +1,8 @@
 """How fast and how good is the exact assignment solver? Prints tables; never asserts timing.
 
 (a) OR-Library assign100 (J.E. Beasley), read from ../shared/data relative to the repository root
-    when present: our min-cost flow and scipy against the published optimum.
+    when present: our min-cost flow against the published optimum, with scipy's
+    ``linear_sum_assignment`` as the baseline (a dense square problem is what it is made for).
 (b) Random sparse instances shaped like the matcher's output, top-10 candidate providers per need
     and capacities 1-3: wall time and peak memory of the exact solver and the greedy yardstick,
     and how much weight greedy leaves on the table.
@@ -50,6 +51,7 @@ ZIPF_EXPONENT = 0.8
 SIZES = ((10_000, 30_000), (100_000, 300_000))  # (needs, providers)
 SEED = 0
 KIB_PER_MIB = 1024
+SCIPY_REPEATS = 5
 
 
 @dataclass(frozen=True)
@@ -161,10 +163,12 @@ def bench_orlib() -> None:
     _, _, total = solve_cost_matrix(cost)
     rows_out.append(("solve_cost_matrix (OR-Tools)", total, time.perf_counter() - start))
 
-    start = time.perf_counter()
-    rows, cols = linear_sum_assignment(cost)
-    rows_out.append(("scipy linear_sum_assignment", int(cost[rows, cols].sum()),
-                     time.perf_counter() - start))
+    best = float("inf")
+    for _ in range(SCIPY_REPEATS):  # sub-millisecond: the best of a few runs, not one timer tick
+        start = time.perf_counter()
+        rows, cols = linear_sum_assignment(cost)
+        best = min(best, time.perf_counter() - start)
+    rows_out.append(("scipy linear_sum_assignment", int(cost[rows, cols].sum()), best))
 
     # The same instance through the sparse edge solver: on a complete bipartite graph with all
     # weights positive every maximum-weight assignment is perfect, so maximising
@@ -180,9 +184,12 @@ def bench_orlib() -> None:
     total = int(cost.ravel()[matched].sum()) if matched.size == n else -1
     rows_out.append(("solve_assignment on C - cost", total, seconds))
 
-    print(f"    {'solver':<32}{'total':>8}{'optimum':>9}{'time ms':>10}")
+    # A dense square problem is scipy's home ground (a Hungarian-type solver on the matrix): it is
+    # the baseline here, and each solver's time is given as a multiple of its.
+    baseline = min(seconds for name, _, seconds in rows_out if name.startswith("scipy"))
+    print(f"    {'solver':<32}{'total':>8}{'optimum':>9}{'time ms':>10}{'x scipy':>9}")
     for name, total, seconds in rows_out:
-        print(f"    {name:<32}{total:>8}{ASSIGN100_OPTIMUM:>9}{seconds * 1000:>10.1f}")
+        print(f"    {name:<32}{total:>8}{ASSIGN100_OPTIMUM:>9}{seconds * 1000:>10.2f}{seconds / baseline:>9.1f}")
 
 
 def bench_random(sizes) -> None:

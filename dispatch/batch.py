@@ -16,8 +16,9 @@ from core.vocab import MATCHABLE
 from matching.engine import BatchResult, match_batch
 from models import Grid, MatchRun, Need, PartyGrid
 
+from .index_cache import provider_index
 from .proposals import proposal_row
-from .views import grid_map, load_providers, need_view
+from .views import grid_map, need_view
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,8 @@ def run_batch(session: Session, *, grid: str | None = None,
     result and one outcome per need, for the workflow to record."""
     scope = f"grid:{grid}" if grid else f"party_grid:{party_grid}" if party_grid else "all"
     needs = needs_in_scope(session, grid=grid, party_grid=party_grid)
-    result = match_batch([need_view(n) for n in needs], load_providers(session), grid_map(session))
+    # The process's provider index, brought up to date (not built again for every batch).
+    result = match_batch([need_view(n) for n in needs], provider_index(session), grid_map(session))
     run = MatchRun(scope=scope, stats={**result.stats.as_dict(), "unmatched": len(result.unmatched)})
     session.add(run)
     outcomes = []

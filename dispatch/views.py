@@ -3,15 +3,17 @@ the database. Capacity in use (a provider's ``load``) counts every need its live
 (``core.vocab.HOLDING_CAPACITY``), so two batches never promise the same slot twice."""
 from __future__ import annotations
 
+import functools
 from collections import Counter
+from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, object_session, selectinload
+from sqlalchemy.orm import Session, object_session
 
 from core.vocab import COMPLETED, HOLDING_CAPACITY, LIVE_PROPOSAL, SET_ASIDE, NeedStatus, ProposalStatus, ProviderKind
-from matching.slots import parse_slots
+from matching.slots import WeeklySlot, parse_slots
 from matching.types import GridMap, NeedView, ProviderView
-from models import Grid, Need, Proposal, RecurrenceOccurrence, Resource, Volunteer, grid_neighbors
+from models import Grid, Need, Proposal, RecurrenceOccurrence, Resource, Volunteer, grid_neighbors, resource_grids
 
 # Reliability is only trusted after this many finished assignments.
 MIN_HISTORY_FOR_RELIABILITY = 3
@@ -58,8 +60,46 @@ def previous_provider(need: Need) -> ProviderKey | None:
     return None if row is None else provider_key(row.resource_id, row.volunteer_id)
 
 
-def _loads(session: Session, except_need: int | None = None) -> tuple[Counter[ProviderKey], dict[ProviderKey, float]]:
-    """Capacity in use and completion rate per provider, from the proposals (leaving out those of
+@dataclass(frozen=True)
+class ProviderHistory:
+    """What the proposals say of each provider: needs it holds now (its ``load``), and of its ended
+    assignments how many it completed, for its reliability. Counted in one grouped query."""
+
+    load: Counter[ProviderKey] = field(default_factory=Counter)
+    done: Counter[ProviderKey] = field(default_factory=Counter)
+    ended: Counter[ProviderKey] = field(default_factory=Counter)
+
+    def reliability(self, key: ProviderKey) -> float | None:
+        ended = self.ended[key]
+        return self.done[key] / ended if ended >= MIN_HISTORY_FOR_RELIABILITY else None
+
+    def without(self, need: Need) -> ProviderHistory:
+        """This history less what ``need``'s own proposals count (as :func:`provider_history` with
+        ``except_need``): the need's provider must not be counted as busy with it."""
+        load, done, ended = Counter(self.load), Counter(self.done), Counter(self.ended)
+        for proposal in need.proposals:
+            _count(load, done, ended, proposal.provider_key, proposal.status, need.status, -1)
+        return ProviderHistory(+load, +done, +ended)
+
+    def changed(self, other: ProviderHistory) -> set[ProviderKey]:
+        """Providers whose load or reliability differ between the two."""
+        keys = set(self.load) | set(other.load) | set(self.ended) | set(other.ended)
+        return {k for k in keys if self.load[k] != other.load[k] or self.reliability(k) != other.reliability(k)}
+
+
+def _count(load: Counter[ProviderKey], done: Counter[ProviderKey], ended: Counter[ProviderKey], key: ProviderKey,
+           p_status: str, n_status: str, count: int) -> None:
+    if p_status in LIVE_PROPOSAL and n_status in HOLDING_CAPACITY:
+        load[key] += count
+    if p_status == ProposalStatus.ACCEPTED and n_status in COMPLETED:
+        done[key] += count
+        ended[key] += count
+    elif p_status in SET_ASIDE:
+        ended[key] += count
+
+
+def provider_history(session: Session, except_need: int | None = None) -> ProviderHistory:
+    """Capacity in use and completion counts per provider, from the proposals (leaving out those of
     ``except_need``, whose own proposal must not count against it)."""
     load: Counter[ProviderKey] = Counter()
     done: Counter[ProviderKey] = Counter()
@@ -70,39 +110,53 @@ def _loads(session: Session, except_need: int | None = None) -> tuple[Counter[Pr
         .where(Proposal.need_id != (except_need or -1))
         .group_by(Proposal.resource_id, Proposal.volunteer_id, Proposal.status, Need.status))
     for resource_id, volunteer_id, p_status, n_status, count in rows:
-        key = provider_key(resource_id, volunteer_id)
-        if p_status in LIVE_PROPOSAL and n_status in HOLDING_CAPACITY:
-            load[key] += count
-        if p_status == ProposalStatus.ACCEPTED and n_status in COMPLETED:
-            done[key] += count
-            ended[key] += count
-        elif p_status in SET_ASIDE:
-            ended[key] += count
-    reliability = {k: done[k] / n for k, n in ended.items() if n >= MIN_HISTORY_FOR_RELIABILITY}
-    return load, reliability
+        _count(load, done, ended, provider_key(resource_id, volunteer_id), p_status, n_status, count)
+    return ProviderHistory(load, done, ended)
 
 
-def load_providers(session: Session, except_need: int | None = None) -> list[ProviderView]:
-    """Every active provider of both pools, with its capacity in use and its reliability."""
-    load, reliability = _loads(session, except_need)
+@functools.lru_cache(maxsize=4096)
+def _slots(items: tuple[str, ...]) -> tuple[WeeklySlot, ...]:
+    # Few distinct weekly schedules are written (mon-fri 09:00-17:00 ...): parse each once.
+    return parse_slots(list(items))
+
+
+def load_providers(session: Session, except_need: int | None = None,
+                   history: ProviderHistory | None = None) -> list[ProviderView]:
+    """Every active provider of both pools, with its capacity in use and its reliability.
+
+    Plain rows (SQLAlchemy Core), not ORM objects: a subdistrict has thousands of providers, and
+    building an ORM object for each cost about 54 µs, three quarters of an index rebuild.
+    """
+    if history is None:
+        history = provider_history(session, except_need)
+    r, v = Resource.__table__, Volunteer.__table__
+    covered: dict[int, set[str]] = {}
+    for resource_id, code in session.execute(
+            select(resource_grids.c.resource_id, Grid.code).join(Grid, Grid.id == resource_grids.c.grid_id)
+            .join(r, r.c.id == resource_grids.c.resource_id).where(r.c.active.is_(True))):
+        covered.setdefault(resource_id, set()).add(code)
     views: list[ProviderView] = []
-    for r in session.scalars(select(Resource).options(selectinload(Resource.grids))
-                             .where(Resource.active.is_(True)).order_by(Resource.id)):
-        key = (ProviderKind.RESOURCE, r.id)
+    for row in session.execute(select(r.c.id, r.c.ref, r.c.name, r.c.service, r.c.skills, r.c.description,
+                                      r.c.covers_all, r.c.hours, r.c.capacity)
+                               .where(r.c.active.is_(True)).order_by(r.c.id)):
+        key = (ProviderKind.RESOURCE, row.id)
         views.append(ProviderView(
-            kind=ProviderKind.RESOURCE, id=r.id, ref=r.ref, name=r.name, services=frozenset([r.service]),
-            skills=tuple(r.skills), description=r.description, home_grid=None,
-            grids_covered=None if r.covers_all else frozenset(g.code for g in r.grids),
-            slots=parse_slots(r.hours), capacity=r.capacity, load=load[key], reliability=reliability.get(key)))
-    grid_codes: dict[int, str] = {i: c for i, c in session.execute(select(Grid.id, Grid.code))}
-    for v in session.scalars(select(Volunteer).where(Volunteer.active.is_(True)).order_by(Volunteer.id)):
-        key = (ProviderKind.VOLUNTEER, v.id)
+            kind=ProviderKind.RESOURCE, id=row.id, ref=row.ref, name=row.name, services=frozenset([row.service]),
+            skills=tuple(row.skills), description=row.description, home_grid=None,
+            grids_covered=None if row.covers_all else frozenset(covered.get(row.id, ())),
+            slots=_slots(tuple(row.hours)), capacity=row.capacity, load=history.load[key],
+            reliability=history.reliability(key)))
+    g = Grid.__table__
+    for row in session.execute(select(v.c.id, v.c.ref, v.c.name, v.c.services, v.c.skills, v.c.description,
+                                      g.c.code, v.c.availability, v.c.capacity)
+                               .select_from(v.outerjoin(g, g.c.id == v.c.grid_id))
+                               .where(v.c.active.is_(True)).order_by(v.c.id)):
+        key = (ProviderKind.VOLUNTEER, row.id)
         views.append(ProviderView(
-            kind=ProviderKind.VOLUNTEER, id=v.id, ref=v.ref, name=v.name, services=frozenset(v.services),
-            skills=tuple(v.skills), description=v.description,
-            home_grid=grid_codes.get(v.grid_id) if v.grid_id else None,
-            slots=parse_slots(v.availability), capacity=v.capacity, load=load[key],
-            reliability=reliability.get(key)))
+            kind=ProviderKind.VOLUNTEER, id=row.id, ref=row.ref, name=row.name, services=frozenset(row.services),
+            skills=tuple(row.skills), description=row.description, home_grid=row.code,
+            slots=_slots(tuple(row.availability)), capacity=row.capacity, load=history.load[key],
+            reliability=history.reliability(key)))
     return views
 
 

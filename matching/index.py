@@ -15,13 +15,13 @@ every tie later falls to the smaller provider key.
 """
 from __future__ import annotations
 
+import copy
 import functools
 import gc
-import weakref
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -101,17 +101,28 @@ class ProviderIndex:
     """Everything the matcher needs to know about the providers, as arrays.
 
     Build it with :meth:`build`; it does not depend on the needs or on the grid map, so one index
-    serves a batch and any number of instant proposals until the providers change.
+    serves a batch and any number of instant proposals until the providers change. A change of
+    capacity, load or reliability only needs :meth:`with_loads` (a copy sharing everything else).
+
+    An index is never changed once built (only its caches of derived tables fill in), so threads
+    may share it.
     """
 
-    _tier3: tuple[weakref.ref[GridMap], Tier3Cells] | None  # the last map's, see tier3_cells
+    _tier3: tuple[GridMap, Tier3Cells] | None  # the last map's, see tier3_cells
+    # Made by _build_cells (and patched by with_loads): declared here for the type checker.
+    cells: CellTable
+    cell_text: CellBlocks
+    homeless_cell: int
+    t3_provider: np.ndarray
+    t3_service: np.ndarray
+    t3_tag: np.ndarray
 
-    def __init__(self, providers: Sequence[ProviderView]) -> None:
+    def __init__(self, providers: Sequence[ProviderView], *, updatable: bool = False) -> None:
         with paused_gc():
-            self._build(providers)
+            self._build(providers, updatable)
         lexicon.warm()  # the index is built once per process and shared, so the segmenter loads with it
 
-    def _build(self, providers: Sequence[ProviderView]) -> None:
+    def _build(self, providers: Sequence[ProviderView], updatable: bool = False) -> None:
         self.providers: tuple[ProviderView, ...] = tuple(sorted(providers, key=lambda p: p.key))
         ps = self.providers
         n = len(ps)
@@ -138,17 +149,153 @@ class ProviderIndex:
         self._build_tags()
         self.tfidf = CharNgramTfidf()
         text = self.tfidf.fit_transform([" ".join(p.skills) + " " + p.description for p in ps])
-        self._build_cells()
+        self._build_memberships()
         # Only providers in some cell ever get a text cosine: keep their rows, in cell order, and
-        # not the full matrix (at a city's size that would be another 200 MB).
+        # not the full matrix (at a city's size that would be another 200 MB) unless the index is
+        # to be updated (:meth:`with_loads`: a provider filling up or freed changes the cells).
+        self._text: sparse.csr_matrix | None = text if updatable else None
+        self._build_cells()
+        self._build_cell_text(text)
+
+    def _build_cell_text(self, text: sparse.csr_matrix) -> None:
         self.cell_text = CellBlocks.of(self.cells, gather_rows(text, self.cells.members),
                                        self.tfidf.n_features)
-        self.text_row = np.full(n, -1, dtype=np.int64)  # provider -> a member row holding its text
+        self.text_row = np.full(self.size, -1, dtype=np.int64)  # provider -> a member row holding its text
         self.text_row[self.cells.members[::-1]] = np.arange(self.cells.members.size)[::-1]
 
     @classmethod
-    def build(cls, providers: Sequence[ProviderView]) -> ProviderIndex:
-        return cls(providers)
+    def build(cls, providers: Sequence[ProviderView], *, updatable: bool = False) -> ProviderIndex:
+        """The index of ``providers``; ``updatable`` keeps what :meth:`with_loads` needs."""
+        return cls(providers, updatable=updatable)
+
+    @property
+    def updatable(self) -> bool:
+        return self._text is not None
+
+    def with_loads(self, changes: Mapping[tuple[str, int], tuple[int, int, float | None]]) -> ProviderIndex:
+        """A copy of this index in which each provider of ``changes`` has the given
+        ``(capacity, load, reliability)``; every other table is shared with this one.
+
+        The result equals an index built from scratch with those providers: the features that
+        read capacity, load and reliability read the new arrays, and when a provider fills up or
+        gets room again the cells (which hold only providers with room) are rebuilt from the
+        tables already here, with no text fitted again. Raises KeyError for an unknown provider.
+        """
+        if not changes:
+            return self
+        if self._text is None:
+            raise ValueError("this index was not built updatable")
+        new = copy.copy(self)
+        rows = np.fromiter((self.row_of[k] for k in changes), dtype=np.int64, count=len(changes))
+        values = list(changes.values())
+        new.capacity = self.capacity.copy()
+        new.capacity[rows] = [c for c, _, _ in values]
+        new.load = self.load.copy()
+        new.load[rows] = [ld for _, ld, _ in values]
+        new.reliability = self.reliability.copy()
+        new.reliability[rows] = [np.nan if r is None else r for _, _, r in values]
+        new.free = np.maximum(new.capacity - new.load, 0)
+        providers = list(self.providers)
+        for row, (capacity, load, reliability) in zip(rows.tolist(), values):
+            providers[row] = replace(providers[row], capacity=capacity, load=load, reliability=reliability)
+        new.providers = tuple(providers)
+        flipped = rows[(new.free[rows] > 0) != (self.free[rows] > 0)]
+        if flipped.size and not new._move_in_cells(np.unique(flipped)):
+            with paused_gc():
+                new._build_cells()
+                new._build_cell_text(self._text)
+        return new
+
+    # -- moving a few providers in or out of the cells -------------------------------------------
+    def _volunteer_cells(self, p: int) -> list[int] | None:
+        """The cells volunteer row ``p`` belongs to while it has room; None if one is missing."""
+        home = int(self.home[p])
+        services = self.member_service[np.searchsorted(self.member_provider, p, side="left"):
+                                       np.searchsorted(self.member_provider, p, side="right")]
+        if home == NO_GRID:
+            return [self.homeless_cell] if services.size else []
+        cells = [int(self.volunteer_cell_table[home, s]) for s in services.tolist()]
+        return None if NO_CELL in cells else cells
+
+    def _move_in_cells(self, flipped: np.ndarray) -> bool:
+        """Take the volunteers of ``flipped`` that filled up out of their cells, and put those that
+        got room into theirs, patching the tables a fresh build would make (False when it cannot:
+        a resource, or a cell that would appear or vanish, which renumbers the cells; then they
+        are built again). ``self`` is a fresh copy whose ``free`` is already the new one."""
+        if self.is_resource[flipped].any():
+            return False
+        leaving = [int(p) for p in flipped if self.free[p] == 0]
+        coming = [int(p) for p in flipped if self.free[p] > 0]
+        out: list[tuple[int, int]] = []
+        into: list[tuple[int, int]] = []
+        for rows, pairs in ((leaving, out), (coming, into)):
+            for p in rows:
+                cells = self._volunteer_cells(p)
+                if cells is None:
+                    return False
+                pairs.extend((c, p) for c in cells)
+        table, removed = _without_members(self.cells, out, keep_empty=self.homeless_cell)
+        if table is None:
+            return False
+        table, inserted = _with_members(table, into)
+        self.cells = table
+        assert self._text is not None
+        self.cell_text = _blocks_with_rows(_blocks_without_rows(self.cell_text, removed), inserted,
+                                           [c for c, _ in sorted(into, key=_by_cell_then_provider)],
+                                           [p for _, p in sorted(into, key=_by_cell_then_provider)],
+                                           self._text, table.ptr)
+        self.text_row = np.full(self.size, -1, dtype=np.int64)
+        self.text_row[table.members[::-1]] = np.arange(table.members.size)[::-1]
+        self._move_tier3(leaving, coming)
+        return True
+
+    def _t3_entries(self, p: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Volunteer row ``p``'s tier 3 memberships, as :meth:`_build_cells` lists them."""
+        services = self.member_service[np.searchsorted(self.member_provider, p, side="left"):
+                                       np.searchsorted(self.member_provider, p, side="right")]
+        tags = self.tag_ids[self.tag_ptr[p]:self.tag_ptr[p + 1]]
+        per = tags.size + 1
+        service = np.repeat(services, per)
+        tag = np.tile(np.concatenate([np.array([-1], dtype=np.int64), tags.astype(np.int64)]), services.size)
+        return np.full(service.size, p, dtype=np.int32), service.astype(np.int64), tag
+
+    def _move_tier3(self, leaving: list[int], coming: list[int]) -> None:
+        # Memberships are in provider order: each leaving provider's are one range.
+        gone = np.asarray(sorted(leaving), dtype=np.int32)
+        lo = np.searchsorted(self.t3_provider, gone, side="left")
+        hi = np.searchsorted(self.t3_provider, gone, side="right")
+        provider, service, tag = (_drop_ranges(a, lo, hi) for a in (self.t3_provider, self.t3_service, self.t3_tag))
+        for p in sorted(coming):
+            at = int(np.searchsorted(provider, p))
+            add = self._t3_entries(p)
+            provider = np.insert(provider, at, add[0])
+            service = np.insert(service, at, add[1])
+            tag = np.insert(tag, at, add[2])
+        self.t3_provider, self.t3_service, self.t3_tag = provider, service, tag
+        last = self._tier3
+        self._tier3 = None
+        if last is None:
+            return
+        # The last map's tier 3 cells, patched the same way (or made again when next asked for).
+        grid_map, t3 = last
+        sub_ids = t3.subdistrict_ids
+        out: list[tuple[int, int]] = []
+        into: list[tuple[int, int]] = []
+        for rows, pairs in ((leaving, out), (coming, into)):
+            for p in rows:
+                home = int(self.home[p])
+                code = self.grid_codes[home] if home != NO_GRID else None
+                sub = sub_ids[grid_map.subdistricts.get(code, "")] if code is not None else 0
+                _, service_of, tag_of = self._t3_entries(p)
+                cells = t3.lookup(np.full(service_of.size, sub, dtype=np.int64), service_of, tag_of)
+                if (cells == NO_CELL).any():
+                    return
+                pairs.extend((int(c), p) for c in cells)
+        table, _ = _without_members(t3.table, out, keep_empty=None)
+        if table is None:
+            return
+        table, _ = _with_members(table, into)
+        self._tier3 = (grid_map, replace(t3, table=table))
 
     @functools.cached_property
     def tag_services(self) -> np.ndarray:
@@ -166,9 +313,11 @@ class ProviderIndex:
         return ids
 
     def tier3_cells(self, grid_map: GridMap) -> Tier3Cells:
-        """Tier 3 cells for this map, kept for the last map asked about."""
-        if self._tier3 is not None and self._tier3[0]() is grid_map:
-            return self._tier3[1]
+        """Tier 3 cells for this map, kept for the last map asked about (or one equal to it: the
+        web app reads the grid map again for each request)."""
+        last = self._tier3  # one read: another thread may replace it
+        if last is not None and (last[0] is grid_map or last[0] == grid_map):
+            return last[1]
         sub_ids = self.subdistrict_ids(grid_map)
         sub_of_grid = np.zeros(len(self.grid_ids) + 1, dtype=np.int64)  # last: no home grid
         for code, gid in self.grid_ids.items():
@@ -191,7 +340,7 @@ class ProviderIndex:
         cells = Tier3Cells(table=CellTable(ptr=ptr, members=self.t3_provider[order]),
                            keys=key[starts], n_tags=len(self.tags), subdistrict_ids=sub_ids,
                            offering=offering)
-        self._tier3 = (weakref.ref(grid_map), cells)
+        self._tier3 = (grid_map, cells)
         return cells
 
     # -- availability --------------------------------------------------------------------------
@@ -264,9 +413,8 @@ class ProviderIndex:
         self.longest_tag = int(self.tag_len.max(initial=1))
 
     # -- cells ---------------------------------------------------------------------------------
-    def _build_cells(self) -> None:
-        """Volunteer and resource cells of free providers; tier 3 memberships; the counts of
-        providers offering each service, free or not, for the reasons a need stays unmatched."""
+    def _build_memberships(self) -> None:
+        """(provider, service) memberships, free or not: they do not change with the load."""
         member_provider, member_service = [], []
         for i, p in enumerate(self.providers):
             for s in sorted(p.services):
@@ -275,13 +423,20 @@ class ProviderIndex:
                     member_service.append(SERVICE_CODES[s])
         mp = np.asarray(member_provider, dtype=np.int64)
         ms = np.asarray(member_service, dtype=np.int64)
+        self.member_provider, self.member_service = mp, ms
         self.offers = np.zeros((self.size, len(SERVICES)), dtype=bool)  # provider x service it offers
         self.offers[mp, ms] = True
         resource = self.is_resource[mp]
-        room = self.free[mp] > 0
-        n_services = len(SERVICES)
         self.offer_provider = mp[~resource]  # every volunteer membership, free or not
         self.offer_service = ms[~resource]
+
+    def _build_cells(self) -> None:
+        """Volunteer and resource cells of free providers; tier 3 memberships; the counts of
+        providers offering each service, free or not, for the reasons a need stays unmatched."""
+        mp, ms = self.member_provider, self.member_service
+        resource = self.is_resource[mp]
+        room = self.free[mp] > 0
+        n_services = len(SERVICES)
 
         # Volunteer cells: (home grid, service), members in provider order.
         pick = np.flatnonzero(~resource & room & (self.home[mp] != NO_GRID))
@@ -308,6 +463,7 @@ class ProviderIndex:
         # One more cell, never visited at tiers 1-2: free volunteers without a home grid, so that
         # their text rows are kept for tier 3.
         homeless = np.unique(mp[~resource & room & (self.home[mp] == NO_GRID)])
+        self.homeless_cell = len(starts)
         members = [vol_members, homeless]
         sizes = [np.diff(vol_ptr), np.array([homeless.size])]
         cell = len(starts) + 1
@@ -347,3 +503,89 @@ class ProviderIndex:
         own_tags = self.tag_ids[concat_ranges(self.tag_ptr[provider], n_tags)]
         self.t3_tag[concat_ranges(first + 1, n_tags)] = own_tags
         self._tier3 = None
+
+
+def _by_cell_then_provider(pair: tuple[int, int]) -> tuple[int, int]:
+    return pair
+
+
+def _without_members(table: CellTable, pairs: list[tuple[int, int]], *,
+                     keep_empty: int | None) -> tuple[CellTable | None, np.ndarray]:
+    """``table`` with provider ``p`` taken out of cell ``c`` for each ``(c, p)``, and the positions
+    removed (in the old members). None when a cell other than ``keep_empty`` would be left empty:
+    a fresh build would not have it, and every later cell id would move."""
+    if not pairs:
+        return table, np.zeros(0, dtype=np.int64)
+    ptr, members = table.ptr, table.members
+    sizes = np.diff(ptr)
+    positions = []
+    for c, p in pairs:
+        k = int(np.searchsorted(members[ptr[c]:ptr[c + 1]], p))
+        positions.append(int(ptr[c]) + k)
+    removed = np.unique(np.asarray(positions, dtype=np.int64))
+    lost = np.bincount(np.asarray([c for c, _ in pairs]), minlength=sizes.size)
+    left = sizes - lost
+    emptied = np.flatnonzero((left == 0) & (lost > 0))
+    if emptied.size and not (emptied.size == 1 and emptied[0] == keep_empty):
+        return None, removed
+    new_ptr = np.zeros_like(ptr)
+    np.cumsum(left, out=new_ptr[1:])
+    return CellTable(ptr=new_ptr, members=np.delete(members, removed)), removed
+
+
+def _with_members(table: CellTable, pairs: list[tuple[int, int]]) -> tuple[CellTable, np.ndarray]:
+    """``table`` with provider ``p`` put into cell ``c`` for each ``(c, p)`` (members stay in
+    provider order), and the positions they take in the new members, in (cell, provider) order."""
+    if not pairs:
+        return table, np.zeros(0, dtype=np.int64)
+    pairs = sorted(pairs, key=_by_cell_then_provider)
+    ptr, members = table.ptr, table.members
+    at = np.asarray([int(ptr[c]) + int(np.searchsorted(members[ptr[c]:ptr[c + 1]], p)) for c, p in pairs],
+                    dtype=np.int64)
+    values = np.asarray([p for _, p in pairs], dtype=members.dtype)
+    gained = np.bincount(np.asarray([c for c, _ in pairs]), minlength=ptr.size - 1)
+    new_ptr = np.zeros_like(ptr)
+    np.cumsum(np.diff(ptr) + gained, out=new_ptr[1:])
+    # np.insert puts each value before the old position; values sharing a position keep their order.
+    return CellTable(ptr=new_ptr, members=np.insert(members, at, values)), at + np.arange(at.size)
+
+
+def _blocks_without_rows(blocks: CellBlocks, rows: np.ndarray) -> CellBlocks:
+    """``blocks`` without these member rows (the cells' pointer is set by the caller)."""
+    if rows.size == 0:
+        return blocks
+    starts, ends = blocks.row_ptr[rows], blocks.row_ptr[rows + 1]
+    lengths = np.diff(blocks.row_ptr)
+    lengths = np.delete(lengths, rows)
+    row_ptr = np.zeros(lengths.size + 1, dtype=blocks.row_ptr.dtype)
+    np.cumsum(lengths, out=row_ptr[1:])
+    return replace(blocks, row_ptr=row_ptr, indices=_drop_ranges(blocks.indices, starts, ends),
+                   data=_drop_ranges(blocks.data, starts, ends), row_shift=np.delete(blocks.row_shift, rows))
+
+
+def _drop_ranges(values: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """``values`` without ``[starts[k], ends[k])`` (ascending, disjoint): a few slices joined, not
+    a mask over millions of entries."""
+    keep_from = np.concatenate([[0], ends]).astype(np.int64)
+    keep_to = np.concatenate([starts, [values.size]]).astype(np.int64)
+    return np.concatenate([values[a:b] for a, b in zip(keep_from.tolist(), keep_to.tolist())])
+
+
+def _blocks_with_rows(blocks: CellBlocks, rows: np.ndarray, cells: list[int], providers: list[int],
+                      text: sparse.csr_matrix, cell_ptr: np.ndarray) -> CellBlocks:
+    """``blocks`` with provider ``providers[k]``'s text row at member row ``rows[k]`` (positions in
+    the result, ascending) of cell ``cells[k]``, its columns moved into that cell's block."""
+    row_ptr, indices, data, shifts = blocks.row_ptr, blocks.indices, blocks.data, blocks.row_shift
+    if rows.size:
+        lengths = np.diff(row_ptr)
+        for row, cell, p in zip(rows.tolist(), cells, providers):
+            lo, hi = int(text.indptr[p]), int(text.indptr[p + 1])
+            shift = np.int32((cell % blocks.cells_per_chunk) * blocks.n_features)
+            at = int(lengths[:row].sum())
+            indices = np.insert(indices, at, text.indices[lo:hi].astype(np.int32) + shift)
+            data = np.insert(data, at, text.data[lo:hi])
+            lengths = np.insert(lengths, row, hi - lo)
+            shifts = np.insert(shifts, row, shift)
+        row_ptr = np.zeros(lengths.size + 1, dtype=blocks.row_ptr.dtype)
+        np.cumsum(lengths, out=row_ptr[1:])
+    return replace(blocks, cell_ptr=cell_ptr, row_ptr=row_ptr, indices=indices, data=data, row_shift=shifts)

@@ -44,6 +44,7 @@ Scores are computed for whole batches with numpy, cell by cell, never pair by pa
 """
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
@@ -274,14 +275,26 @@ class PairScorer:
         # unless it is plain help, or the request itself names no skill (the story's words do not ask).
         strong = (np.asarray(self.skills.max(axis=1).todense()).ravel() >= STRONG_SKILL
                   if self.skills.shape[1] else np.zeros(len(batch), dtype=bool))
-        asks_skill = np.fromiter((r.asks_skill or (s and not r.open_request) for r, s in zip(readings, strong)),
-                                 dtype=bool, count=len(batch))
-        self.needs_fit = np.fromiter((n.service in FIT_REQUIRED_SERVICES for n in batch.needs),
-                                     dtype=bool, count=len(batch)) | asks_skill
+        self.asks_skill = np.fromiter((r.asks_skill or (s and not r.open_request) for r, s in zip(readings, strong)),
+                                      dtype=bool, count=len(batch))
+        self.needs_fit = self._needs_fit(batch)
         # Row of the provider who served each need's previous occurrence, -1 for none.
         self.previous = np.fromiter(
             (index.row_of.get(n.previous_provider, -1) if n.previous_provider else -1 for n in batch.needs),
             dtype=np.int64, count=len(batch))
+
+    def _needs_fit(self, batch: NeedBatch) -> np.ndarray:
+        fit: np.ndarray = np.fromiter((n.service in FIT_REQUIRED_SERVICES for n in batch.needs),
+                                      dtype=bool, count=len(batch)) | self.asks_skill
+        return fit
+
+    def in_service(self, batch: NeedBatch) -> PairScorer:
+        """This scorer for ``batch``: the same needs, in the same order, asked in other services
+        (:func:`alternatives`). What depends on their text alone is shared, not computed again."""
+        other = copy.copy(self)
+        other.batch = batch
+        other.needs_fit = self._needs_fit(batch)
+        return other
 
     def near(self) -> ScoredPairs:
         visits = near_visits(self.batch, self.index, self.grid_map)
@@ -649,11 +662,15 @@ def propose(need: NeedView, index: ProviderIndex, grid_map: GridMap, limit: int 
     when its service has nobody nearer than across the subdistrict, such providers in or next to
     its grid come first (as in :func:`matching.engine.across_services`).
     """
-    ranked = [] if need.tentative else _propose_within(need, index, grid_map, limit, min_score)
+    # The need's text is read, vectorised and matched against the tags once, for its own service
+    # and for every other one it may be proposed in.
+    scorer = PairScorer(NeedBatch.of([need]), index, grid_map, min_score=min_score)
+    ranked = [] if need.tentative else _propose_within(need, index, grid_map, limit, min_score, scorer)
     if not ranked:
-        return propose_across_services(need, index, grid_map, limit, min_score=min_score)
+        return propose_across_services(need, index, grid_map, limit, min_score=min_score, scorer=scorer)
     if ranked[0].tier == TIER_ELSEWHERE:
-        near = [m for m in propose_across_services(need, index, grid_map, limit, min_score=min_score)
+        near = [m for m in propose_across_services(need, index, grid_map, limit, min_score=min_score,
+                                                   scorer=scorer)
                 if m.tier <= TIER_NEIGHBOUR]
         return (near + ranked)[:limit]
     return ranked
@@ -689,21 +706,24 @@ def strong_tags(needs: Sequence[NeedView], index: ProviderIndex) -> list[np.ndar
 
 
 def propose_across_services(need: NeedView, index: ProviderIndex, grid_map: GridMap, limit: int = 10, *,
-                            min_score: float = MIN_SCORE) -> list[Match]:
-    """Providers of any service whose skill matches the need strongly, marked for confirmation."""
+                            min_score: float = MIN_SCORE, scorer: PairScorer | None = None) -> list[Match]:
+    """Providers of any service whose skill matches the need strongly, marked for confirmation.
+    ``scorer``: one already made for this need (with this index, map and ``min_score``)."""
     best: dict[tuple[str, int], Match] = {}
     for alt in alternatives(need):
-        for m in _propose_within(alt, index, grid_map, limit, min_score):
+        for m in _propose_within(alt, index, grid_map, limit, min_score, scorer):
             if strong(m) and (m.provider_key not in best or m.score > best[m.provider_key].score):
                 best[m.provider_key] = confirmed(m, need)
     return sorted(best.values(), key=lambda m: (-m.score, m.provider_key))[:limit]
 
 
 def _propose_within(need: NeedView, index: ProviderIndex, grid_map: GridMap, limit: int,
-                    min_score: float) -> list[Match]:
-    """Up to ``limit`` providers of the need's own service, best first."""
+                    min_score: float, base: PairScorer | None = None) -> list[Match]:
+    """Up to ``limit`` providers of the need's own service, best first. ``base``: a scorer of the
+    same need (in any service) whose text work is reused."""
     batch = NeedBatch.of([need])
-    scorer = PairScorer(batch, index, grid_map, min_score=min_score)
+    scorer = (PairScorer(batch, index, grid_map, min_score=min_score) if base is None
+              else base.in_service(batch))
     scored = score_candidates(batch, index, grid_map, widen_below=limit, min_score=min_score,
                               scorer=scorer)
     top = slice(0, min(limit, len(scored)))

@@ -1,0 +1,188 @@
+"""The provider index of a worker process, kept current instead of rebuilt.
+
+Building a :class:`matching.index.ProviderIndex` costs about 50 ms for the demo's 3,000 providers
+and half a second for 30,000 (the TF-IDF fit, the tags, the cells), and reading the providers
+costs as much again. So each process keeps one index per subdistrict (:data:`ALL`: today a
+deployment is one subdistrict; the key is there for tenancy) and brings it up to date on each use:
+
+- a cheap :class:`PoolState` (one query of maxima and counts) says whether anything changed;
+- when only proposals and needs moved (a transition, a batch), the loads and reliabilities are
+  read again in one grouped query, and the providers whose figures changed are applied to the
+  index in place (:meth:`ProviderIndex.with_loads`, a copy sharing everything else);
+- when providers were edited, they are read again in plain rows (SQLAlchemy Core); if only their
+  capacities changed the index is updated the same way, otherwise (a new provider, other skills, a
+  move, a deactivation) it is built again: the TF-IDF vocabulary depends on every provider.
+
+The result is always the index a fresh build would give (``tests/dispatch/test_index_cache.py``
+checks that after transitions, imports and edits). Each entry is immutable and replaced whole,
+so threads read it without a lock; refreshing an entry takes a lock per subdistrict, so a burst
+of requests after a change refreshes it once. A request whose own transaction has written
+(a transition choosing the next provider) computes its index privately from the entry and
+publishes nothing: its writes may still roll back.
+
+The state is read from maxima, which a transaction that commits late under an earlier id can
+slip past: every :data:`RECHECK_SECONDS` an entry therefore reads the loads again even when the
+state looks unchanged, so such a change is seen within that time.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from flask import current_app, has_app_context
+from sqlalchemy import event, func, select
+from sqlalchemy.orm import Session
+
+from matching.index import ProviderIndex
+from matching.types import ProviderView
+from models import AuditEntry, Proposal, Resource, Volunteer
+
+from .views import ProviderHistory, ProviderKey, load_providers, provider_history
+
+CACHE_KEY = "sanku_provider_index_cache"
+ALL = ""  # the key of the whole deployment (one subdistrict today)
+RECHECK_SECONDS = 5.0  # an entry older than this reads the loads again even if the state is the same
+_WROTE = "sanku_wrote_in"  # Session.info: the root transaction that has flushed a change
+
+
+@event.listens_for(Session, "after_flush")
+def _remember_write(session: Session, _context: Any) -> None:
+    session.info[_WROTE] = session.get_transaction()
+
+
+def wrote_in_transaction(session: Session) -> bool:
+    """Whether this session's current transaction has flushed a change (not yet committed)."""
+    tx = session.info.get(_WROTE)
+    return tx is not None and tx is session.get_transaction()
+
+
+@dataclass(frozen=True)
+class PoolState:
+    """What changes when the index may have to: providers (count and last edit of each pool), and
+    activity (the last proposal and the last audit entry: every move of a need writes one)."""
+
+    providers: tuple[Any, ...]
+    activity: tuple[Any, ...]
+
+
+def pool_state(session: Session) -> PoolState:
+    row = session.execute(select(
+        select(func.count(Resource.id)).scalar_subquery(), select(func.max(Resource.updated_at)).scalar_subquery(),
+        select(func.count(Volunteer.id)).scalar_subquery(), select(func.max(Volunteer.updated_at)).scalar_subquery(),
+        select(func.max(Proposal.id)).scalar_subquery(), select(func.max(AuditEntry.id)).scalar_subquery(),
+    )).one()
+    return PoolState(providers=tuple(row[:4]), activity=tuple(row[4:]))
+
+
+@dataclass(frozen=True)
+class CachedIndex:
+    """An index with the state and the history it was made from."""
+
+    state: PoolState
+    index: ProviderIndex
+    history: ProviderHistory
+    checked_at: float  # time.monotonic() when the history was last read
+
+    def with_history(self, history: ProviderHistory) -> ProviderIndex:
+        """The index with ``history``'s loads and reliabilities (built from ``self.history``)."""
+        return self.index.with_loads(load_changes(self.index, history, self.history.changed(history)))
+
+
+def load_changes(index: ProviderIndex, history: ProviderHistory,
+                 keys: set[ProviderKey]) -> dict[tuple[str, int], tuple[int, int, float | None]]:
+    """``(capacity, load, reliability)`` of these providers (those in the index) per ``history``."""
+    rows = index.row_of
+    return {k: (int(index.capacity[rows[k]]), history.load[k], history.reliability(k))
+            for k in keys if k in rows}
+
+
+def capacity_changes(index: ProviderIndex,
+                     views: list[ProviderView]) -> dict[tuple[str, int], tuple[int, int, float | None]] | None:
+    """The changes :meth:`ProviderIndex.with_loads` can make to turn ``index`` into the index of
+    ``views``, or None when something else changed (then it must be built again)."""
+    old = index.providers
+    if len(views) != len(old):
+        return None
+    changes = {}
+    for was, now in zip(old, sorted(views, key=lambda p: p.key)):
+        if was != now:
+            if was.key != now.key or was != ProviderView(**{**vars(now), "capacity": was.capacity,
+                                                            "load": was.load, "reliability": was.reliability}):
+                return None
+            changes[now.key] = (now.capacity, now.load, now.reliability)
+    return changes
+
+
+class ProviderIndexCache:
+    """One :class:`CachedIndex` per subdistrict key, for one process (see the module doc)."""
+
+    def __init__(self) -> None:
+        self._entries: dict[str, CachedIndex] = {}
+        self._locks: dict[str, threading.Lock] = {}
+        self.rebuilds = 0  # full builds so far (for tests and benchmarks)
+        self.updates = 0  # in-place updates so far
+
+    def entry(self, session: Session, subdistrict: str = ALL) -> CachedIndex:
+        """The current entry for ``subdistrict``, refreshed if the pools changed."""
+        state = pool_state(session)
+        entry = self._entries.get(subdistrict)
+        private = wrote_in_transaction(session)
+        if not private and self._current(entry, state):
+            assert entry is not None
+            return entry
+        if private:
+            return self._refresh(session, entry, state)
+        with self._locks.setdefault(subdistrict, threading.Lock()):
+            entry = self._entries.get(subdistrict)
+            if self._current(entry, state):
+                assert entry is not None
+                return entry
+            entry = self._refresh(session, entry, state)
+            self._entries[subdistrict] = entry
+            return entry
+
+    @staticmethod
+    def _current(entry: CachedIndex | None, state: PoolState) -> bool:
+        return (entry is not None and entry.state == state
+                and time.monotonic() - entry.checked_at < RECHECK_SECONDS)
+
+    def _refresh(self, session: Session, entry: CachedIndex | None, state: PoolState) -> CachedIndex:
+        history = provider_history(session)
+        now = time.monotonic()
+        if entry is not None and entry.state.providers == state.providers:
+            self.updates += 1
+            return CachedIndex(state, entry.with_history(history), history, now)
+        views = load_providers(session, history=history)
+        changes = capacity_changes(entry.index, views) if entry is not None else None
+        if entry is not None and changes is not None:
+            self.updates += 1
+            return CachedIndex(state, entry.index.with_loads(changes), history, now)
+        self.rebuilds += 1
+        return CachedIndex(state, ProviderIndex.build(views, updatable=True), history, now)
+
+
+def index_cache() -> ProviderIndexCache | None:
+    """This app's cache (one per process), or None outside an app."""
+    if not has_app_context():
+        return None
+    cache = current_app.extensions.get(CACHE_KEY)
+    if cache is None:
+        cache = current_app.extensions.setdefault(CACHE_KEY, ProviderIndexCache())
+    assert isinstance(cache, ProviderIndexCache)
+    return cache
+
+
+def current_entry(session: Session, subdistrict: str = ALL) -> CachedIndex:
+    """The provider index of the pools as this session sees them, with its history."""
+    cache = index_cache()
+    if cache is None:
+        history = provider_history(session)
+        return CachedIndex(pool_state(session), ProviderIndex.build(load_providers(session, history=history),
+                                                                    updatable=True), history, time.monotonic())
+    return cache.entry(session, subdistrict)
+
+
+def provider_index(session: Session, subdistrict: str = ALL) -> ProviderIndex:
+    return current_entry(session, subdistrict).index

@@ -1,0 +1,94 @@
+"""ProviderIndex.with_loads gives the index a fresh build would give: the same tables (cells, their
+text blocks, tier 3 memberships and cells) and the same batch results, whether providers fill up,
+get room again, change capacity or reliability, in any number at once."""
+from __future__ import annotations
+
+import random
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from matching.engine import match_batch
+from matching.index import ProviderIndex
+from matching.types import ProviderView
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO_ROOT))
+from benchmarks.synthetic import make_subdistrict  # noqa: E402
+
+
+def assert_same(updated: ProviderIndex, fresh: ProviderIndex, grid_map) -> None:  # type: ignore[no-untyped-def]
+    assert updated.providers == fresh.providers
+    for name in ("capacity", "load", "free", "text_row", "t3_provider", "t3_service", "t3_tag"):
+        a, b = getattr(updated, name), getattr(fresh, name)
+        assert a.dtype == b.dtype and np.array_equal(a, b), name
+    assert np.array_equal(updated.reliability, fresh.reliability, equal_nan=True)
+    assert np.array_equal(updated.cells.ptr, fresh.cells.ptr)
+    assert updated.cells.members.dtype == fresh.cells.members.dtype
+    assert np.array_equal(updated.cells.members, fresh.cells.members)
+    for name in ("cell_ptr", "row_ptr", "indices", "data", "row_shift"):
+        a, b = getattr(updated.cell_text, name), getattr(fresh.cell_text, name)
+        assert a.dtype == b.dtype and np.array_equal(a, b), name
+    assert np.array_equal(updated.volunteer_cell_table, fresh.volunteer_cell_table)
+    assert updated.resource_cells_by_grid == fresh.resource_cells_by_grid
+    mine, theirs = updated.tier3_cells(grid_map), fresh.tier3_cells(grid_map)
+    assert np.array_equal(mine.keys, theirs.keys)
+    assert np.array_equal(mine.table.ptr, theirs.table.ptr)
+    assert np.array_equal(mine.table.members, theirs.table.members)
+
+
+def changed(rng: random.Random, providers: list[ProviderView], n: int) -> dict[tuple[str, int], ProviderView]:
+    """``n`` providers with a new load (often full, or empty), capacity or reliability."""
+    out = {}
+    for p in rng.sample(providers, n):
+        roll = rng.random()
+        if roll < 0.4:
+            q = replace(p, load=p.capacity)  # fills up
+        elif roll < 0.7:
+            q = replace(p, load=0)  # gets room
+        elif roll < 0.85:
+            q = replace(p, capacity=rng.randint(0, 3))
+        else:
+            q = replace(p, reliability=rng.choice([None, 0.5, 1.0]))
+        out[p.key] = q
+    return out
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_updates_in_place_equal_a_fresh_build(seed: int) -> None:
+    rng = random.Random(seed)
+    sub = make_subdistrict(300, 900, seed=seed, n_grids=40)
+    providers = list(sub.providers)
+    index = ProviderIndex.build(providers, updatable=True)
+    index.tier3_cells(sub.grid_map)  # a map's tier 3 cells are patched too once made
+    for step in range(8):
+        news = changed(rng, providers, rng.choice([1, 2, 5, 40]))
+        providers = [news.get(p.key, p) for p in providers]
+        index = index.with_loads({k: (p.capacity, p.load, p.reliability) for k, p in news.items()})
+        fresh = ProviderIndex.build(providers)
+        assert_same(index, fresh, sub.grid_map)
+        if step % 4 == 3:
+            a, b = match_batch(sub.needs, index, sub.grid_map), match_batch(sub.needs, fresh, sub.grid_map)
+            assert a.assignments == b.assignments and a.unmatched == b.unmatched
+
+
+def test_a_lone_volunteer_filling_up_empties_its_cell_and_the_cells_are_built_again() -> None:
+    lone = ProviderView(kind="volunteer", id=1, ref="V1", name="甲", services=frozenset({"volunteer"}),
+                        skills=("陪诊",), home_grid="G1", capacity=1)
+    other = replace(lone, id=2, ref="V2", home_grid="G2")
+    sub = make_subdistrict(5, 0, seed=0, n_grids=9)
+    index = ProviderIndex.build([lone, other], updatable=True)
+    full = index.with_loads({lone.key: (1, 1, None)})
+    assert_same(full, ProviderIndex.build([replace(lone, load=1), other]), sub.grid_map)
+    back = full.with_loads({lone.key: (1, 0, None)})
+    assert_same(back, ProviderIndex.build([lone, other]), sub.grid_map)
+
+
+def test_an_index_not_built_updatable_says_so() -> None:
+    lone = ProviderView(kind="volunteer", id=1, ref="V1", name="甲", services=frozenset({"volunteer"}),
+                        skills=("陪诊",), home_grid="G1")
+    with pytest.raises(ValueError):
+        ProviderIndex.build([lone]).with_loads({lone.key: (1, 1, None)})

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import random
 import re
-import time
 
 import pytest
 
@@ -110,10 +109,9 @@ def test_no_boundary_no_position(demo: DemoData) -> None:
     assert rows and all(b["lng"] is None and b["lat"] is None for b in rows)
 
 
-def test_thirty_thousand_quickly_and_unique(demo: DemoData) -> None:
-    started = time.perf_counter()
+def test_thirty_thousand_are_unique(demo: DemoData) -> None:
+    # (How fast is benchmarks/bench_addresses.py's business: a timed test fails on a loaded machine.)
     rows = build_buildings(random.Random(3), demo.communities, demo.grids, 30000, volunteers=demo.volunteers)
-    assert time.perf_counter() - started < 5
     assert len(rows) == 30000
     assert len({b["name"] for b in rows}) == 30000
     assert len({b["code"] for b in rows}) == 30000

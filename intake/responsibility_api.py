@@ -51,7 +51,7 @@ class FieldArgs(StrictSchema):
 
 
 class ReportArgs(StrictSchema):
-    month = fields.String(load_default=None, validate=validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$",
+    month = fields.String(load_default=None, validate=validate.Regexp(r"^(19|20)\d{2}-(0[1-9]|1[0-2])$",
                                                                       error="月份应为 YYYY-MM，如 2026-11"),
                           metadata={"description": "YYYY-MM；不填为本月"})
     stale_days = fields.Integer(load_default=DEFAULT_STALE_DAYS, validate=validate.Range(min=1, max=MAX_STALE_DAYS))

@@ -98,8 +98,9 @@ def register_commands(app: Flask) -> None:
     from intake.recurring_cli import register as register_recurring
     from migrations.cli import register as register_migrations
     from open311.cli import register as register_open311
+    from simulation.cli import register as register_simulation
     from workflow.cli import register as register_workflow
 
     for register in (register_migrations, register_access, register_intake, register_recurring, register_dispatch,
-                     register_workflow, register_demo, register_open311):
+                     register_workflow, register_demo, register_open311, register_simulation):
         register(app)

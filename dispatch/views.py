@@ -3,7 +3,12 @@ the database. Capacity in use (a provider's ``load``) counts every need its live
 (``core.vocab.HOLDING_CAPACITY``), so two batches never promise the same slot twice."""
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, object_session, selectinload
@@ -82,8 +87,34 @@ def _loads(session: Session, except_need: int | None = None) -> tuple[Counter[Pr
     return load, reliability
 
 
+# While a caller holds the registries still (registries_unchanged), the providers and the grid map are read
+# once; only loads and reliability, which every move changes, are read again. Off unless asked for.
+_still: ContextVar[dict[str, Any] | None] = ContextVar("registries_still", default=None)
+
+
+@contextmanager
+def registries_unchanged() -> Iterator[None]:
+    """Within the block nobody edits the grids, resources or volunteers (a simulated month, a bulk job
+    that only moves needs): their views are read from the database once instead of at every batch."""
+    token = _still.set({})
+    try:
+        yield
+    finally:
+        _still.reset(token)
+
+
 def load_providers(session: Session, except_need: int | None = None) -> list[ProviderView]:
     """Every active provider of both pools, with its capacity in use and its reliability."""
+    still = _still.get()
+    if still is None:
+        return _read_providers(session, except_need)
+    if "providers" not in still:
+        still["providers"] = _read_providers(session)
+    load, reliability = _loads(session, except_need)
+    return [dataclasses.replace(p, load=load[p.key], reliability=reliability.get(p.key)) for p in still["providers"]]
+
+
+def _read_providers(session: Session, except_need: int | None = None) -> list[ProviderView]:
     load, reliability = _loads(session, except_need)
     views: list[ProviderView] = []
     for r in session.scalars(select(Resource).options(selectinload(Resource.grids))
@@ -121,4 +152,10 @@ def neighbor_map(session: Session) -> dict[str, frozenset[str]]:
 
 
 def grid_map(session: Session) -> GridMap:
-    return GridMap(neighbors=neighbor_map(session))
+    still = _still.get()
+    if still is None:
+        return GridMap(neighbors=neighbor_map(session))
+    if "grid_map" not in still:
+        still["grid_map"] = GridMap(neighbors=neighbor_map(session))
+    grids: GridMap = still["grid_map"]
+    return grids

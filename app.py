@@ -107,9 +107,10 @@ def register_commands(app: Flask) -> None:
     from migrations.cli import register as register_migrations
     from open311.cli import register as register_open311
     from privacy.cli import register as register_privacy
+    from simulation.cli import register as register_simulation
     from workflow.cli import register as register_workflow
 
     for register in (register_migrations, register_access, register_intake, register_recurring,
                      register_responsibility, register_dispatch, register_workflow, register_demo, register_open311,
-                     register_privacy):
+                     register_privacy, register_simulation):
         register(app)

@@ -8,12 +8,30 @@ weekly slots such as "wed 08:00-12:00" that are wall-clock times too.
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
+
+# A controlled clock (the simulation's), when one is set: every "now" of the services reads it.
+_clock: list[Callable[[], datetime]] = []
 
 
 def utcnow() -> datetime:
-    """Now, as stored: naive UTC."""
+    """Now, as stored: naive UTC (the controlled clock's time while one is set)."""
+    if _clock:
+        return _clock[-1]()
     return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+@contextmanager
+def controlled_clock(now: Callable[[], datetime]) -> Iterator[None]:
+    """Within the block, ``utcnow()`` (and so every default timestamp and every service's "now") is
+    ``now()``, naive UTC: a discrete-event simulation plays a month in minutes on it."""
+    _clock.append(now)
+    try:
+        yield
+    finally:
+        _clock.pop()
 
 
 def to_utc(moment: datetime, zone: tzinfo) -> datetime:

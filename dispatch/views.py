@@ -3,9 +3,14 @@ the database. Capacity in use (a provider's ``load``) counts every need its live
 (``core.vocab.HOLDING_CAPACITY``), so two batches never promise the same slot twice."""
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, object_session
@@ -120,15 +125,39 @@ def _slots(items: tuple[str, ...]) -> tuple[WeeklySlot, ...]:
     return parse_slots(list(items))
 
 
+# While a caller holds the registries still (registries_unchanged), the providers and the grid map are read
+# once; only loads and reliability, which every move changes, are read again. Off unless asked for.
+_still: ContextVar[dict[str, Any] | None] = ContextVar("registries_still", default=None)
+
+
+@contextmanager
+def registries_unchanged() -> Iterator[None]:
+    """Within the block nobody edits the grids, resources or volunteers (a simulated month, a bulk job
+    that only moves needs): their views are read from the database once instead of at every batch."""
+    token = _still.set({})
+    try:
+        yield
+    finally:
+        _still.reset(token)
+
+
 def load_providers(session: Session, except_need: int | None = None,
                    history: ProviderHistory | None = None) -> list[ProviderView]:
-    """Every active provider of both pools, with its capacity in use and its reliability.
-
-    Plain rows (SQLAlchemy Core), not ORM objects: a subdistrict has thousands of providers, and
-    building an ORM object for each cost about 54 µs, three quarters of an index rebuild.
-    """
+    """Every active provider of both pools, with its capacity in use and its reliability."""
     if history is None:
         history = provider_history(session, except_need)
+    still = _still.get()
+    if still is None:
+        return _read_providers(session, history)
+    if "providers" not in still:
+        still["providers"] = _read_providers(session, history)
+    return [dataclasses.replace(p, load=history.load[p.key], reliability=history.reliability(p.key))
+            for p in still["providers"]]
+
+
+def _read_providers(session: Session, history: ProviderHistory) -> list[ProviderView]:
+    """Plain rows (SQLAlchemy Core), not ORM objects: a subdistrict has thousands of providers, and
+    building an ORM object for each cost about 54 µs, three quarters of an index rebuild."""
     r, v = Resource.__table__, Volunteer.__table__
     covered: dict[int, set[str]] = {}
     for resource_id, code in session.execute(
@@ -175,4 +204,10 @@ def neighbor_map(session: Session) -> dict[str, frozenset[str]]:
 
 
 def grid_map(session: Session) -> GridMap:
-    return GridMap(neighbors=neighbor_map(session))
+    still = _still.get()
+    if still is None:
+        return GridMap(neighbors=neighbor_map(session))
+    if "grid_map" not in still:
+        still["grid_map"] = GridMap(neighbors=neighbor_map(session))
+    grids: GridMap = still["grid_map"]
+    return grids

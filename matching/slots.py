@@ -5,6 +5,7 @@ any time. A need's window is a pair of datetimes or None for flexible.
 """
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
@@ -62,6 +63,13 @@ def parse_slot(text: str) -> list[WeeklySlot]:
 
 
 def parse_slots(items: list[str]) -> tuple[WeeklySlot, ...]:
+    return _parse_slots(tuple(items))
+
+
+# Every batch reads the slots of every provider again, and most providers share a handful of
+# schedules: parsed once each (a bad one raises every time, as lru_cache keeps no exceptions).
+@functools.lru_cache(maxsize=4096)
+def _parse_slots(items: tuple[str, ...]) -> tuple[WeeklySlot, ...]:
     slots: list[WeeklySlot] = []
     for item in items:
         slots.extend(parse_slot(item))

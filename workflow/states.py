@@ -41,7 +41,8 @@ TRANSITIONS: dict[Action, Transition] = {t.action: t for t in (
     _t(Action.DECLINE, {S.PROPOSED}, S.PROPOSED, "婉拒推荐"),
     _t(Action.APPROVE, {S.ACCEPTED}, S.APPROVED, "支部审核通过"),
     _t(Action.SEND_BACK, {S.ACCEPTED}, S.PROPOSED, "退回重新确认"),
-    _t(Action.REASSIGN, {S.PROPOSED, S.ACCEPTED}, S.PROPOSED, "改派服务方"),
+    # Also from approved: a provider who does not show up is replaced by the branch (found by the simulation).
+    _t(Action.REASSIGN, {S.PROPOSED, S.ACCEPTED, S.APPROVED}, S.PROPOSED, "改派服务方"),
     _t(Action.START, {S.APPROVED}, S.IN_SERVICE, "开始服务"),
     _t(Action.REPORT_DONE, {S.APPROVED, S.IN_SERVICE}, S.DONE, "报告完成"),
     _t(Action.CONFIRM, {S.DONE}, S.CLOSED, "确认办结并评价"),

@@ -47,7 +47,7 @@ SPEC: dict[str, tuple[set[str], str, set[str]]] = {
     "decline": ({"proposed"}, "proposed", {"coordinator", "volunteer", "admin"}),
     "approve": ({"accepted"}, "approved", {"reviewer", "admin"}),
     "send_back": ({"accepted"}, "proposed", {"reviewer", "admin"}),
-    "reassign": ({"proposed", "accepted"}, "proposed", {"reviewer", "admin"}),
+    "reassign": ({"proposed", "accepted", "approved"}, "proposed", {"reviewer", "admin"}),
     "start": ({"approved"}, "in_service", {"volunteer", "coordinator", "admin"}),
     "report_done": ({"approved", "in_service"}, "done", {"volunteer", "coordinator", "admin"}),
     "confirm": ({"done"}, "closed", {"resident"}),

@@ -62,6 +62,29 @@ class Config:
     # Where rate limits count (access.limits): memory is one process's; several workers share Redis.
     RATELIMIT_STORAGE_URI = "memory://"
     PROXY_COUNT = 0  # reverse proxies in front whose X-Forwarded-For may be trusted for the caller's address
+    LOG_FORMAT = "text"  # "text" (one line) or "json" (one object a line, with the request id)
+    # Connections: a pooled connection older than this is replaced (a server or proxy that drops idle
+    # connections never hands a dead one to a request); pre-ping is always on (core.database).
+    DB_POOL_RECYCLE_SECONDS = 1800
+    # PostgreSQL: the longest one statement of an API request may run (ms; 0: no limit). Pages and
+    # jobs are not bound: a batch or an import of the whole subdistrict takes longer.
+    API_STATEMENT_TIMEOUT_MS = 5000
+    # Jobs (Celery on Redis, the jobs room). BROKER_URL empty: REDIS_URL is the broker and the results.
+    REDIS_URL = "redis://127.0.0.1:6379/0"
+    BROKER_URL = ""
+    TASKS_EAGER = False  # run each task in the caller's process at once (tests; a machine without Redis)
+    ESCALATE_EVERY_SECONDS = 300  # beat: the SLA job
+    DELIVER_EVERY_SECONDS = 15  # beat: hand due notifications to the workers
+    RECURRING_EVERY_SECONDS = 600  # beat: spawn the recurring needs that are due
+    # Notification delivery: a try, then waits of NOTIFY_BACKOFF_SECONDS × 2^(try − 1) (capped at
+    # NOTIFY_BACKOFF_MAX_SECONDS); after NOTIFY_MAX_ATTEMPTS failed tries the notification is dead-lettered.
+    NOTIFY_MAX_ATTEMPTS = 8
+    NOTIFY_BACKOFF_SECONDS = 30
+    NOTIFY_BACKOFF_MAX_SECONDS = 3600
+    NOTIFY_LEASE_SECONDS = 300  # a try under way holds its notification this long (a killed worker's is retried after)
+    WEBHOOK_SECRET = ""  # HMAC-SHA256 key that signs every webhook body (required in production with a webhook URL)
+    # prometheus_client's multiprocess folder (gunicorn's workers and Celery's share it); empty: one process.
+    METRICS_MULTIPROC_DIR = ""
 
 
 class DevelopmentConfig(Config):
@@ -73,11 +96,14 @@ class TestConfig(Config):
     TESTING = True
     SECRET_KEY = "test-only-secret"
     LOG_LEVEL = "WARNING"
+    TASKS_EAGER = True
+    WEBHOOK_SECRET = "test-only-webhook-secret"
 
 
 class ProductionConfig(Config):
     ENV = "production"
     SESSION_COOKIE_SECURE = True
+    LOG_FORMAT = "json"
     # Given by the environment, never defaulted: see REQUIRED_IN_ENVIRONMENT.
     DATABASE_URL = ""
 
@@ -106,6 +132,21 @@ ENVIRONMENT: dict[str, tuple[str, str]] = {
     "SESSION_COOKIE_SECURE": ("SANKU_SECURE_COOKIES", "bool"),
     "RATELIMIT_STORAGE_URI": ("SANKU_RATELIMIT_STORAGE", "text"),
     "PROXY_COUNT": ("SANKU_PROXY_COUNT", "int"),
+    "LOG_FORMAT": ("SANKU_LOG_FORMAT", "text"),
+    "DB_POOL_RECYCLE_SECONDS": ("SANKU_DB_POOL_RECYCLE", "int"),
+    "API_STATEMENT_TIMEOUT_MS": ("SANKU_API_STATEMENT_TIMEOUT_MS", "int"),
+    "REDIS_URL": ("REDIS_URL", "text"),
+    "BROKER_URL": ("SANKU_BROKER_URL", "text"),
+    "TASKS_EAGER": ("SANKU_TASKS_EAGER", "bool"),
+    "ESCALATE_EVERY_SECONDS": ("SANKU_ESCALATE_EVERY", "int"),
+    "DELIVER_EVERY_SECONDS": ("SANKU_DELIVER_EVERY", "int"),
+    "RECURRING_EVERY_SECONDS": ("SANKU_RECURRING_EVERY", "int"),
+    "NOTIFY_MAX_ATTEMPTS": ("SANKU_NOTIFY_MAX_ATTEMPTS", "int"),
+    "NOTIFY_BACKOFF_SECONDS": ("SANKU_NOTIFY_BACKOFF", "float"),
+    "NOTIFY_BACKOFF_MAX_SECONDS": ("SANKU_NOTIFY_BACKOFF_MAX", "float"),
+    "NOTIFY_LEASE_SECONDS": ("SANKU_NOTIFY_LEASE", "int"),
+    "WEBHOOK_SECRET": ("SANKU_WEBHOOK_SECRET", "text"),
+    "METRICS_MULTIPROC_DIR": ("PROMETHEUS_MULTIPROC_DIR", "text"),
 }
 _TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off", ""}
 
@@ -142,6 +183,8 @@ def load_config(overrides: Mapping[str, Any] | None = None,
     if name == "production":
         problems += [f"{ENVIRONMENT[k][0]} must be set in production" for k in REQUIRED_IN_ENVIRONMENT
                      if k not in given or not config.get(k)]
+    if name == "production" and config.get("NOTIFY_WEBHOOK_URL") and not config.get("WEBHOOK_SECRET"):
+        problems.append("SANKU_WEBHOOK_SECRET must be set in production when SANKU_NOTIFY_WEBHOOK_URL is")
     problems += _check(config)
     if problems:
         raise ConfigError("\n".join(problems))
@@ -171,7 +214,9 @@ def _read(text: str, kind: str) -> Any:
 
 def _check(config: Mapping[str, Any]) -> list[str]:
     problems = []
-    for key in ("MAX_CONTENT_LENGTH", "REOPEN_DAYS", "AUTO_CLOSE_DAYS", "TOKEN_TTL_SECONDS"):
+    for key in ("MAX_CONTENT_LENGTH", "REOPEN_DAYS", "AUTO_CLOSE_DAYS", "TOKEN_TTL_SECONDS", "DB_POOL_RECYCLE_SECONDS",
+                "ESCALATE_EVERY_SECONDS", "DELIVER_EVERY_SECONDS", "RECURRING_EVERY_SECONDS", "NOTIFY_MAX_ATTEMPTS",
+                "NOTIFY_BACKOFF_SECONDS", "NOTIFY_BACKOFF_MAX_SECONDS", "NOTIFY_LEASE_SECONDS"):
         if not _positive(config[key]):
             problems.append(f"{key} should be a positive number, not {config[key]!r}")
     if not isinstance(config["PROXY_COUNT"], int) or not 0 <= config["PROXY_COUNT"] <= 5:
@@ -191,6 +236,13 @@ def _check(config: Mapping[str, Any]) -> list[str]:
         problems.append(f"TIMEZONE {config['TIMEZONE']!r} is not a time zone (e.g. Asia/Shanghai)")
     if str(config["LOG_LEVEL"]).upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
         problems.append(f"LOG_LEVEL {config['LOG_LEVEL']!r} should be DEBUG, INFO, WARNING or ERROR")
+    if not isinstance(config["API_STATEMENT_TIMEOUT_MS"], int) or config["API_STATEMENT_TIMEOUT_MS"] < 0:
+        problems.append(f"API_STATEMENT_TIMEOUT_MS should be a whole number of ms ≥ 0, not {config['API_STATEMENT_TIMEOUT_MS']!r}")
+    if str(config["LOG_FORMAT"]) not in ("text", "json"):
+        problems.append(f"LOG_FORMAT should be text or json, not {config['LOG_FORMAT']!r}")
+    for key in ("REDIS_URL", "BROKER_URL"):
+        if config[key] and not str(config[key]).startswith(("redis://", "rediss://", "memory://")):
+            problems.append(f"{key} should be redis://…, not {config[key]!r}")
     if not str(config["DATABASE_URL"] or "").strip() and config["ENV"] != "production":
         problems.append("DATABASE_URL is empty")
     return problems
@@ -234,6 +286,11 @@ def instance_secret_key(folder: Path = INSTANCE) -> str:
     with os.fdopen(fd, "w", encoding="ascii") as fh:
         fh.write(key)
     return key
+
+
+def broker_url(config: Mapping[str, Any]) -> str:
+    """Where tasks are queued and their results kept: BROKER_URL, else REDIS_URL."""
+    return str(config.get("BROKER_URL") or config.get("REDIS_URL") or "")
 
 
 def setting(key: str) -> Any:

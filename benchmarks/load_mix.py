@@ -62,6 +62,7 @@ SATURATED_SHARE = 0.9  # served below this share of the offered rate: saturated
 MAX_ERROR_SHARE = 0.01
 SERVER_START_TIMEOUT_S = 90.0
 BENCH_PASSWORD = "bench-resident-password-2026"
+DB_PREFIX = "sanku_ops_bench"  # the databases this script makes and drops
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,7 @@ class Step:
     p50: float
     p95: float
     p99: float
+    by_operation: tuple[tuple[str, int, int, float, float], ...] = ()  # (name, requests, errors, p50, p99)
 
     @property
     def saturated(self) -> bool:
@@ -89,7 +91,7 @@ def _pg_admin(statement: str) -> None:
 
 @contextmanager
 def copied_database(template: str) -> Iterator[str]:
-    name = f"sanku_bench_{secrets.token_hex(4)}"
+    name = f"{DB_PREFIX}_{secrets.token_hex(4)}"
     _pg_admin(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
     try:
         yield PG_URL.format(name=name)
@@ -102,7 +104,7 @@ def seeded_template(given: str | None, workdir: Path) -> Iterator[str]:
     if given:
         yield given
         return
-    name = f"sanku_bench_tpl_{secrets.token_hex(4)}"
+    name = f"{DB_PREFIX}_tpl_{secrets.token_hex(4)}"
     _pg_admin(f'CREATE DATABASE "{name}"')
     try:
         env = app_env(PG_URL.format(name=name), workdir)
@@ -173,18 +175,25 @@ def make_residents(url: str, workdir: Path, count: int) -> list[dict[str, Any]]:
     return accounts
 
 
-def submit_first_needs(port: int, accounts: list[dict[str, Any]]) -> None:
-    for i, account in enumerate(accounts):
+def submit_first_needs(port: int, accounts: list[dict[str, Any]], count: int | None = None) -> list[dict[str, Any]]:
+    """One need of their own for each of ``count`` locust users (residents take several in turn), submitted
+    over HTTP; answers [{"token", "need_id", "status"}] and, without ``count``, fills ``accounts`` in place."""
+    entries = []
+    for i in range(count if count is not None else len(accounts)):
+        account = accounts[i % len(accounts)]
         body = json.dumps({"text": "老人一个人住，希望有人定期来看看", "grid": f"G{1 + i % 158:03d}"}).encode()
         req = urllib.request.Request(f"http://{SERVER_HOST}:{port}/api/v1/needs", data=body, method="POST",
                                      headers={"Content-Type": "application/json",
                                               "Authorization": f"Bearer {account['token']}"})
         with urllib.request.urlopen(req, timeout=30) as r:
             need = json.loads(r.read())
-        account.update(need_id=need["id"], status=need["status"])
+        entries.append({"token": account["token"], "need_id": need["id"], "status": need["status"]})
+        if count is None:
+            account.update(need_id=need["id"], status=need["status"])
+    return entries
 
 
-def run_locust(port: int, users_file: Path, rate: float, seconds: float, prefix: Path) -> dict[str, str]:
+def run_locust(port: int, users_file: Path, rate: float, seconds: float, prefix: Path) -> dict[str, dict[str, str]]:
     users = max(1, round(rate / RATE_PER_USER))
     env = dict(os.environ, SANKU_BENCH_USERS=str(users_file), SANKU_BENCH_RATE_PER_USER=str(rate / users))
     command = [sys.executable, "-m", "locust", "-f", str(REPO_ROOT / "benchmarks" / "locustfile.py"), "--headless",
@@ -192,8 +201,7 @@ def run_locust(port: int, users_file: Path, rate: float, seconds: float, prefix:
                "--host", f"http://{SERVER_HOST}:{port}", "--csv", str(prefix), "--only-summary", "--loglevel", "ERROR"]
     subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=seconds + 120)
     with open(f"{prefix}_stats.csv", encoding="utf-8") as fh:
-        rows = {row["Name"]: row for row in csv.DictReader(fh)}
-    return rows["Aggregated"]
+        return {row["Name"]: row for row in csv.DictReader(fh)}
 
 
 def _ms(row: dict[str, str], key: str) -> float:
@@ -207,15 +215,19 @@ def measure(kind: str, template: str, rates: Sequence[float], seconds: float, wo
     with copied_database(template) as url:
         accounts = make_residents(url, workdir, residents)
         with running(kind, server_env(kind, url, workdir), workdir / f"{kind}.log") as port:
-            submit_first_needs(port, accounts)
+            # Each locust user acts on a need of its own: no two users cancel one need at once.
+            entries = submit_first_needs(port, accounts, max(1, round(max(rates) / RATE_PER_USER)))
             users_file = workdir / f"{kind}-users.json"
-            users_file.write_text(json.dumps(accounts), encoding="utf-8")
+            users_file.write_text(json.dumps(entries), encoding="utf-8")
             saturated_seen = False
             for rate in rates:
-                row = run_locust(port, users_file, rate, seconds, workdir / f"{kind}-{int(rate)}")
+                rows = run_locust(port, users_file, rate, seconds, workdir / f"{kind}-{int(rate)}")
+                row = rows.pop("Aggregated")
                 requests, failures = int(row["Request Count"]), int(row["Failure Count"])
+                by_operation = tuple((name, int(r["Request Count"]), int(r["Failure Count"]), _ms(r, "50%"), _ms(r, "99%"))
+                                     for name, r in sorted(rows.items()))
                 step = Step(kind, rate, seconds, requests, failures, float(row["Requests/s"]), _ms(row, "50%"),
-                            _ms(row, "95%"), _ms(row, "99%"))
+                            _ms(row, "95%"), _ms(row, "99%"), by_operation)
                 steps.append(step)
                 print(f"# {kind} {rate:g}/s: served {step.served:.1f}/s, p99 {step.p99:g} ms, "
                       f"{failures} failures", flush=True)
@@ -234,6 +246,14 @@ def print_table(steps: Sequence[Step]) -> None:
         note = "saturated" if s.saturated else ""
         print(f"{s.server:<9} {s.offered:>9g} {s.served:>9.1f} {s.seconds:>7g} {s.requests:>8} {s.failures:>6} "
               f"{s.p50:>7g} {s.p95:>7g} {s.p99:>7g}  {note}")
+    # Where the time goes: each operation at each server's highest rate it kept up with.
+    print()
+    print(f"{'server':<9} {'offered/s':>9} {'operation':<30} {'requests':>8} {'errors':>6} {'p50 ms':>7} {'p99 ms':>7}")
+    for server in dict.fromkeys(s.server for s in steps):
+        kept = [s for s in steps if s.server == server and not s.saturated] or [s for s in steps if s.server == server][:1]
+        best = kept[-1]
+        for name, requests, errors, p50, p99 in best.by_operation:
+            print(f"{server:<9} {best.offered:>9g} {name:<30} {requests:>8} {errors:>6} {p50:>7g} {p99:>7g}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

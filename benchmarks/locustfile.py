@@ -6,8 +6,9 @@ rate each (``constant_throughput``), doing
 - 20% submissions: a need in their words in a grid (the classifier runs, as for a resident);
 - 10% transitions: cancelling their own need, or reopening it once cancelled.
 
-The script passes the accounts (a JSON file: [{"token", "need_id", "status"}]) and the rate per
-user in the environment (SANKU_BENCH_USERS, SANKU_BENCH_RATE_PER_USER).
+The script passes one entry per user (a JSON file: [{"token", "need_id", "status"}], a need of the
+user's own, so no two users move one need) and the rate per user in the environment
+(SANKU_BENCH_USERS, SANKU_BENCH_RATE_PER_USER).
 """
 from __future__ import annotations
 
@@ -35,7 +36,9 @@ class Resident(HttpUser):
         account = ACCOUNTS[next(_next_account)]
         self.client.headers["Authorization"] = f"Bearer {account['token']}"
         self.need_id = int(account["need_id"])
-        self.status = str(account["status"])
+        # The file holds each need as it was first submitted; an earlier step may have cancelled it.
+        response = self.client.get(f"/api/v1/needs/{self.need_id}", name="GET /needs/<id>")
+        self.status = str(response.json()["status"]) if response.status_code == 200 else str(account["status"])
 
     # --- 70% reads ---
     @task(25)

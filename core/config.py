@@ -73,6 +73,10 @@ class Config:
     REDIS_URL = "redis://127.0.0.1:6379/0"
     BROKER_URL = ""
     TASKS_EAGER = False  # run each task in the caller's process at once (tests; a machine without Redis)
+    TASK_QUEUE = "sanku"  # the queue tasks go to and workers take from (two deployments on one Redis: two names)
+    # Redis hands a task a worker took but never acknowledged (the worker died) to another after this long:
+    # longer than any task runs, so a slow batch is never run twice at once.
+    TASK_VISIBILITY_TIMEOUT_SECONDS = 3600
     ESCALATE_EVERY_SECONDS = 300  # beat: the SLA job
     DELIVER_EVERY_SECONDS = 15  # beat: hand due notifications to the workers
     RECURRING_EVERY_SECONDS = 600  # beat: spawn the recurring needs that are due
@@ -138,6 +142,8 @@ ENVIRONMENT: dict[str, tuple[str, str]] = {
     "REDIS_URL": ("REDIS_URL", "text"),
     "BROKER_URL": ("SANKU_BROKER_URL", "text"),
     "TASKS_EAGER": ("SANKU_TASKS_EAGER", "bool"),
+    "TASK_QUEUE": ("SANKU_TASK_QUEUE", "text"),
+    "TASK_VISIBILITY_TIMEOUT_SECONDS": ("SANKU_TASK_VISIBILITY_TIMEOUT", "int"),
     "ESCALATE_EVERY_SECONDS": ("SANKU_ESCALATE_EVERY", "int"),
     "DELIVER_EVERY_SECONDS": ("SANKU_DELIVER_EVERY", "int"),
     "RECURRING_EVERY_SECONDS": ("SANKU_RECURRING_EVERY", "int"),
@@ -215,7 +221,7 @@ def _read(text: str, kind: str) -> Any:
 def _check(config: Mapping[str, Any]) -> list[str]:
     problems = []
     for key in ("MAX_CONTENT_LENGTH", "REOPEN_DAYS", "AUTO_CLOSE_DAYS", "TOKEN_TTL_SECONDS", "DB_POOL_RECYCLE_SECONDS",
-                "ESCALATE_EVERY_SECONDS", "DELIVER_EVERY_SECONDS", "RECURRING_EVERY_SECONDS", "NOTIFY_MAX_ATTEMPTS",
+                "ESCALATE_EVERY_SECONDS", "DELIVER_EVERY_SECONDS", "TASK_VISIBILITY_TIMEOUT_SECONDS", "RECURRING_EVERY_SECONDS", "NOTIFY_MAX_ATTEMPTS",
                 "NOTIFY_BACKOFF_SECONDS", "NOTIFY_BACKOFF_MAX_SECONDS", "NOTIFY_LEASE_SECONDS"):
         if not _positive(config[key]):
             problems.append(f"{key} should be a positive number, not {config[key]!r}")

@@ -17,7 +17,7 @@ CLASSIFIER_CONFIDENCE = Histogram(
     "sanku_classifier_confidence", "Confidence of the classifier's top service for each text it classifies",
     buckets=(0.3, 0.4, 0.5, 0.55, 0.6, 0.7, 0.8, 0.9, 0.95, 1.0))
 # Counted from the database when /metrics is read, so every process sees the same figure.
-NOTIFICATIONS = Gauge("sanku_notifications", "Notifications by delivery state (pending, dead)",
+NOTIFICATIONS = Gauge("sanku_notifications", "Notifications by delivery state (pending; retrying: pending after a failed try; dead)",
                       ["state"], multiprocess_mode="mostrecent")
 TASKS = Counter("sanku_tasks_total", "Celery tasks by name and state (started, succeeded, retried, failed)",
                 ["task", "state"])

@@ -13,10 +13,6 @@ from core.config import broker_url
 
 # A result (a batch's stats, an import's report, a job's progress) is kept a day.
 RESULT_EXPIRES_SECONDS = 24 * 3600
-# Redis hands an unacknowledged task to another worker after this long: longer than any task runs,
-# so a slow batch is never run twice at once, short enough that a killed worker's task comes back.
-VISIBILITY_TIMEOUT_SECONDS = 3600
-
 
 def init_celery(app: Flask) -> Celery:
     class FlaskTask(Task):
@@ -26,11 +22,14 @@ def init_celery(app: Flask) -> Celery:
 
     eager = bool(app.config["TASKS_EAGER"])
     url = broker_url(app.config)
+    # Redis hands an unacknowledged task to another worker after this long (core.config).
+    visibility = {"visibility_timeout": int(app.config["TASK_VISIBILITY_TIMEOUT_SECONDS"])}
     celery = Celery(app.import_name, task_cls=FlaskTask)
     celery.conf.update(
         broker_url=url if not eager else "memory://",
         # Eager (tests): results kept in this process, so a job's progress can still be read back.
         result_backend=url if not eager else "cache+memory://",
+        task_default_queue=str(app.config["TASK_QUEUE"]),
         task_always_eager=eager,
         task_eager_propagates=True,
         task_store_eager_result=eager,
@@ -43,8 +42,8 @@ def init_celery(app: Flask) -> Celery:
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
-        broker_transport_options={"visibility_timeout": VISIBILITY_TIMEOUT_SECONDS},
-        result_backend_transport_options={"visibility_timeout": VISIBILITY_TIMEOUT_SECONDS},
+        broker_transport_options=visibility,
+        result_backend_transport_options=visibility,
         broker_connection_retry_on_startup=True,
         worker_hijack_root_logger=False,  # the app's logging (core.logs: JSON with the request id) stays
         timezone="UTC",

@@ -123,11 +123,13 @@ def _count_notifications() -> None:
     started = time.monotonic()
     try:
         with get_db().session(writes=False) as session:
-            pending, dead = session.execute(text(
+            pending, retrying, dead = session.execute(text(
                 "SELECT COALESCE(SUM(CASE WHEN delivered = false AND dead_at IS NULL THEN 1 ELSE 0 END), 0),"
+                " COALESCE(SUM(CASE WHEN delivered = false AND dead_at IS NULL AND attempts > 0 THEN 1 ELSE 0 END), 0),"
                 " COALESCE(SUM(CASE WHEN dead_at IS NOT NULL THEN 1 ELSE 0 END), 0) FROM notifications")).one()
     except Exception:  # metrics never fail for want of the database; /readyz says why
         current_app.logger.warning("notification counts unavailable (%.3f s)", time.monotonic() - started)
         return
     NOTIFICATIONS.labels("pending").set(int(pending))
+    NOTIFICATIONS.labels("retrying").set(int(retrying))  # pending after at least one failed try
     NOTIFICATIONS.labels("dead").set(int(dead))

@@ -125,6 +125,8 @@ def test_a_sweep_leaves_a_row_waiting_its_backoff_and_takes_it_when_it_is_due(ap
     assert _sweep(app) == 3
     rows = _rows(session, pending)
     assert all(n.attempts == 1 and not n.delivered and n.next_attempt_at > utcnow() for n in rows)
+    metrics = app.test_client().get("/metrics").get_data(as_text=True)
+    assert 'sanku_notifications{state="retrying"} 3.0' in metrics
 
     receiver.status = 200
     assert _sweep(app) == 0  # still waiting

@@ -53,10 +53,13 @@ def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
         "SANKU_TASKS_EAGER": "false", "SANKU_LOG_FORMAT": "json", "SANKU_CLASSIFIER_PATH": str(folder / "c.joblib"),
         "SANKU_NOTIFY_WEBHOOK_URL": receiver.url, "SANKU_WEBHOOK_SECRET": "worker-hook-secret",
         "SANKU_PHOTO_DIR": str(folder / "photos"),
+        # A queue of this run's own: another worker on the same Redis (a developer's, a benchmark's) takes none.
+        "SANKU_TASK_QUEUE": f"sanku-test-{os.getpid()}-{time.time_ns()}",
     }
     app = create_app({"TESTING": True, "DATABASE_URL": env_settings["DATABASE_URL"], "REDIS_URL": REDIS_URL,
                       "TASKS_EAGER": False, "SECRET_KEY": "worker-test", "CLASSIFIER_PATH": str(folder / "c.joblib"),
-                      "NOTIFY_WEBHOOK_URL": receiver.url, "WEBHOOK_SECRET": "worker-hook-secret"})
+                      "NOTIFY_WEBHOOK_URL": receiver.url, "WEBHOOK_SECRET": "worker-hook-secret",
+                      "TASK_QUEUE": env_settings["SANKU_TASK_QUEUE"]})
     db = app.extensions["sanku_db"]
     migrate(db.engine)
     with app.app_context(), db.unit_of_work() as s:

@@ -129,3 +129,22 @@ def test_an_api_request_s_statements_are_cut_off_at_the_statement_timeout(app):
         from flask import g
         g.pop("db_session", None)
         assert db_session().execute(text("SELECT pg_sleep(0.3), 1")).one()[1] == 1
+
+
+@pytest.mark.postgres
+def test_a_pooled_connection_the_database_killed_is_replaced_before_a_request_uses_it(tmp_path, database_url, engine):
+    from sqlalchemy import text
+    app = _app(tmp_path, DATABASE_URL=database_url, TASKS_EAGER=True)
+    own = app.extensions["sanku_db"].engine
+    assert own.pool.size() >= 1
+    with own.connect() as conn:  # one connection, back in the pool afterwards
+        pid = conn.execute(text("SELECT pg_backend_pid()")).scalar()
+    with engine.connect() as admin:
+        assert admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid}).scalar() is True
+
+    response = app.test_client().get("/api/v1/party-grids")
+
+    assert response.status_code == 200
+    with own.connect() as conn:
+        assert conn.execute(text("SELECT pg_backend_pid()")).scalar() != pid
+    own.dispose()

@@ -24,6 +24,7 @@ import datetime as dt
 import http.client
 import json
 import os
+import re
 import secrets
 import signal
 import subprocess
@@ -198,6 +199,24 @@ def make_accounts(url: str, workdir: Path, residents: int) -> tuple[list[dict[st
     return tokens, admin_token
 
 
+def server_errors(log: Path) -> Counter[str]:
+    """The exceptions the server logged (JSON lines: the last line of each traceback), counted."""
+    found: Counter[str] = Counter()
+    for line in log.read_text(errors="replace").splitlines():
+        if not line.startswith("{"):
+            continue
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if record.get("level") == "ERROR":
+            trace = [t for t in str(record.get("exc_info") or record.get("message", "")).strip().splitlines()
+                     if t and not t.startswith("(Background on this error")]  # SQLAlchemy's link, not the error
+            errors = [t for t in trace if "Error" in t or "Exception" in t] or trace
+            found[(errors[-1] if errors else "?")[:120]] += 1
+    return found
+
+
 def errors_between(load: Load, start: float, end: float) -> tuple[int, int, Counter[str]]:
     window = [o for t, o in load.events if start <= t < end]
     errors = Counter(o for o in window if o != "ok")
@@ -246,8 +265,10 @@ def main(argv: list[str] | None = None) -> int:
                 killed = kill_connections(database)
                 time.sleep(5)
                 jobs_at = time.monotonic()
-                jobs = [api(port, admin_token, "POST", "/api/v1/jobs/match", {"grid": g})[1]["id"] for g in GRIDS]
-                time.sleep(1.0)
+                # The whole subdistrict first (seconds of work: the kill finds it running), then six grids.
+                jobs = [api(port, admin_token, "POST", "/api/v1/jobs/match", body)[1]["id"]
+                        for body in ({}, *({"grid": g} for g in GRIDS))]
+                time.sleep(0.5)
                 stop(worker, signal.SIGKILL)
                 worker_killed = time.monotonic() - jobs_at
                 worker = start(worker_command(), env, worker_log)
@@ -284,13 +305,17 @@ def main(argv: list[str] | None = None) -> int:
                 missing_at_receiver = [r[0] for r in rows if r[1] and r[0] not in receiver.ids]
                 duplicates = sum(c - 1 for c in receiver.ids.values() if c > 1)
                 windows = [("before any fault", t0, killed_at), (f"connections killed ({killed})", killed_at, jobs_at),
-                           (f"worker killed {worker_killed:.1f} s after 6 jobs queued", jobs_at, outage_at),
+                           (f"worker killed {worker_killed:.1f} s after 7 jobs queued", jobs_at, outage_at),
                            (f"receiver down {args.outage:g} s", outage_at, back_at), ("after", back_at, end)]
                 report.append(f"{'window':<45} {'requests':>8} {'errors':>6}  kinds")
                 for name, a, b in windows:
                     n, e, kinds = errors_between(load, a, b)
                     report.append(f"{name:<45} {n:>8} {e:>6}  {dict(kinds) if kinds else ''}")
+                received = Counter(re.findall(r"Task jobs\.match_scope\[([0-9a-f-]+)\] received", worker_log.read_text()))
                 report += [
+                    f"server errors logged: {dict(server_errors(workdir / 'gunicorn.log')) or 'none'}",
+                    f"batch jobs taken by a worker more than once (redelivered after the kill): "
+                    f"{sum(1 for c in received.values() if c > 1)} of {len(jobs)}",
                     f"submissions answered 2xx: {len(created)}; in the database: {len(created & stored)}"
                     f" (missing {len(created - stored)})",
                     f"batch jobs: {Counter(states.values())}; match runs per task id: "

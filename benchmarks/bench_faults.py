@@ -266,7 +266,7 @@ def main(argv: list[str] | None = None) -> int:
                 time.sleep(5)
                 jobs_at = time.monotonic()
                 # The whole subdistrict first (seconds of work: the kill finds it running), then six grids.
-                jobs = [api(port, admin_token, "POST", "/api/v1/jobs/match", body)[1]["id"]
+                jobs = [api(port, admin_token, "POST", "/api/v1/match/jobs", body)[1]["id"]
                         for body in ({}, *({"grid": g} for g in GRIDS))]
                 time.sleep(0.5)
                 stop(worker, signal.SIGKILL)

@@ -1,8 +1,10 @@
 """HTTP side of the jobs: queue a batch or an import and follow it.
 
-    POST /api/v1/jobs/match {"grid"|"party_grid"}   202 {"id", "kind", "state"}
-    POST /api/v1/jobs/imports/<kind>  (multipart file)  202 {"id", "kind", "state"}
-    GET  /api/v1/jobs/<id>            {"id", "kind", "state", "progress", "result"}
+    POST /api/v1/match/jobs {"grid"|"party_grid"}   202 {"id", "kind", "state"}
+    POST /api/v1/import/<kind>/jobs  (multipart file)  202 {"id", "kind", "state"}
+    GET  /api/v1/jobs/<id>           {"id", "kind", "state", "progress", "result"}
+
+(The queueing routes sit under what they queue, not under /jobs/, where /jobs/<id> would also match them.)
 
 A job is seen by whoever queued it and by admins (404 for anyone else, as for a need out of scope).
 """
@@ -87,7 +89,7 @@ def _release_request_transaction() -> None:
     db_session().rollback()
 
 
-@bp.post("/jobs/match")
+@bp.post("/match/jobs")
 @allow(*ARRANGERS)
 @documented("排队批量匹配（后台任务）：一个网格、一个党建网格或全街道", body=MatchIn, response=JobQueuedOut,
             status=202, tag="jobs", unavailable=True)
@@ -100,7 +102,7 @@ def queue_match() -> Any:
     return _queue("jobs.match_scope", "match", user.id, grid=args["grid"], party_grid=args["party_grid"]), 202
 
 
-@bp.post("/jobs/imports/<kind>")
+@bp.post("/import/<kind>/jobs")
 @allow(Role.ADMIN)
 @documented("排队导入大文件（后台任务，multipart 字段 file；?skip_invalid=1 只导入合格行）", body=ImportUpload,
             response=JobQueuedOut, status=202, tag="jobs", content_type="multipart/form-data", unavailable=True)

@@ -100,8 +100,8 @@ ROUTES: dict[tuple[str, str], Any] = {
     ("GET", "/readyz"): PUBLIC,
     ("GET", "/metrics"): PUBLIC,
     # Jobs: a batch by those who may batch-match, an import by admins; a job is seen by who queued it.
-    ("POST", "/api/v1/jobs/match"): ARRANGERS,
-    ("POST", "/api/v1/jobs/imports/<kind>"): ADMIN,
+    ("POST", "/api/v1/match/jobs"): ARRANGERS,
+    ("POST", "/api/v1/import/<kind>/jobs"): ADMIN,
     ("GET", "/api/v1/jobs/<job_id>"): STAFF,
 }
 

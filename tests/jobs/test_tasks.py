@@ -153,7 +153,7 @@ VOLUNTEER_COLUMNS = ["ref", "name", "kind", "phone", "grid", "skills", "services
 def test_a_coordinator_queues_a_batch_of_their_grid_and_follows_it_to_its_result(app, session, waiting):
     api = signed_in(app.test_client(), app, waiting.coord_g1)
 
-    queued = api.post("/api/v1/jobs/match", json={"grid": "G1"})
+    queued = api.post("/api/v1/match/jobs", json={"grid": "G1"})
     assert queued.status_code == 202, queued.get_json()
     job = api.get(f"/api/v1/jobs/{queued.get_json()['id']}").get_json()
 
@@ -165,7 +165,7 @@ def test_a_coordinator_queues_a_batch_of_their_grid_and_follows_it_to_its_result
 
 def test_a_job_is_seen_only_by_who_queued_it_and_by_admins(app, session, waiting):
     mine = signed_in(app.test_client(), app, waiting.coord_g1)
-    job_id = mine.post("/api/v1/jobs/match", json={"grid": "G1"}).get_json()["id"]
+    job_id = mine.post("/api/v1/match/jobs", json={"grid": "G1"}).get_json()["id"]
 
     other = signed_in(app.test_client(), app, waiting.coord_g3).get(f"/api/v1/jobs/{job_id}")
     admin = signed_in(app.test_client(), app, waiting.admin).get(f"/api/v1/jobs/{job_id}")
@@ -177,7 +177,7 @@ def test_a_job_is_seen_only_by_who_queued_it_and_by_admins(app, session, waiting
 
 
 def test_a_coordinator_cannot_queue_a_batch_outside_their_scope(app, session, waiting):
-    response = signed_in(app.test_client(), app, waiting.coord_g1).post("/api/v1/jobs/match", json={"grid": "G3"})
+    response = signed_in(app.test_client(), app, waiting.coord_g1).post("/api/v1/match/jobs", json={"grid": "G3"})
 
     assert response.status_code == 403
 
@@ -191,7 +191,7 @@ def test_an_import_queued_as_a_job_reports_its_rows_and_a_second_run_changes_not
 
     def run() -> dict[str, Any]:
         import io
-        queued = admin.post("/api/v1/jobs/imports/volunteers", data={"file": (io.BytesIO(data), "v.csv")},
+        queued = admin.post("/api/v1/import/volunteers/jobs", data={"file": (io.BytesIO(data), "v.csv")},
                             content_type="multipart/form-data")
         assert queued.status_code == 202, queued.get_json()
         return admin.get(f"/api/v1/jobs/{queued.get_json()['id']}").get_json()
@@ -217,7 +217,7 @@ def test_a_rejected_file_imported_as_a_job_imports_nothing(app, session, waiting
     admin = signed_in(app.test_client(), app, waiting.admin)
     before = table_counts(session)
 
-    queued = admin.post("/api/v1/jobs/imports/volunteers", data={"file": (io.BytesIO(data), "v.csv")},
+    queued = admin.post("/api/v1/import/volunteers/jobs", data={"file": (io.BytesIO(data), "v.csv")},
                         content_type="multipart/form-data").get_json()
     job = admin.get(f"/api/v1/jobs/{queued['id']}").get_json()
 
@@ -225,3 +225,10 @@ def test_a_rejected_file_imported_as_a_job_imports_nothing(app, session, waiting
     assert any(e["column"] == "grid" for e in job["result"]["report"]["errors"])
     session.expire_all()
     assert table_counts(session) == before
+
+
+def test_the_queueing_routes_are_not_also_read_as_a_job_id(app):
+    """Found by schemathesis: under /jobs/, /jobs/<id> matched /jobs/match too and OPTIONS advertised GET."""
+    for path in ("/api/v1/match/jobs", "/api/v1/import/needs/jobs"):
+        allowed = set(app.url_map.bind("localhost").allowed_methods(path))  # what OPTIONS answers in Allow
+        assert allowed == {"POST", "OPTIONS"}

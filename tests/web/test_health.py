@@ -105,7 +105,7 @@ def test_json_logs_carry_the_request_id_into_the_tasks_a_request_queues(app, ses
         handler.setStream(stream)
         handler.addFilter(RequestIdFilter())
         api = signed_in(app.test_client(), app, cast.coord_g1)
-        response = api.post("/api/v1/jobs/match", json={"grid": "G1"}, headers={"X-Request-ID": "req-batch-000001"})
+        response = api.post("/api/v1/match/jobs", json={"grid": "G1"}, headers={"X-Request-ID": "req-batch-000001"})
     finally:
         root.handlers[:] = saved[1]
         root.setLevel(saved[0])

@@ -6,7 +6,6 @@
 """
 from __future__ import annotations
 
-import logging.config
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from core.config import INSTANCE, load_config
 from core.database import Database, make_engine
+from core.logs import configure_logging
 
 
 def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
@@ -35,17 +35,11 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
 
 
 def register_logging(app: Flask) -> None:
-    """One line per event on stderr, set up once; tests keep pytest's own capture."""
+    """One line per event on stderr (text, or JSON with ``LOG_FORMAT=json``), set up once; tests keep
+    pytest's own capture."""
     if app.testing:
         return
-    logging.config.dictConfig({
-        "version": 1, "disable_existing_loggers": False,
-        "formatters": {"line": {"format": "%(asctime)s %(levelname)s [%(name)s] %(message)s"}},
-        "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "line"}},
-        "root": {"level": str(app.config["LOG_LEVEL"]).upper(), "handlers": ["stderr"]},
-        # Alembic announces its plugins and each step at INFO; the CLI prints what matters.
-        "loggers": {"alembic": {"level": "WARNING"}},
-    })
+    configure_logging(str(app.config["LOG_LEVEL"]), str(app.config["LOG_FORMAT"]))
 
 
 def register_extensions(app: Flask) -> None:
@@ -54,10 +48,12 @@ def register_extensions(app: Flask) -> None:
     url = app.config["DATABASE_URL"]
     if url.startswith("sqlite:///") and ":memory:" not in url:
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    engine = app.config.get("ENGINE") or make_engine(url)
+    engine = app.config.get("ENGINE") or make_engine(url, pool_recycle=app.config["DB_POOL_RECYCLE_SECONDS"])
     Database(engine).init_app(app)
     from access.limits import init_limits
     init_limits(app)
+    from jobs.queue import init_celery
+    init_celery(app)
     if app.config["PROXY_COUNT"]:
         # Behind a reverse proxy: the caller's address and scheme are the ones it reports.
         hops = app.config["PROXY_COUNT"]
@@ -72,18 +68,24 @@ def register_blueprints(app: Flask) -> None:
     from intake.api import bp as intake_bp
     from intake.recurring_api import bp as recurring_bp
     from intake.responsibility_api import bp as responsibility_bp
+    from jobs.api import bp as jobs_bp
     from open311.api import bp as open311_bp
     from pools.api import bp as pools_bp
     from privacy.api import bp as privacy_bp
     from web.docs import bp as docs_bp
+    from web.health import bp as health_bp
+    from web.health import install_metrics
+    from web.request_id import install_request_id
     from web.security import install_security_headers
     from web.transaction import install_unit_of_work
     from workflow.api import bp as workflow_bp
     from workflow.reports_api import bp as reports_bp
 
+    install_request_id(app)  # first: every later hook and log line of the request carries its id
     install_security_headers(app)  # first: it bounds <int:…> ids with a URL converter, bound as each route is added
+    install_metrics(app)
     for bp in (access_bp, pools_bp, intake_bp, dispatch_bp, recurring_bp, responsibility_bp, workflow_bp, reports_bp,
-               docs_bp, open311_bp, privacy_bp):
+               docs_bp, open311_bp, privacy_bp, health_bp, jobs_bp):
         app.register_blueprint(bp)
     from pages import register as register_pages
     register_pages(app)

@@ -331,12 +331,16 @@ NEXT_ACTORS: Mapping[NeedStatus, tuple[str, ...]] = {
 }
 
 
-def staff_who_see(session: Session, needs: list[Need], roles: Iterable[Role]) -> dict[int, list[User]]:
-    """Need id → the active staff of ``roles`` who may see it (the same rule as the lists)."""
+def staff_who_see(session: Session, needs: list[Need], roles: Iterable[Role],
+                  staff: Iterable[User] | None = None) -> dict[int, list[User]]:
+    """Need id → the active staff of ``roles`` who may see it (the same rule as the lists). ``staff``:
+    the active accounts already loaded (a caller telling many needs at once loads them once)."""
     roles = list(roles)
     if not needs or not roles:
         return {n.id: [] for n in needs}
-    staff = list(session.scalars(select(User).where(User.role.in_(roles), User.active.is_(True)).order_by(User.id)))
+    if staff is None:
+        staff = session.scalars(select(User).where(User.role.in_(roles), User.active.is_(True)).order_by(User.id))
+    staff = [u for u in staff if u.role in roles and u.active]
     out = {}
     for need in needs:
         facts = need_facts(session, need)
@@ -344,12 +348,14 @@ def staff_who_see(session: Session, needs: list[Need], roles: Iterable[Role]) ->
     return out
 
 
-def recipients(session: Session, need: Need, status: NeedStatus) -> list[User]:
-    """Whoever must act next on ``need`` now that it is ``status``, each once, by id."""
+def recipients(session: Session, need: Need, status: NeedStatus,
+               staff: Iterable[User] | None = None) -> list[User]:
+    """Whoever must act next on ``need`` now that it is ``status``, each once, by id (``staff``: the
+    active staff accounts, when the caller has them loaded)."""
     wanted = NEXT_ACTORS.get(status, ())
     users: dict[int, User] = {}
     staff_roles = [Role(r) for r in wanted if r in (_COORD, _REVIEW)]
-    for user in staff_who_see(session, [need], staff_roles)[need.id]:
+    for user in staff_who_see(session, [need], staff_roles, staff)[need.id]:
         users[user.id] = user
     if _RES in wanted and need.resident_id:
         resident = session.get(User, need.resident_id)

@@ -748,4 +748,10 @@ def verdict(rows: Sequence[Row], failures: Sequence[str]) -> str:
 
 
 if __name__ == "__main__":
+    if "--mixed" in sys.argv[1:]:
+        # The production issue's mixed load (locust; 70% reads, 20% submissions, 10% transitions),
+        # gunicorn beside the development server: benchmarks/load_mix.py.
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from load_mix import main as mixed_main
+        sys.exit(mixed_main())
     sys.exit(main())

@@ -68,6 +68,33 @@ class Config:
     DATA_KEYS: list[str] = []
     LOOKUP_KEY = ""
     RETENTION_DAYS = 365  # contacts, addresses and photos of needs closed or cancelled longer ago are erased
+    LOG_FORMAT = "text"  # "text" (one line) or "json" (one object a line, with the request id)
+    # Connections: a pooled connection older than this is replaced (a server or proxy that drops idle
+    # connections never hands a dead one to a request); pre-ping is always on (core.database).
+    DB_POOL_RECYCLE_SECONDS = 1800
+    # PostgreSQL: the longest one statement of an API request may run (ms; 0: no limit). Pages and
+    # jobs are not bound: a batch or an import of the whole subdistrict takes longer.
+    API_STATEMENT_TIMEOUT_MS = 5000
+    # Jobs (Celery on Redis, the jobs room). BROKER_URL empty: REDIS_URL is the broker and the results.
+    REDIS_URL = "redis://127.0.0.1:6379/0"
+    BROKER_URL = ""
+    TASKS_EAGER = False  # run each task in the caller's process at once (tests; a machine without Redis)
+    TASK_QUEUE = "sanku"  # the queue tasks go to and workers take from (two deployments on one Redis: two names)
+    # Redis hands a task a worker took but never acknowledged (the worker died) to another after this long:
+    # longer than any task runs, so a slow batch is never run twice at once.
+    TASK_VISIBILITY_TIMEOUT_SECONDS = 3600
+    ESCALATE_EVERY_SECONDS = 300  # beat: the SLA job
+    DELIVER_EVERY_SECONDS = 15  # beat: hand due notifications to the workers
+    RECURRING_EVERY_SECONDS = 600  # beat: spawn the recurring needs that are due
+    # Notification delivery: a try, then waits of NOTIFY_BACKOFF_SECONDS × 2^(try − 1) (capped at
+    # NOTIFY_BACKOFF_MAX_SECONDS); after NOTIFY_MAX_ATTEMPTS failed tries the notification is dead-lettered.
+    NOTIFY_MAX_ATTEMPTS = 8
+    NOTIFY_BACKOFF_SECONDS = 30
+    NOTIFY_BACKOFF_MAX_SECONDS = 3600
+    NOTIFY_LEASE_SECONDS = 300  # a try under way holds its notification this long (a killed worker's is retried after)
+    WEBHOOK_SECRET = ""  # HMAC-SHA256 key that signs every webhook body (required in production with a webhook URL)
+    # prometheus_client's multiprocess folder (gunicorn's workers and Celery's share it); empty: one process.
+    METRICS_MULTIPROC_DIR = ""
 
 
 class DevelopmentConfig(Config):
@@ -81,11 +108,14 @@ class TestConfig(Config):
     LOG_LEVEL = "WARNING"
     DATA_KEYS = ["dGVzdC1vbmx5LWRhdGEta2V5LTMyLWJ5dGVzLWxvbmc="]  # base64 of 32 bytes: test-only-data-key-32-bytes-long
     LOOKUP_KEY = "test-only-lookup-key"
+    TASKS_EAGER = True
+    WEBHOOK_SECRET = "test-only-webhook-secret"
 
 
 class ProductionConfig(Config):
     ENV = "production"
     SESSION_COOKIE_SECURE = True
+    LOG_FORMAT = "json"
     # Given by the environment, never defaulted: see REQUIRED_IN_ENVIRONMENT.
     DATABASE_URL = ""
 
@@ -117,6 +147,23 @@ ENVIRONMENT: dict[str, tuple[str, str]] = {
     "DATA_KEYS": ("SANKU_DATA_KEYS", "list"),
     "LOOKUP_KEY": ("SANKU_LOOKUP_KEY", "text"),
     "RETENTION_DAYS": ("SANKU_RETENTION_DAYS", "int"),
+    "LOG_FORMAT": ("SANKU_LOG_FORMAT", "text"),
+    "DB_POOL_RECYCLE_SECONDS": ("SANKU_DB_POOL_RECYCLE", "int"),
+    "API_STATEMENT_TIMEOUT_MS": ("SANKU_API_STATEMENT_TIMEOUT_MS", "int"),
+    "REDIS_URL": ("REDIS_URL", "text"),
+    "BROKER_URL": ("SANKU_BROKER_URL", "text"),
+    "TASKS_EAGER": ("SANKU_TASKS_EAGER", "bool"),
+    "TASK_QUEUE": ("SANKU_TASK_QUEUE", "text"),
+    "TASK_VISIBILITY_TIMEOUT_SECONDS": ("SANKU_TASK_VISIBILITY_TIMEOUT", "int"),
+    "ESCALATE_EVERY_SECONDS": ("SANKU_ESCALATE_EVERY", "int"),
+    "DELIVER_EVERY_SECONDS": ("SANKU_DELIVER_EVERY", "int"),
+    "RECURRING_EVERY_SECONDS": ("SANKU_RECURRING_EVERY", "int"),
+    "NOTIFY_MAX_ATTEMPTS": ("SANKU_NOTIFY_MAX_ATTEMPTS", "int"),
+    "NOTIFY_BACKOFF_SECONDS": ("SANKU_NOTIFY_BACKOFF", "float"),
+    "NOTIFY_BACKOFF_MAX_SECONDS": ("SANKU_NOTIFY_BACKOFF_MAX", "float"),
+    "NOTIFY_LEASE_SECONDS": ("SANKU_NOTIFY_LEASE", "int"),
+    "WEBHOOK_SECRET": ("SANKU_WEBHOOK_SECRET", "text"),
+    "METRICS_MULTIPROC_DIR": ("PROMETHEUS_MULTIPROC_DIR", "text"),
 }
 _TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off", ""}
 
@@ -153,6 +200,8 @@ def load_config(overrides: Mapping[str, Any] | None = None,
     if name == "production":
         problems += [f"{ENVIRONMENT[k][0]} must be set in production" for k in REQUIRED_IN_ENVIRONMENT
                      if k not in given or not config.get(k)]
+    if name == "production" and config.get("NOTIFY_WEBHOOK_URL") and not config.get("WEBHOOK_SECRET"):
+        problems.append("SANKU_WEBHOOK_SECRET must be set in production when SANKU_NOTIFY_WEBHOOK_URL is")
     problems += _check(config)
     if problems:
         raise ConfigError("\n".join(problems))
@@ -188,7 +237,9 @@ def _read(text: str, kind: str) -> Any:
 
 def _check(config: Mapping[str, Any]) -> list[str]:
     problems = []
-    for key in ("MAX_CONTENT_LENGTH", "REOPEN_DAYS", "AUTO_CLOSE_DAYS", "TOKEN_TTL_SECONDS", "RETENTION_DAYS"):
+    for key in ("MAX_CONTENT_LENGTH", "REOPEN_DAYS", "AUTO_CLOSE_DAYS", "TOKEN_TTL_SECONDS", "RETENTION_DAYS", "DB_POOL_RECYCLE_SECONDS",
+                "ESCALATE_EVERY_SECONDS", "DELIVER_EVERY_SECONDS", "TASK_VISIBILITY_TIMEOUT_SECONDS", "RECURRING_EVERY_SECONDS", "NOTIFY_MAX_ATTEMPTS",
+                "NOTIFY_BACKOFF_SECONDS", "NOTIFY_BACKOFF_MAX_SECONDS", "NOTIFY_LEASE_SECONDS"):
         if not _positive(config[key]):
             problems.append(f"{key} should be a positive number, not {config[key]!r}")
     if not isinstance(config["PROXY_COUNT"], int) or not 0 <= config["PROXY_COUNT"] <= 5:
@@ -215,6 +266,13 @@ def _check(config: Mapping[str, Any]) -> list[str]:
             problems.append("DATA_KEYS: each key should be a Fernet key (32 url-safe base64-encoded bytes; "
                             "`flask --app app keys new` prints one)")
             break
+    if not isinstance(config["API_STATEMENT_TIMEOUT_MS"], int) or config["API_STATEMENT_TIMEOUT_MS"] < 0:
+        problems.append(f"API_STATEMENT_TIMEOUT_MS should be a whole number of ms ≥ 0, not {config['API_STATEMENT_TIMEOUT_MS']!r}")
+    if str(config["LOG_FORMAT"]) not in ("text", "json"):
+        problems.append(f"LOG_FORMAT should be text or json, not {config['LOG_FORMAT']!r}")
+    for key in ("REDIS_URL", "BROKER_URL"):
+        if config[key] and not str(config[key]).startswith(("redis://", "rediss://", "memory://")):
+            problems.append(f"{key} should be redis://…, not {config[key]!r}")
     if not str(config["DATABASE_URL"] or "").strip() and config["ENV"] != "production":
         problems.append("DATABASE_URL is empty")
     return problems
@@ -260,6 +318,11 @@ def instance_secret_key(folder: Path = INSTANCE, name: str = "secret_key",
     with os.fdopen(fd, "w", encoding="ascii") as fh:
         fh.write(key)
     return key
+
+
+def broker_url(config: Mapping[str, Any]) -> str:
+    """Where tasks are queued and their results kept: BROKER_URL, else REDIS_URL."""
+    return str(config.get("BROKER_URL") or config.get("REDIS_URL") or "")
 
 
 def setting(key: str) -> Any:

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from flask import Flask, current_app, g, has_request_context, request
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -105,9 +105,22 @@ def get_db() -> Database:
 
 
 def db_session() -> Session:
-    """The session of the current request or command, opened on first use."""
+    """The session of the current request or command, opened on first use. On PostgreSQL an API
+    request's statements are bounded (``API_STATEMENT_TIMEOUT_MS``): one runaway query fails its own
+    request (500, rolled back) instead of holding a connection every other request waits for."""
     if "db_session" not in g:
         writes = not has_request_context() or request.method not in READ_ONLY_METHODS
-        g.db_session = get_db().session(writes=writes)
-    session: Session = g.db_session
-    return session
+        session = get_db().session(writes=writes)
+        g.db_session = session
+        if has_request_context() and request.path.startswith("/api/"):
+            limit_statements(session, int(current_app.config.get("API_STATEMENT_TIMEOUT_MS") or 0))
+    found: Session = g.db_session
+    return found
+
+
+def limit_statements(session: Session, milliseconds: int) -> None:
+    """Bound each statement of the session's transaction (PostgreSQL; elsewhere nothing)."""
+    if milliseconds > 0 and session.get_bind().dialect.name == "postgresql":
+        # set_config(…, true) is SET LOCAL: it ends with the transaction, so a pooled connection
+        # goes back to the next user without it.
+        session.execute(text("SELECT set_config('statement_timeout', :ms, true)"), {"ms": f"{milliseconds}ms"})

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from core.config import setting
+from core.metrics import CLASSIFIER_CONFIDENCE
 
 if TYPE_CHECKING:
     from matching.classifier import TrainedClassifier
@@ -54,11 +55,15 @@ CONFIDENCE_DECIMALS = 4
 def classify_text(text: str) -> tuple[str, float]:
     """(service, confidence) of one need's text, by the model in use."""
     prediction = current_model().predict(text)
+    CLASSIFIER_CONFIDENCE.observe(float(prediction.confidence))
     return prediction.label, round(float(prediction.confidence), CONFIDENCE_DECIMALS)
 
 
 def classify_many(texts: list[str]) -> list[tuple[str, float]]:
-    return [(p.label, round(float(p.confidence), CONFIDENCE_DECIMALS)) for p in current_model().predict_many(texts)]
+    predictions = current_model().predict_many(texts)
+    for p in predictions:
+        CLASSIFIER_CONFIDENCE.observe(float(p.confidence))
+    return [(p.label, round(float(p.confidence), CONFIDENCE_DECIMALS)) for p in predictions]
 
 
 def needs_triage(confidence: float | None) -> bool:

@@ -88,6 +88,9 @@ class MatchRun(Base):
     scope: Mapped[str] = mapped_column(String(64))  # "all", "grid:G001", "party_grid:PG01"
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     stats: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # The job that made the run (a Celery task id): a retried or redelivered task finds its run and
+    # does nothing again.
+    task_id: Mapped[Optional[str]] = mapped_column(String(64), unique=True)
 
 
 class Proposal(Base):

@@ -89,6 +89,7 @@ NOT_PERSONAL: frozenset[str] = frozenset({
     "proposals.features", "proposals.explanation", "proposals.status", "proposals.service",
     "recurrences.urgency", "recurrences.service", "recurrences.channel", "recurrences.rrule",
     "access_records.what", "access_records.via",
+    "match_runs.task_id", "notifications.last_error",  # a Celery task's id; why a webhook failed (HTTP, not content)
 })
 
 

@@ -61,3 +61,10 @@ class Notification(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     read_at: Mapped[Optional[datetime]]
     delivered: Mapped[bool] = mapped_column(default=False)
+    # Delivery through a sender (jobs.tasks.deliver_notification): tries so far, when the next may
+    # run (a backoff, or a lease while one is under way), the last failure, and the dead-letter mark
+    # after the last try. Kept in the row, not in the broker, so a restart loses no retry.
+    attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    next_attempt_at: Mapped[Optional[datetime]] = mapped_column(index=True)
+    last_error: Mapped[Optional[str]] = mapped_column(String(500))
+    dead_at: Mapped[Optional[datetime]]

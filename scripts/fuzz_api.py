@@ -125,7 +125,9 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="sanku-fuzz-") as tmp, database(args.postgres, tmp) as url:
         env = {**os.environ, "SANKU_ENV": "development", "SECRET_KEY": "fuzz-secret-key-0123456789abcdef",
                "DATABASE_URL": url, "SANKU_CLASSIFIER_PATH": f"{tmp}/classifier.joblib",
-               "SANKU_LOG_LEVEL": "WARNING"}
+               "SANKU_LOG_LEVEL": "WARNING",
+               # Jobs run inside the request that queues them: no broker to start, nothing left in a shared Redis.
+               "SANKU_TASKS_EAGER": "true"}
         flask(env, "db", "upgrade")
         flask(env, "seed-demo")
         with serving(env, free_port()) as base:

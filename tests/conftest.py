@@ -79,8 +79,10 @@ def photo_dir(tmp_path_factory: pytest.TempPathFactory) -> str:
 @pytest.fixture
 def app(engine: Engine, connection: Connection, classifier_path: str, database_url: str,  # type: ignore[no-untyped-def]
         photo_dir: str):
+    # Tasks run eagerly, in the test's transaction (tests/jobs/test_worker.py runs a real worker).
     app = create_app({"TESTING": True, "DATABASE_URL": database_url, "ENGINE": engine,
-                      "CLASSIFIER_PATH": classifier_path, "SECRET_KEY": "test", "PHOTO_DIR": photo_dir})
+                      "CLASSIFIER_PATH": classifier_path, "SECRET_KEY": "test", "PHOTO_DIR": photo_dir,
+                      "TASKS_EAGER": True, "WEBHOOK_SECRET": "test-webhook-secret"})
     # Every session of the app joins the test's transaction; its commits become savepoints.
     app.extensions["sanku_db"].sessionmaker = sessionmaker(
         bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)

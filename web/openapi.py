@@ -31,11 +31,13 @@ def documented(summary: str, *, body: type[Schema] | Schema | OneOf | None = Non
                response: type[Schema] | None = None,
                query: type[Schema] | None = None, status: int = 200, many: bool = False, paged: bool = False,
                tag: str | None = None, content_type: str = "application/json",
-               limited: bool = False) -> Callable[[Any], Any]:
-    """``limited``: a read with a rate limit of its own (429 past it), documented as such."""
+               limited: bool = False, unavailable: bool = False) -> Callable[[Any], Any]:
+    """``limited``: a read with a rate limit of its own (429 past it), documented as such;
+    ``unavailable``: a probe that answers 503 when a dependency is down."""
     def mark(view: Any) -> Any:
         view.__openapi__ = dict(summary=summary, body=body, response=response, query=query, status=status,
-                                many=many, paged=paged, tag=tag, content_type=content_type, limited=limited)
+                                many=many, paged=paged, tag=tag, content_type=content_type, limited=limited,
+                                unavailable=unavailable)
         return view
     return mark
 
@@ -81,6 +83,8 @@ def _error_statuses(method: str, meta: dict[str, Any], access: Any) -> list[int]
         codes |= {409, 429}  # the state moved on; rate limits (sign-in, the classifier)
     if meta.get("limited"):
         codes.add(429)
+    if meta.get("unavailable"):
+        codes.add(503)
     if meta["body"] is not None:
         codes |= {413, 415}  # too large; not JSON (or not a multipart upload)
     return sorted(codes)

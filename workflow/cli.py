@@ -8,12 +8,12 @@ import click
 from flask import Flask
 from flask.cli import AppGroup, with_appcontext
 
-from core.config import setting, zone
+from core.config import zone
 from core.database import get_db
 from core.errors import ApiError
 from core.times import to_utc
 
-from .notify import WebhookSender, deliver_pending
+from .notify import configured_sender, deliver_pending, revive_dead
 from .service import match_scope
 from .sla import run_escalation
 
@@ -66,11 +66,19 @@ def escalate_command(now: str | None) -> None:
 
 @notify_group.command("deliver")
 def deliver_command() -> None:
-    """把待发送的通知推送到 NOTIFY_WEBHOOK_URL。"""
-    url = setting("NOTIFY_WEBHOOK_URL")
-    if not url:
+    """把到期待发送的通知推送到 NOTIFY_WEBHOOK_URL（每条一次尝试；失败的按退避时间重试，超过次数转入死信）。"""
+    sender = configured_sender()
+    if sender is None:
         click.echo("未配置 NOTIFY_WEBHOOK_URL，通知只在应用内显示。")
         return
     with get_db().unit_of_work() as session:
-        sent, failed = deliver_pending(session, WebhookSender(url))
-    click.echo(f"已发送 {sent} 条，失败 {failed} 条（失败的下次重试）")
+        sent, failed = deliver_pending(session, sender)
+    click.echo(f"已发送 {sent} 条，失败 {failed} 条（失败的按退避时间重试）")
+
+
+@notify_group.command("retry-dead")
+def retry_dead_command() -> None:
+    """把死信（多次发送失败的通知）重新排队发送，例如接收方修复之后。"""
+    with get_db().unit_of_work() as session:
+        count = revive_dead(session)
+    click.echo(f"已重新排队 {count} 条死信通知")

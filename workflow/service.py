@@ -4,6 +4,7 @@ acts next is told. Callers (API, CLI, jobs) check that the actor may see the nee
 from __future__ import annotations
 
 import logging
+import time
 from datetime import datetime
 from typing import Any
 
@@ -12,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from access.policy import actions_for, describe, may_answer, may_take
 from core.errors import Forbidden
+from core.metrics import BATCH_MATCHED, BATCH_NEEDS, BATCH_SECONDS
 from core.times import utcnow
 from core.vocab import STATUS_LABELS_ZH, SYSTEM, Action, NeedStatus
 from dispatch.batch import run_batch
@@ -137,10 +139,14 @@ def record_match_outcome(session: Session, need: Need, proposed: bool, reason: s
 def match_scope(session: Session, *, grid: str | None = None,
                 party_grid: str | None = None) -> tuple[MatchRun, BatchResult]:
     """Batch-match the open needs of a scope and record each outcome in the workflow."""
+    started = time.perf_counter()
     run, result, outcomes = run_batch(session, grid=grid, party_grid=party_grid)
     for outcome in outcomes:
         record_match_outcome(session, outcome.need, outcome.proposed, outcome.reason)
     session.flush()
+    BATCH_SECONDS.observe(time.perf_counter() - started)
+    BATCH_NEEDS.observe(len(outcomes))
+    BATCH_MATCHED.inc(sum(o.proposed for o in outcomes))
     log.info("match run %s (%s): %s", run.id, run.scope, run.stats)
     return run, result
 

@@ -110,6 +110,15 @@ ROUTES: dict[tuple[str, str], Any] = {
     ("POST", "/open311/v2/requests.<any(json,xml):fmt>"): PUBLIC,
     ("GET", "/open311/v2/requests/<ref>.<any(json,xml):fmt>"): PUBLIC,
     ("GET", "/open311/v2/tokens/<token>.<any(json,xml):fmt>"): PUBLIC,
+    # Probes and metrics: a load balancer and Prometheus call them without a login (no personal data:
+    # check names and counts; keep /metrics on the internal network in production).
+    ("GET", "/healthz"): PUBLIC,
+    ("GET", "/readyz"): PUBLIC,
+    ("GET", "/metrics"): PUBLIC,
+    # Jobs: a batch by those who may batch-match, an import by admins; a job is seen by who queued it.
+    ("POST", "/api/v1/match/jobs"): ARRANGERS,
+    ("POST", "/api/v1/import/<kind>/jobs"): ADMIN,
+    ("GET", "/api/v1/jobs/<job_id>"): STAFF,
 }
 
 

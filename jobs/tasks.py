@@ -1,0 +1,144 @@
+"""The tasks. Each runs in the Flask app's context (``jobs.queue``), does its work in one unit of work
+(committed at its end, rolled back on any error: a task that fails leaves the database as it was),
+and may run twice without a second effect:
+
+- ``jobs.match_scope``: batch matching of a grid, a Party grid or the subdistrict. The run is stored
+  with the task's id (unique): a retried or redelivered task finds its run and answers it. Run again
+  under a new id, it finds the needs it proposed for no longer waiting, and the unmatched still
+  unmatched for the same reason: no proposal, no audit entry, no notification is added.
+- ``jobs.escalate``: the SLA job (``workflow.sla``), on beat; each need moves once.
+- ``jobs.deliver_due`` (beat) leases the notifications whose time has come and queues
+  ``jobs.deliver_notification`` for each: one try, its failure counted with an exponential backoff,
+  dead-lettered after the last (``workflow.notify``); a delivered row is never sent again.
+- ``jobs.import_file``: a large file's import, with its phase for the pages; rows are upserted by
+  ``ref``, so importing it again changes nothing.
+- ``jobs.spawn_recurring``: the recurring needs that are due (``intake.recurring``), on beat.
+"""
+from __future__ import annotations
+
+import base64
+import logging
+from datetime import datetime
+from typing import Any
+
+from celery import Task, shared_task
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from core.config import setting
+from core.database import get_db
+from core.times import utcnow
+from intake.recurring import spawn_due
+from intake.service import import_records
+from models import MatchRun
+from pools.tabular import TableError
+from privacy.retention import apply_retention
+from workflow.notify import attempt_delivery, claim_due, configured_sender
+from workflow.service import match_scope
+from workflow.sla import run_escalation
+
+log = logging.getLogger(__name__)
+DELIVER_BATCH = 500  # notifications leased per sweep
+
+
+def _run_summary(run: MatchRun, repeated: bool) -> dict[str, Any]:
+    return {"match_run_id": run.id, "scope": run.scope, "stats": dict(run.stats), "repeated": repeated}
+
+
+def _run_of(task_id: str | None) -> dict[str, Any] | None:
+    if not task_id:
+        return None
+    with get_db().unit_of_work() as session:
+        run = session.scalar(select(MatchRun).where(MatchRun.task_id == task_id))
+        return _run_summary(run, True) if run is not None else None
+
+
+@shared_task(name="jobs.match_scope", bind=True)
+def match_scope_task(self: Task, grid: str | None = None, party_grid: str | None = None) -> dict[str, Any]:
+    """Batch-match a scope; answers the run's id, scope and stats."""
+    task_id = self.request.id
+    done = _run_of(task_id)
+    if done is not None:
+        log.info("match task %s already ran (run %s): nothing to do", task_id, done["match_run_id"])
+        return done
+    self.update_state(state="PROGRESS", meta={"phase": "matching", "scope": grid or party_grid or "all"})
+    try:
+        with get_db().unit_of_work() as session:
+            run, _result = match_scope(session, grid=grid, party_grid=party_grid)
+            run.task_id = task_id
+            session.flush()
+            summary = _run_summary(run, False)
+    except IntegrityError:
+        # The same task ran at once elsewhere (a redelivery) and stored its run first: answer that one.
+        done = _run_of(task_id)
+        if done is None:
+            raise
+        return done
+    return summary
+
+
+@shared_task(name="jobs.escalate")
+def escalate_task(now: str | None = None) -> dict[str, int]:
+    """One pass of the SLA job (``now``: ISO 8601 UTC, for a replay; None: the current time)."""
+    moment = datetime.fromisoformat(now) if now else None
+    with get_db().unit_of_work() as session:
+        summary = run_escalation(session, now=moment)
+    log.info("escalation: %s", summary)
+    return dict(summary)
+
+
+@shared_task(name="jobs.deliver_due", bind=True)
+def deliver_due_task(self: Task) -> int:
+    """Lease the due notifications and queue one delivery each; answers how many were queued."""
+    if configured_sender() is None:
+        return 0  # in-app only: nothing to send
+    with get_db().unit_of_work() as session:
+        ids = claim_due(session, DELIVER_BATCH)
+    deliver = self.app.tasks["jobs.deliver_notification"]
+    for notification_id in ids:
+        deliver.delay(notification_id)
+    return len(ids)
+
+
+@shared_task(name="jobs.deliver_notification")
+def deliver_notification_task(notification_id: int) -> dict[str, Any]:
+    """One try of one notification (see ``workflow.notify.attempt_delivery``)."""
+    sender = configured_sender()
+    if sender is None:
+        return {"id": notification_id, "outcome": "skipped"}
+    with get_db().unit_of_work() as session:
+        attempt = attempt_delivery(session, notification_id, sender)
+    return {"id": notification_id, "outcome": attempt.outcome, "attempts": attempt.attempts,
+            "retry_at": attempt.retry_at.isoformat() if attempt.retry_at else None}
+
+
+@shared_task(name="jobs.import_file", bind=True)
+def import_file_task(self: Task, kind: str, data_b64: str, filename: str, skip_invalid: bool = False) -> dict[str, Any]:
+    """Import a file (its bytes in base64, so a worker on another machine gets them with the task);
+    the pages follow its phase: reading, importing, then the report."""
+    data = base64.b64decode(data_b64)
+    self.update_state(state="PROGRESS", meta={"phase": "importing", "bytes": len(data), "filename": filename})
+    try:
+        with get_db().unit_of_work() as session:
+            report = import_records(session, kind, data, filename, skip_invalid=skip_invalid)
+            if not report.imported:
+                session.rollback()  # a rejected file imports nothing
+    except TableError as exc:
+        return {"phase": "rejected", "imported": False, "error": str(exc)}
+    return {"phase": "done" if report.imported else "rejected", "imported": report.imported,
+            "report": report.to_dict()}
+
+
+@shared_task(name="jobs.spawn_recurring")
+def spawn_recurring_task() -> dict[str, int]:
+    with get_db().unit_of_work() as session:
+        return dict(spawn_due(session))
+
+
+@shared_task(name="jobs.apply_retention")
+def apply_retention_task() -> dict[str, int]:
+    """Retention on beat (``privacy.retention``): erase what the needs ended long ago no longer need."""
+    with get_db().unit_of_work() as session:
+        report = apply_retention(session, utcnow(), int(setting("RETENTION_DAYS")))
+    log.info("retention: %d needs, %d photos", report.needs, report.photos)
+    return {"needs": report.needs, "photos": report.photos}

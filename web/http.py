@@ -112,14 +112,15 @@ def check_request_text() -> None:
         if problem:
             problems.setdefault(name, []).append(problem)
     if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        # A part may come without a name (werkzeug gives None): it is text like any other, named "".
         for name, value in request.form.items(multi=True):
-            problem = _text_problem(name) or _text_problem(value)
+            problem = _text_problem(name or "") or _text_problem(value or "")
             if problem:
-                problems.setdefault(name, []).append(problem)
+                problems.setdefault(name or "", []).append(problem)
         for name, upload in request.files.items(multi=True):
             problem = _text_problem(upload.filename or "")  # the name is text; the content stays binary
             if problem:
-                problems.setdefault(name, []).append(problem)
+                problems.setdefault(name or "", []).append(problem)
     if problems:
         raise InvalidData(fields=problems)
 
@@ -192,7 +193,7 @@ def uploaded_file(field: str, missing: str) -> FileStorage:
     field sent (the document lists only this one) or the file when it is missing (``missing`` says so)."""
     if not request.mimetype.startswith("multipart/form-data"):
         raise UnsupportedMediaType()
-    problems = {name: [UNKNOWN_FIELD] for name in [*request.form, *request.files] if name != field}
+    problems = {name or "": [UNKNOWN_FIELD] for name in [*request.form, *request.files] if name != field}
     upload = request.files.get(field)
     if upload is None or not upload.filename:
         problems[field] = [missing]

@@ -62,6 +62,7 @@ class Config:
     # Where rate limits count (access.limits): memory is one process's; several workers share Redis.
     RATELIMIT_STORAGE_URI = "memory://"
     PROXY_COUNT = 0  # reverse proxies in front whose X-Forwarded-For may be trusted for the caller's address
+    BACKUP_KEY = ""  # encrypts `backup create --encrypt` (backup/crypto.py); kept apart from the backups
 
 
 class DevelopmentConfig(Config):
@@ -106,6 +107,7 @@ ENVIRONMENT: dict[str, tuple[str, str]] = {
     "SESSION_COOKIE_SECURE": ("SANKU_SECURE_COOKIES", "bool"),
     "RATELIMIT_STORAGE_URI": ("SANKU_RATELIMIT_STORAGE", "text"),
     "PROXY_COUNT": ("SANKU_PROXY_COUNT", "int"),
+    "BACKUP_KEY": ("SANKU_BACKUP_KEY", "text"),
 }
 _TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off", ""}
 
@@ -191,6 +193,8 @@ def _check(config: Mapping[str, Any]) -> list[str]:
         problems.append(f"TIMEZONE {config['TIMEZONE']!r} is not a time zone (e.g. Asia/Shanghai)")
     if str(config["LOG_LEVEL"]).upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
         problems.append(f"LOG_LEVEL {config['LOG_LEVEL']!r} should be DEBUG, INFO, WARNING or ERROR")
+    if config["BACKUP_KEY"] and len(str(config["BACKUP_KEY"])) < 32:
+        problems.append("BACKUP_KEY should be at least 32 characters (flask --app app backup keygen makes one)")
     if not str(config["DATABASE_URL"] or "").strip() and config["ENV"] != "production":
         problems.append("DATABASE_URL is empty")
     return problems

@@ -83,7 +83,13 @@ def read_archive(source: Path, staging: Path, key: str | None,
                 raise crypto.WrongKey("此备份已加密：请把 SANKU_BACKUP_KEY 设为加密时用的密钥再恢复。")
             stream = io.BufferedReader(crypto.DecryptingReader(raw, key), BLOCK)
         try:
-            return _read_tar(stream, staging, check)
+            manifest = _read_tar(stream, staging, check)
+            if stream is not raw:
+                # Read on to the chunk marked last, so a file cut or altered after tar's end marker is refused
+                # too (tarfile reads whole 10 KiB records and so normally gets there itself: this makes it sure).
+                while stream.read(BLOCK):
+                    pass
+            return manifest
         except (tarfile.ReadError, EOFError) as exc:
             why = "文件在中途结束" if "unexpected end" in str(exc) else str(exc)
             raise DamagedArchive(f"备份文件不完整（被截断）或已损坏：{why}。") from None

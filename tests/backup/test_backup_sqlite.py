@@ -197,6 +197,10 @@ def test_an_encrypted_backup_round_trips_and_refuses_a_wrong_or_missing_key(
     flipped[len(data) // 2] ^= 0x40
     (tmp_path / "flipped.backup").write_bytes(bytes(flipped))
     refused(target(BACKUP_KEY=BACKUP_KEY), tmp_path / "flipped.backup", "被改动过")
+    (tmp_path / "tail.backup").write_bytes(data[:-1] + bytes([data[-1] ^ 1]))  # the last chunk, past tar's end
+    refused(target(BACKUP_KEY=BACKUP_KEY), tmp_path / "tail.backup", "被改动过")
+    (tmp_path / "longer.backup").write_bytes(data + data[-40:])  # something appended after the last chunk
+    refused(target(BACKUP_KEY=BACKUP_KEY), tmp_path / "longer.backup", "已损坏")
     app = target(BACKUP_KEY=BACKUP_KEY)
     result = cli(app, "restore", str(path))
     assert result.exit_code == 0, result.output

@@ -107,15 +107,16 @@ def timed(fn: Callable[[], object]) -> float:
 class Scratch:
     """Fresh restore targets: SQLite files in a folder, or one PostgreSQL database made anew each time."""
 
-    def __init__(self, source_url: str, folder: Path, classifier: str) -> None:
+    def __init__(self, source_url: str, folder: Path, classifier: str, postgres: str) -> None:
         self.source_url, self.folder, self.classifier, self.n = source_url, folder, classifier, 0
+        self.postgres = postgres  # the URL beside which PostgreSQL scratch databases are made
 
     def target(self) -> Flask:
         self.n += 1
         photos = self.folder / f"photos-{make_url(self.source_url).get_backend_name()}-{self.n}"
         if self.source_url.startswith("sqlite"):
             return make(f"sqlite:///{self.folder / f'target-{self.n}.db'}", photos, self.classifier)
-        url = scratch_db(self.source_url, "restore")
+        url = scratch_db(self.postgres, "restore")
         return make(url, photos, self.classifier)
 
 
@@ -194,10 +195,10 @@ def measure(label: str, source: Flask, scratch: Scratch, work: Path, repeat: int
             f"{best['restore plain'] / best['base restore']:>6.1f}"]
 
 
-def run(source_url: str, work: Path, classifier: str, quick: bool) -> list[str]:
+def run(source_url: str, work: Path, classifier: str, quick: bool, postgres: str = "") -> list[str]:
     source = make(source_url, work / f"source-photos-{make_url(source_url).get_backend_name()}", classifier)
     seed(source)
-    scratch = Scratch(source_url, work, classifier)
+    scratch = Scratch(source_url, work, classifier, postgres)
     lines = measure("demo subdistrict", source, scratch, work, repeat=3)
     print(lines[-1], flush=True)
     if not quick:
@@ -225,7 +226,7 @@ def main() -> int:
         if args.postgres:
             source_url = scratch_db(args.postgres, "source")
             try:
-                lines += run(source_url, work, classifier, args.quick)
+                lines += run(source_url, work, classifier, args.quick, args.postgres)
             finally:
                 scratch_db(args.postgres, "source", drop_only=True)
                 scratch_db(args.postgres, "restore", drop_only=True)

@@ -101,6 +101,7 @@ def register_error_handlers(app: Flask) -> None:
 
 def register_commands(app: Flask) -> None:
     from access.cli import register as register_access
+    from backup.cli import register as register_backup
     from demo.cli import register as register_demo
     from dispatch.cli import register as register_dispatch
     from intake.cli import register as register_intake
@@ -114,5 +115,5 @@ def register_commands(app: Flask) -> None:
 
     for register in (register_migrations, register_access, register_intake, register_recurring,
                      register_responsibility, register_dispatch, register_workflow, register_demo, register_open311,
-                     register_privacy, register_simulation):
+                     register_privacy, register_simulation, register_backup):
         register(app)

@@ -12,7 +12,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 SCRIPTS = ("bench_solver.py", "bench_proposals.py", "bench_quality.py", "bench_scale.py", "bench_hard_cases.py",
            "bench_classifier.py", "borderline_slice.py", "bench_load.py", "bench_pages.py", "bench_addresses.py",
-           "bench_month.py")
+           "bench_month.py", "bench_backup.py")
 WITHOUT_QUICK = ("bench_classifier.py", "bench_hard_cases.py", "borderline_slice.py")  # one size only
 
 

@@ -95,6 +95,7 @@ class Config:
     WEBHOOK_SECRET = ""  # HMAC-SHA256 key that signs every webhook body (required in production with a webhook URL)
     # prometheus_client's multiprocess folder (gunicorn's workers and Celery's share it); empty: one process.
     METRICS_MULTIPROC_DIR = ""
+    BACKUP_KEY = ""  # encrypts `backup create --encrypt` (backup/crypto.py); kept apart from the backups
 
 
 class DevelopmentConfig(Config):
@@ -164,6 +165,7 @@ ENVIRONMENT: dict[str, tuple[str, str]] = {
     "NOTIFY_LEASE_SECONDS": ("SANKU_NOTIFY_LEASE", "int"),
     "WEBHOOK_SECRET": ("SANKU_WEBHOOK_SECRET", "text"),
     "METRICS_MULTIPROC_DIR": ("PROMETHEUS_MULTIPROC_DIR", "text"),
+    "BACKUP_KEY": ("SANKU_BACKUP_KEY", "text"),
 }
 _TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off", ""}
 
@@ -273,6 +275,8 @@ def _check(config: Mapping[str, Any]) -> list[str]:
     for key in ("REDIS_URL", "BROKER_URL"):
         if config[key] and not str(config[key]).startswith(("redis://", "rediss://", "memory://")):
             problems.append(f"{key} should be redis://…, not {config[key]!r}")
+    if config["BACKUP_KEY"] and len(str(config["BACKUP_KEY"])) < 32:
+        problems.append("BACKUP_KEY should be at least 32 characters (flask --app app backup keygen makes one)")
     if not str(config["DATABASE_URL"] or "").strip() and config["ENV"] != "production":
         problems.append("DATABASE_URL is empty")
     return problems

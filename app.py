@@ -24,6 +24,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     # No static folder yet: every route, static files included, must declare who may call it.
     app = Flask(__name__, instance_path=str(INSTANCE), static_folder=None)
     app.config.update(config)
+    app.extensions["app_factory"] = create_app  # for whoever must build another (the simulation, per database)
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.json.sort_keys = False  # type: ignore[attr-defined]
     register_logging(app)

@@ -141,7 +141,7 @@ def stop(proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> None:
 
 
 def worker_command() -> list[str]:
-    return [sys.executable, "-m", "celery", "-A", "jobs.worker", "worker", "--concurrency", "2", "--loglevel", "INFO",
+    return [sys.executable, "-m", "celery", "-A", "worker", "worker", "--concurrency", "2", "--loglevel", "INFO",
             "-n", f"bench-faults-{secrets.token_hex(2)}@%h"]
 
 
@@ -249,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
                     "SANKU_TASK_QUEUE": f"sanku-faults-{secrets.token_hex(4)}"})
         worker_log, beat_log = workdir / "worker.log", workdir / "beat.log"
         worker = start(worker_command(), env, worker_log)
-        beat = start([sys.executable, "-m", "celery", "-A", "jobs.worker", "beat", "--schedule",
+        beat = start([sys.executable, "-m", "celery", "-A", "worker", "beat", "--schedule",
                       str(workdir / "beat-schedule")], env, beat_log)
         try:
             wait_for("ready.", worker_log, 120)

@@ -20,9 +20,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from app import create_app  # noqa: E402
 from simulation.params import scenario  # noqa: E402
 from simulation.policies import POLICIES  # noqa: E402
-from simulation.runner import run_policies  # noqa: E402
+from simulation.runner import AppRecipe, run_policies  # noqa: E402
 
 COLUMNS = (("closure_rate", "closure"), ("closed_within_sla", "in SLA"), ("median_hours_to_match", "match p50 h"),
            ("p90_hours_to_close", "close p90 h"), ("urgent_matched_within_1h", "urgent<1h"),
@@ -41,8 +42,8 @@ def main() -> int:
     args = parser.parse_args()
     days = args.days or (3 if args.quick else 30)
     scenarios = args.scenario or (["normal"] if args.quick else ["normal", "surge", "tight"])
-    config = {"SECRET_KEY": "bench", "LOG_LEVEL": "WARNING",
-              "CLASSIFIER_PATH": os.environ.get("SANKU_CLASSIFIER_PATH", str(Path("instance/classifier.joblib")))}
+    config = AppRecipe(create_app, {"SECRET_KEY": "bench", "LOG_LEVEL": "WARNING", "CLASSIFIER_PATH": os.environ.get(
+        "SANKU_CLASSIFIER_PATH", str(Path("instance/classifier.joblib")))})
     print(f"# {days} days, seed {args.seed}, {args.jobs} policies at a time; "
           f"{time.strftime('%Y-%m-%d %H:%M %z')}")
     header = f"{'scenario':<8} {'policy':<8} " + " ".join(f"{title:>11}" for _, title in COLUMNS)
@@ -53,7 +54,7 @@ def main() -> int:
             label, params = scenario(name)
             started = time.perf_counter()
             results = run_policies(list(POLICIES), params, seed=args.seed, days=days, workdir=Path(work) / name,
-                                   app_config=config, jobs=args.jobs)
+                                   recipe=config, jobs=args.jobs)
             for policy, row in results.items():
                 cells = " ".join(f"{_fmt(row.get(key)):>11}" for key, _ in COLUMNS)
                 print(f"{label:<8} {policy:<8} {cells}", flush=True)

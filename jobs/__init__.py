@@ -4,7 +4,6 @@
     tasks.py    batch matching of a scope, the SLA job, notification delivery, file imports
     signals.py  the request id carried into tasks; tasks counted by state for /metrics
     api.py      /api/v1/jobs: queue a batch or an import, follow its progress
-    worker.py   the entry point of ``celery -A jobs.worker worker`` and ``… beat``
 
 Each task is one unit of work: it commits once at its end and rolls back on any error, so a task
 that fails leaves the database as it was; and each is safe to run twice (see each task).

@@ -15,9 +15,9 @@ pids=()
 stop() { for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done; wait || true; }
 trap stop EXIT INT TERM
 
-"$BIN/celery" -A jobs.worker worker --loglevel INFO --concurrency "$WORKER_CONCURRENCY" -n "sanku@%h" &
+"$BIN/celery" -A worker worker --loglevel INFO --concurrency "$WORKER_CONCURRENCY" -n "sanku@%h" &
 pids+=($!)
-"$BIN/celery" -A jobs.worker beat --loglevel INFO --schedule instance/celerybeat-schedule &
+"$BIN/celery" -A worker beat --loglevel INFO --schedule instance/celerybeat-schedule &
 pids+=($!)
 "$BIN/gunicorn" --config gunicorn.conf.py --bind "$BIND" &
 pids+=($!)

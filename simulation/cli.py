@@ -6,7 +6,7 @@ import os
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from flask import Flask, current_app
@@ -15,6 +15,9 @@ from sqlalchemy import select
 
 from .params import SENSITIVITY, scenario, varied
 from .policies import POLICIES
+
+if TYPE_CHECKING:  # the runner (migrations, SimPy) loads when the command runs, not with every app
+    from .runner import AppRecipe
 
 # The settings a policy's app takes from the running one: everything that changes what the services
 # do (the SLA tables, the zone, the model); never the database.
@@ -26,13 +29,15 @@ def register(app: Flask) -> None:
     app.cli.add_command(simulate_command)
 
 
-def app_config() -> dict[str, Any]:
+def app_recipe() -> AppRecipe:
+    """The running app's factory and the settings the simulation's apps carry over from it."""
+    from .runner import AppRecipe
     config = {k: current_app.config[k] for k in CARRIED if k in current_app.config}
     config["SECRET_KEY"] = config.get("SECRET_KEY") or "simulation"
-    return {**config, "LOG_LEVEL": "WARNING"}
+    return AppRecipe(current_app.extensions["app_factory"], {**config, "LOG_LEVEL": "WARNING"})
 
 
-def boundaries(database_url: str, config: dict[str, Any]) -> dict[str, Any]:
+def boundaries(database_url: str, config: AppRecipe) -> dict[str, Any]:
     from core.database import get_db
     from models import Grid
 
@@ -67,18 +72,18 @@ def simulate_command(days: int, seed: int, scenario_name: str, scenario_file: st
         raise click.UsageError("--database-url 不能是应用自己的数据库（DATABASE_URL）")
     label, params = scenario(scenario_name, scenario_file)
     chosen = list(policies) or list(POLICIES)
-    config = app_config()
+    config = app_recipe()
     out = Path(out_dir)
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="sanku-sim-") as work:
         workdir = Path(work)
-        results = run_policies(chosen, params, seed=seed, days=days, workdir=workdir, app_config=config,
+        results = run_policies(chosen, params, seed=seed, days=days, workdir=workdir, recipe=config,
                                database_url=database_url, jobs=jobs)
         variants = {}
         if sensitivity:
             for name, change in SENSITIVITY.items():
                 variants[name] = run_policies(chosen, varied(params, change), seed=seed, days=days,
-                                              workdir=workdir, app_config=config, database_url=database_url,
+                                              workdir=workdir, recipe=config, database_url=database_url,
                                               jobs=jobs)
         source = database_url or f"sqlite:///{workdir / 'template.db'}"
         data = report.write(out, results, scenario=label, seed=seed, days=days,

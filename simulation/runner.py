@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass
@@ -36,6 +36,15 @@ PASSWORD = "simulated-month-2026"  # the accounts never sign in; a password is r
 
 
 @dataclass(frozen=True)
+class AppRecipe:
+    """How the simulation builds the app on a database of its own: the app factory and the settings carried over.
+    The factory is handed in by the caller (the command takes the running app's), not imported: no room imports
+    the composition root. It travels to the worker processes by reference, as any module function pickles."""
+    factory: Callable[[Mapping[str, Any]], Any]
+    config: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
 class Job:
     policy: str
     params: Params
@@ -44,7 +53,7 @@ class Job:
     days: int
     database_url: str
     template: str | None  # a SQLite file to copy into database_url's file, or None: build it there
-    app_config: Mapping[str, Any]
+    recipe: AppRecipe
 
 
 def copy_sqlite(source: str, target: str) -> None:
@@ -56,12 +65,11 @@ def copy_sqlite(source: str, target: str) -> None:
         src.backup(dst)
 
 
-def app_for(database_url: str, app_config: Mapping[str, Any]) -> Any:
-    from app import create_app
-    return create_app({**app_config, "DATABASE_URL": database_url})
+def app_for(database_url: str, recipe: AppRecipe) -> Any:
+    return recipe.factory({**recipe.config, "DATABASE_URL": database_url})
 
 
-def build_world(database_url: str, app_config: Mapping[str, Any]) -> None:
+def build_world(database_url: str, recipe: AppRecipe) -> None:
     """Migrate ``database_url`` and load the demo subdistrict with the simulation's accounts."""
     from access.auth import create_user
     from core.vocab import Role
@@ -75,7 +83,7 @@ def build_world(database_url: str, app_config: Mapping[str, Any]) -> None:
             conn.execute(text("CREATE SCHEMA public"))
     migrate(engine)
     engine.dispose()
-    app = app_for(database_url, app_config)
+    app = app_for(database_url, recipe)
     with app.app_context(), get_db().unit_of_work() as session:
         seed_demo(session, history=False)
         for model in (Notification, AuditEntry):
@@ -97,10 +105,10 @@ def places(session: Session) -> list[Place]:
     return [Place(code, community, float(max(households.get(gid) or 0, 1))) for gid, code, community in rows]
 
 
-def month_arrivals(database_url: str, app_config: Mapping[str, Any], params: Params, *, days: int,
+def month_arrivals(database_url: str, recipe: AppRecipe, params: Params, *, days: int,
                    seed: int) -> list[Arrival]:
     from datetime import datetime
-    app = app_for(database_url, app_config)
+    app = app_for(database_url, recipe)
     with app.app_context(), get_db().unit_of_work() as session:
         where = places(session)
     return generate(params, where, days=days, seed=seed, start=datetime.fromisoformat(params.start))
@@ -120,8 +128,8 @@ def run_job(job: Job, world_class: type[World] | None = None) -> dict[str, Any]:
     if job.template is not None:
         copy_sqlite(job.template, job.database_url.removeprefix("sqlite:///"))
     else:
-        build_world(job.database_url, job.app_config)
-    app = app_for(job.database_url, job.app_config)
+        build_world(job.database_url, job.recipe)
+    app = app_for(job.database_url, job.recipe)
     with app.app_context():
         session = get_db().sessionmaker()
         try:
@@ -142,21 +150,21 @@ def run_job(job: Job, world_class: type[World] | None = None) -> dict[str, Any]:
 
 
 def run_policies(policies: list[str], params: Params, *, seed: int, days: int, workdir: Path,
-                 app_config: Mapping[str, Any], database_url: str | None = None,
+                 recipe: AppRecipe, database_url: str | None = None,
                  jobs: int = 1) -> dict[str, dict[str, Any]]:
     """Every policy's month on the same arrivals and the same draws; ``jobs`` policies at once."""
     workdir.mkdir(parents=True, exist_ok=True)
     if database_url is None or database_url.startswith("sqlite:///"):
         template = str(workdir / "template.db")
         if not os.path.exists(template):
-            build_world(f"sqlite:///{template}", app_config)
-        arrivals = month_arrivals(f"sqlite:///{template}", app_config, params, days=days, seed=seed)
+            build_world(f"sqlite:///{template}", recipe)
+        arrivals = month_arrivals(f"sqlite:///{template}", recipe, params, days=days, seed=seed)
         todo = [Job(p, params, tuple(arrivals), seed, days, f"sqlite:///{workdir / f'{p}.db'}", template,
-                    app_config) for p in policies]
+                    recipe) for p in policies]
     else:  # one database, rebuilt for each policy in turn
-        build_world(database_url, app_config)
-        arrivals = month_arrivals(database_url, app_config, params, days=days, seed=seed)
-        todo = [Job(p, params, tuple(arrivals), seed, days, database_url, None, app_config) for p in policies]
+        build_world(database_url, recipe)
+        arrivals = month_arrivals(database_url, recipe, params, days=days, seed=seed)
+        todo = [Job(p, params, tuple(arrivals), seed, days, database_url, None, recipe) for p in policies]
         jobs = 1
     if jobs <= 1 or len(todo) == 1:
         return {job.policy: run_job(job) for job in todo}

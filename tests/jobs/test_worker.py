@@ -1,4 +1,4 @@
-"""The tasks through a real Celery worker (a process of its own, ``celery -A jobs.worker worker``) on
+"""The tasks through a real Celery worker (a process of its own, ``celery -A worker worker``) on
 Redis, against a database file both processes share: batch matching, a failing task leaving the
 database as it was, delivery to a webhook, and the request id carried from the caller into the
 worker's logs. Skipped when Redis is not running (SANKU_TEST_REDIS_URL, default
@@ -76,7 +76,7 @@ def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
     env.update(env_settings, SANKU_ENV="development")
     with open(log_path, "w") as log:
         worker = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "jobs.worker", "worker", "--pool", "solo", "--loglevel", "INFO",
+            [sys.executable, "-m", "celery", "-A", "worker", "worker", "--pool", "solo", "--loglevel", "INFO",
              "-n", f"sanku-test-{os.getpid()}@%h", "--without-mingle", "--without-gossip"],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:

@@ -12,13 +12,14 @@ import pytest
 from sqlalchemy import select
 
 import dispatch.batch
+from app import create_app
 from core.database import get_db
 from core.vocab import NeedStatus
 from dispatch.views import load_providers
 from matching.engine import BatchResult, Unmatched
 from models import AuditEntry, Need
 from simulation.params import Params
-from simulation.runner import Job, app_for, build_world, month_arrivals, run_job
+from simulation.runner import AppRecipe, Job, app_for, build_world, month_arrivals, run_job
 from simulation.world import World
 
 pytestmark = pytest.mark.slow
@@ -33,9 +34,10 @@ TIGHT = SMALL.replace(active_volunteer_share=0.1, needs_per_month=900.0)
 
 
 @pytest.fixture(scope="module")
-def world_db(tmp_path_factory: pytest.TempPathFactory, classifier_path: str) -> Iterator[tuple[Path, dict[str, Any]]]:
+def world_db(tmp_path_factory: pytest.TempPathFactory, classifier_path: str) -> Iterator[tuple[Path, AppRecipe]]:
     folder = tmp_path_factory.mktemp("sim")
-    config = {"SECRET_KEY": "test", "CLASSIFIER_PATH": classifier_path, "LOG_LEVEL": "WARNING", "TESTING": True}
+    config = AppRecipe(create_app, {"SECRET_KEY": "test", "CLASSIFIER_PATH": classifier_path, "LOG_LEVEL": "WARNING",
+                                    "TESTING": True})
     build_world(f"sqlite:///{folder / 'template.db'}", config)
     yield folder, config
 
@@ -59,7 +61,7 @@ class CapacityWatch(World):
         assert not over, [(p.ref, p.load, p.capacity) for p in over]
 
 
-def simulate(world_db: tuple[Path, dict[str, Any]], policy: str, params: Params = SMALL, *, days: int = 1,
+def simulate(world_db: tuple[Path, AppRecipe], policy: str, params: Params = SMALL, *, days: int = 1,
              seed: int = 7, name: str = "run") -> dict[str, Any]:
     """One run, once per module (``name``), with the capacity watch on."""
     if name not in RUNS:

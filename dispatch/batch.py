@@ -58,6 +58,12 @@ def run_batch(session: Session, *, grid: str | None = None,
     needs = needs_in_scope(session, grid=grid, party_grid=party_grid)
     # The process's provider index, brought up to date (not built again for every batch).
     result = match_batch([need_view(n) for n in needs], provider_index(session), grid_map(session))
+    run, outcomes = store_batch(session, needs, result, scope)
+    return run, result, outcomes
+
+
+def store_batch(session: Session, needs: list[Need], result: BatchResult, scope: str) -> tuple[MatchRun, list[Outcome]]:
+    """A batch's result stored: one run with its figures, one proposal per matched need; one outcome per need."""
     run = MatchRun(scope=scope, stats={**result.stats.as_dict(), "unmatched": len(result.unmatched)})
     session.add(run)
     outcomes = []
@@ -67,6 +73,7 @@ def run_batch(session: Session, *, grid: str | None = None,
             session.add(proposal_row(need, match, run=run))
             outcomes.append(Outcome(need, True, f"推荐 {match.provider_name}：{match.explanation}"))
         else:
-            outcomes.append(Outcome(need, False, result.unmatched[need.id].reason_zh))
+            why = result.unmatched.get(need.id)
+            outcomes.append(Outcome(need, False, why.reason_zh if why else "暂无合适服务方"))
     session.flush()
-    return run, result, outcomes
+    return run, outcomes

@@ -22,14 +22,14 @@ from dataclasses import dataclass
 import numpy as np
 from sqlalchemy.orm import Session
 
-from dispatch.batch import Outcome, needs_in_scope, run_batch
-from dispatch.proposals import instant_proposals, proposal_row, set_aside
+from dispatch.batch import Outcome, needs_in_scope, run_batch, store_batch
+from dispatch.proposals import instant_proposals, set_aside
 from dispatch.views import grid_map, load_providers, need_view
 from matching.candidates import TIER_NEIGHBOUR
-from matching.engine import BatchResult, assemble, candidate_graph, match_batch_greedy
+from matching.engine import assemble, candidate_graph, match_batch_greedy
 from matching.index import ProviderIndex
 from matching.scoring import MIN_SCORE, Match
-from models import MatchRun, Need
+from models import Need
 
 # Candidates a policy that does not rank by score looks at per need (the engine keeps 5).
 WIDE_K = 60
@@ -44,23 +44,6 @@ class Policy:
     pick: Callable[[list[Match], random.Random], Match | None]  # a person's choice from the ranked list
 
 
-def _store(session: Session, needs: list[Need], result: BatchResult, scope: str) -> list[Outcome]:
-    """Proposals stored as ``run_batch`` stores the engine's: one run, one row per matched need."""
-    run = MatchRun(scope=scope, stats={"matched": len(result.assignments), "unmatched": len(result.unmatched)})
-    session.add(run)
-    outcomes = []
-    for need in needs:
-        match = result.assignments.get(need.id)
-        if match is not None:
-            session.add(proposal_row(need, match, run=run))
-            outcomes.append(Outcome(need, True, f"推荐 {match.provider_name}：{match.explanation}"))
-        else:
-            why = result.unmatched.get(need.id)
-            outcomes.append(Outcome(need, False, why.reason_zh if why else "暂无合适服务方"))
-    session.flush()
-    return outcomes
-
-
 def _sanku(session: Session, _rng: random.Random) -> list[Outcome]:
     _run, _result, outcomes = run_batch(session)
     return outcomes
@@ -70,7 +53,7 @@ def _greedy(session: Session, _rng: random.Random) -> list[Outcome]:
     needs = needs_in_scope(session)
     result = match_batch_greedy([need_view(n) for n in needs if n.status != "triage"],
                                 load_providers(session), grid_map(session))
-    return _store(session, needs, result, "greedy")
+    return store_batch(session, needs, result, "greedy")[1]
 
 
 def _by_rule(rule: str) -> Callable[[Session, random.Random], list[Outcome]]:
@@ -95,7 +78,7 @@ def _by_rule(rule: str) -> Callable[[Session, random.Random], list[Outcome]]:
             if pick >= 0:
                 chosen[row] = pick
                 free[provider[pick]] -= 1
-        return _store(session, needs, assemble(graph, chosen), rule)
+        return store_batch(session, needs, assemble(graph, chosen), rule)[1]
     return batch
 
 

@@ -19,7 +19,7 @@ from core.database import db_session
 from core.errors import Conflict, Forbidden, InvalidData, Unauthorized
 from core.phones import PhoneError, is_mobile, parse_phone
 from core.vocab import SCOPE_LABELS_ZH, Role, ScopeType
-from models import Grid, Need, PartyGrid, User, Volunteer
+from models import Grid, Need, PartyGrid, Subdistrict, User, Volunteer
 from models.base import lookup_hash
 
 from .limits import client_address, give_back_signin_attempt, take_signin_attempt
@@ -68,11 +68,14 @@ def verify_password(password_hash: str, password: str) -> bool:
 
 def create_user(session: Session, *, username: str, password: str, role: str, display_name: str = "",
                 scope_type: str | None = None, scope_codes: list[str] | None = None,
-                volunteer_ref: str | None = None, phone: str = "") -> User:
+                volunteer_ref: str | None = None, phone: str = "", subdistrict_id: int | None = None) -> User:
     """A new account. ``phone``: its owner's mobile, which staff have seen is theirs: it signs in like the
-    username, and the needs taken down for it (``Need.resident_phone``) become the resident's."""
-    errors, volunteer = role_problems(session, role=role, scope_type=scope_type, scope_codes=scope_codes,
-                                      volunteer_ref=volunteer_ref)
+    username, and the needs taken down for it (``Need.resident_phone``) become the resident's.
+    ``subdistrict_id``: the subdistrict it belongs to (see :func:`role_problems`; an admin with none is the
+    city's)."""
+    errors, volunteer, subdistrict_id = role_problems(session, role=role, scope_type=scope_type,
+                                                      scope_codes=scope_codes, volunteer_ref=volunteer_ref,
+                                                      subdistrict_id=subdistrict_id)
     if problems := password_problems(password, username, display_name):
         errors["password"] = problems
     mobile, refused = _mobile(phone)
@@ -86,12 +89,20 @@ def create_user(session: Session, *, username: str, password: str, role: str, di
         raise Conflict(f"手机号 {mobile} 已有账号", fields={"phone": [f"手机号 {mobile} 已有账号，一个手机号只能开一个账号"]})
     user = User(username=username, password_hash=hash_password(password), role=role,
                 display_name=display_name or username, scope_type=scope_type, scope_codes=list(scope_codes or []),
-                volunteer=volunteer, phone=mobile)
+                volunteer=volunteer, phone=mobile, subdistrict_id=subdistrict_id)
     session.add(user)
     session.flush()
     log.info("account %s (%s) created", username, role)
     claim_needs(session, user)
     return user
+
+
+def subdistrict_id_of(session: Session, code: str) -> int:
+    """The id of the subdistrict ``code`` (422 naming it when unknown)."""
+    found = session.scalar(select(Subdistrict.id).where(Subdistrict.code == code))
+    if found is None:
+        raise InvalidData(fields={"subdistrict": [f"未知街道编码 {code}"]})
+    return found
 
 
 def _mobile(text: str) -> tuple[str | None, list[str]]:
@@ -119,12 +130,12 @@ def claim_needs(session: Session, user: User) -> int:
     return count
 
 
-def _unknown_scope_codes(session: Session, scope_type: ScopeType, codes: list[str]) -> list[str]:
-    """The codes naming nothing, so a typo cannot create an account that silently sees nothing."""
-    column: Any = {ScopeType.GRID: Grid.code, ScopeType.PARTY_GRID: PartyGrid.code,
-                   ScopeType.ORGANIZATION: Volunteer.ref}[scope_type]
-    known = set(session.scalars(select(column).where(column.in_(codes))))
-    return [c for c in codes if c not in known]
+def _scope_subdistricts(session: Session, scope_type: ScopeType, codes: list[str]) -> dict[str, int]:
+    """The subdistrict of each code that names something (a typo names nothing: an account cannot silently
+    see nothing)."""
+    model: Any = {ScopeType.GRID: Grid, ScopeType.PARTY_GRID: PartyGrid, ScopeType.ORGANIZATION: Volunteer}[scope_type]
+    column = model.ref if scope_type == ScopeType.ORGANIZATION else model.code
+    return dict(session.execute(select(column, model.subdistrict_id).where(column.in_(codes))).all())
 
 
 def _serializer() -> URLSafeTimedSerializer:
@@ -246,9 +257,12 @@ def logout_session() -> None:
 # --- accounts managed by subdistrict staff (the admin pages) ------------------------------------
 
 def role_problems(session: Session, *, role: str, scope_type: str | None, scope_codes: list[str] | None,
-                  volunteer_ref: str | None) -> tuple[dict[str, list[str]], Volunteer | None]:
-    """What is wrong with a role and its scope (reasons by field: ``role``, ``scope``, ``volunteer``), and
-    the volunteer a volunteer account is linked to: at creation and when an account's role or scope changes."""
+                  volunteer_ref: str | None,
+                  subdistrict_id: int | None = None) -> tuple[dict[str, list[str]], Volunteer | None, int | None]:
+    """What is wrong with a role and its scope (reasons by field: ``role``, ``scope``, ``volunteer``), the
+    volunteer a volunteer account is linked to, and the subdistrict the account belongs to: at creation and
+    when an account's role or scope changes. A scoped account belongs to its scope's subdistrict, a
+    volunteer's to its volunteer's (given ``subdistrict_id``, both must lie in it); others to the one given."""
     errors: dict[str, list[str]] = {}
     if role not in set(Role):
         errors["role"] = [f"未知角色 {role}，应为 {'、'.join(Role)}"]
@@ -258,15 +272,24 @@ def role_problems(session: Session, *, role: str, scope_type: str | None, scope_
         errors["scope"] = ["协调员和支部审核人必须指定范围"]
     effective_type = ScopeType.PARTY_GRID if role == Role.REVIEWER else scope_type
     if scope_codes and effective_type in set(ScopeType) and "scope" not in errors:
-        unknown = _unknown_scope_codes(session, ScopeType(effective_type), scope_codes)
+        owners = _scope_subdistricts(session, ScopeType(effective_type), scope_codes)
+        if subdistrict_id is not None:  # another subdistrict's codes do not exist for its staff
+            owners = {c: s for c, s in owners.items() if s == subdistrict_id}
+        unknown = [c for c in scope_codes if c not in owners]
         if unknown:
             errors["scope"] = [f"未知的{SCOPE_LABELS_ZH[effective_type]}编码：{'、'.join(unknown)}"]
+        elif len(set(owners.values())) > 1:
+            errors["scope"] = ["一个账号的范围只能在一个街道之内"]
+        else:
+            subdistrict_id = next(iter(owners.values()))
     volunteer = None
     if role == Role.VOLUNTEER:
         volunteer = session.scalar(select(Volunteer).where(Volunteer.ref == (volunteer_ref or "")))
-        if volunteer is None:
+        if volunteer is None or subdistrict_id not in (None, volunteer.subdistrict_id):
             errors["volunteer"] = [f"志愿者账号须关联社会志愿库中的编号，未找到 {volunteer_ref}"]
-    return errors, volunteer
+        else:
+            subdistrict_id = volunteer.subdistrict_id
+    return errors, volunteer, subdistrict_id
 
 
 def change_role(session: Session, user: User, actor: User, *, role: str, scope_type: str | None = None,
@@ -276,10 +299,13 @@ def change_role(session: Session, user: User, actor: User, *, role: str, scope_t
     themselves out."""
     if not may_manage_account(actor, user):
         raise Forbidden("不能修改自己账号的角色和范围，请另一位管理员操作")
-    errors, volunteer = role_problems(session, role=role, scope_type=scope_type, scope_codes=scope_codes,
-                                      volunteer_ref=volunteer_ref)
+    # The account stays in its subdistrict; a city admin may give a city account (none) another.
+    errors, volunteer, subdistrict_id = role_problems(
+        session, role=role, scope_type=scope_type, scope_codes=scope_codes, volunteer_ref=volunteer_ref,
+        subdistrict_id=user.subdistrict_id)
     if errors:
         raise InvalidData(fields=errors)
+    user.subdistrict_id = subdistrict_id
     user.role = Role(role)
     user.scope_type = ScopeType(scope_type) if scope_type else None
     user.scope_codes = list(scope_codes or [])

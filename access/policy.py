@@ -2,7 +2,9 @@
 
 - **What each role sees.** Residents their own needs; volunteers the needs ever proposed to them;
   coordinators the needs of their grids, their Party grid or, scoped to an organisation, the needs
-  proposed to it; branch reviewers the needs of their Party grids; admins everything. Outside one's
+  proposed to it; branch reviewers the needs of their Party grids; admins everything of their
+  subdistrict (街道), and the city's admins (an admin account with no subdistrict) everything.
+  A subdistrict's staff see nothing of another's: its needs, pools, accounts, reports, agendas. Outside one's
   scope a need does not exist (404), so ids cannot be probed. The rule is written twice, as a SQL
   condition for lists (:func:`need_filter`) and as a predicate on one need's facts for notices
   (:func:`sees`); a test holds the two to the same answers.
@@ -21,8 +23,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import ColumnElement, exists, false, or_, select, true
+from sqlalchemy import ColumnElement, Select, exists, false, or_, select, true
 from sqlalchemy.orm import Session
 
 from core.errors import NotFound
@@ -43,6 +46,21 @@ from models import Building, FieldBuilding, Grid, Need, PartyGrid, Proposal, Use
 # --- what each role sees ------------------------------------------------------------------------
 
 
+def city_wide(user: User) -> bool:
+    """The city's admins (市级): an admin account that belongs to no subdistrict."""
+    return user.role == Role.ADMIN and user.subdistrict_id is None
+
+
+def in_subdistrict(user: User, subdistrict_id: int | None) -> bool:
+    """Whether the records of ``subdistrict_id`` are within ``user``'s reach as staff: the city's admins
+    reach every subdistrict's, a subdistrict's staff their own."""
+    return city_wide(user) or (user.subdistrict_id is not None and user.subdistrict_id == subdistrict_id)
+
+
+def _grids_of(user: User) -> Select[Any]:
+    return select(Grid.id).where(Grid.subdistrict_id == user.subdistrict_id)
+
+
 def _scoped_to_party_grids(user: User) -> bool:
     # A reviewer's codes are always Party grids, whatever scope type the account was given.
     return user.role == Role.REVIEWER or (user.role == Role.COORDINATOR and user.scope_type == ScopeType.PARTY_GRID)
@@ -52,7 +70,7 @@ def need_filter(user: User) -> ColumnElement[bool]:
     """A SQL condition on Need selecting what ``user`` may see."""
     codes = list(user.scope_codes or [])
     if user.role == Role.ADMIN:
-        return true()
+        return true() if city_wide(user) else Need.grid_id.in_(_grids_of(user))
     if user.role == Role.RESIDENT:
         return Need.resident_id == user.id
     if user.role == Role.VOLUNTEER:
@@ -71,6 +89,7 @@ def need_filter(user: User) -> ColumnElement[bool]:
 class NeedFacts:
     """What the boundaries look at, of one need."""
     resident_id: int | None
+    subdistrict_id: int
     grid: str
     party_grid: str | None
     proposed_volunteers: frozenset[int]  # volunteers (and organisations) ever proposed for it
@@ -82,7 +101,7 @@ def need_facts(session: Session, need: Need) -> NeedFacts:
     proposed = session.execute(select(Volunteer.id, Volunteer.ref).join(Proposal, Proposal.volunteer_id == Volunteer.id)
                                .where(Proposal.need_id == need.id)).all()
     party = need.grid.party_grid
-    return NeedFacts(resident_id=need.resident_id, grid=need.grid.code, party_grid=party.code if party else None,
+    return NeedFacts(resident_id=need.resident_id, subdistrict_id=need.grid.subdistrict_id, grid=need.grid.code, party_grid=party.code if party else None,
                      proposed_volunteers=frozenset(i for i, _ in proposed),
                      proposed_refs=frozenset(r for _, r in proposed))
 
@@ -91,7 +110,7 @@ def sees(user: User, facts: NeedFacts) -> bool:
     """:func:`need_filter`, for one need whose facts are known."""
     codes = set(user.scope_codes or [])
     if user.role == Role.ADMIN:
-        return True
+        return in_subdistrict(user, facts.subdistrict_id)
     if user.role == Role.RESIDENT:
         return facts.resident_id == user.id
     if user.role == Role.VOLUNTEER:
@@ -119,14 +138,17 @@ def get_visible_need(session: Session, user: User, need_id: int) -> Need:
 
 
 def grid_ids_in_scope(session: Session, user: User) -> list[int] | None:
-    """The grids whose figures ``user`` sees (the dashboard, scoped reports): ``None`` for all (admins);
+    """The grids whose figures ``user`` sees (the dashboard, scoped reports): ``None`` for all (the city's
+    admins); a subdistrict admin's subdistrict's grids;
     a coordinator's or reviewer's grids, or the grids of their Party grids (deactivated ones too, since
     their needs stay in the figures); none for anyone else, including a coordinator scoped to an
     organisation, whose needs are not a set of grids."""
     codes = list(user.scope_codes or [])
-    if user.role == Role.ADMIN:
+    if city_wide(user):
         return None
-    if _scoped_to_party_grids(user):
+    if user.role == Role.ADMIN:
+        query = _grids_of(user)
+    elif _scoped_to_party_grids(user):
         query = select(Grid.id).join(Grid.party_grid).where(PartyGrid.code.in_(codes))
     elif user.role == Role.COORDINATOR and user.scope_type == ScopeType.GRID:
         query = select(Grid.id).where(Grid.code.in_(codes))
@@ -224,9 +246,10 @@ def may_edit_need(user: User, need: Need) -> bool:
 
 def may_place_in_grid(session: Session, user: User, grid: str | None) -> bool:
     """Whether staff may put something (a need taken for a resident, a volunteer) in ``grid``:
-    admins anywhere; coordinators only inside their grids or Party grid."""
+    admins anywhere in their subdistrict; coordinators only inside their grids or Party grid."""
     if user.role == Role.ADMIN:
-        return True
+        return city_wide(user) or (grid is not None and session.scalar(
+            select(Grid.subdistrict_id).where(Grid.code == grid)) == user.subdistrict_id)
     if user.role != Role.COORDINATOR or grid is None:
         return False
     codes = set(user.scope_codes or [])
@@ -261,7 +284,7 @@ def may_manage_volunteer(session: Session, user: User, volunteer: Volunteer) -> 
     """Admins manage every entry of the volunteer pool; a coordinator those of their grids or Party
     grid, or, scoped to an organisation, that organisation's own entry."""
     if user.role == Role.ADMIN:
-        return True
+        return in_subdistrict(user, volunteer.subdistrict_id)
     if user.role == Role.COORDINATOR and user.scope_type == ScopeType.ORGANIZATION:
         return volunteer.ref in set(user.scope_codes or [])
     return volunteer.grid is not None and may_place_in_grid(session, user, volunteer.grid.code)
@@ -281,9 +304,14 @@ def may_set_need_ref(user: User) -> bool:
 
 
 def may_match(session: Session, user: User, grid: str | None, party_grid: str | None) -> bool:
-    """Whether ``user`` may run the batch matcher on this scope (admins anywhere; coordinators only
-    on a grid or Party grid of their own)."""
+    """Whether ``user`` may run the batch matcher on this scope (admins anywhere in their subdistrict: with
+    no grid named, on the whole of it; coordinators only on a grid or Party grid of their own)."""
     if user.role == Role.ADMIN:
+        if grid is not None:
+            return may_place_in_grid(session, user, grid)
+        if party_grid is not None:
+            return in_subdistrict(user, session.scalar(select(PartyGrid.subdistrict_id)
+                                                       .where(PartyGrid.code == party_grid)))
         return True
     if user.role != Role.COORDINATOR or (grid is None and party_grid is None):
         return False
@@ -300,15 +328,17 @@ def may_match(session: Session, user: User, grid: str | None, party_grid: str | 
 
 
 def may_manage_account(actor: User, account: User) -> bool:
-    """Admins change others' roles and deactivate others' accounts, never their own: the admin who acts
-    always remains one."""
-    return actor.role == Role.ADMIN and actor.id != account.id
+    """Admins change others' roles and deactivate others' accounts of their subdistrict, never their own: the
+    admin who acts always remains one."""
+    return actor.role == Role.ADMIN and actor.id != account.id and in_subdistrict(actor, account.subdistrict_id)
 
 
-def may_see_agenda(user: User, party_grid_code: str) -> bool:
-    """A council agenda names needs: admins; the Party grid's branch reviewers; its coordinators."""
+def may_see_agenda(session: Session, user: User, party_grid_code: str) -> bool:
+    """A council agenda names needs: admins of its subdistrict; the Party grid's branch reviewers; its
+    coordinators."""
     if user.role == Role.ADMIN:
-        return True
+        return in_subdistrict(user, session.scalar(select(PartyGrid.subdistrict_id)
+                                                   .where(PartyGrid.code == party_grid_code)))
     return _scoped_to_party_grids(user) and party_grid_code in set(user.scope_codes or [])
 
 
@@ -378,7 +408,8 @@ def describe(user: User | None) -> str:
 
 
 __all__ = [
-    "ACTION_ROLES", "NEXT_ACTORS", "PROVIDER", "PROVIDER_ACTIONS", "NeedFacts", "actions_for", "can_see", "describe",
+    "ACTION_ROLES", "NEXT_ACTORS", "PROVIDER", "PROVIDER_ACTIONS", "NeedFacts", "actions_for", "can_see", "city_wide",
+    "describe", "in_subdistrict",
     "get_visible_need", "mask_phone", "may_add_photo", "may_answer", "may_edit_need", "may_manage_account", "may_match",
     "may_see_agenda", "may_take",
     "may_reveal_contact", "need_facts", "need_filter", "recipients", "sees", "sees_contact", "sees_volunteer_phones",

@@ -86,6 +86,7 @@ class Config:
     ESCALATE_EVERY_SECONDS = 300  # beat: the SLA job
     DELIVER_EVERY_SECONDS = 15  # beat: hand due notifications to the workers
     RECURRING_EVERY_SECONDS = 600  # beat: spawn the recurring needs that are due
+    MATCH_EVERY_SECONDS = 600  # beat: the city's batch, one task per subdistrict
     # Notification delivery: a try, then waits of NOTIFY_BACKOFF_SECONDS × 2^(try − 1) (capped at
     # NOTIFY_BACKOFF_MAX_SECONDS); after NOTIFY_MAX_ATTEMPTS failed tries the notification is dead-lettered.
     NOTIFY_MAX_ATTEMPTS = 8
@@ -159,6 +160,7 @@ ENVIRONMENT: dict[str, tuple[str, str]] = {
     "ESCALATE_EVERY_SECONDS": ("SANKU_ESCALATE_EVERY", "int"),
     "DELIVER_EVERY_SECONDS": ("SANKU_DELIVER_EVERY", "int"),
     "RECURRING_EVERY_SECONDS": ("SANKU_RECURRING_EVERY", "int"),
+    "MATCH_EVERY_SECONDS": ("SANKU_MATCH_EVERY", "int"),
     "NOTIFY_MAX_ATTEMPTS": ("SANKU_NOTIFY_MAX_ATTEMPTS", "int"),
     "NOTIFY_BACKOFF_SECONDS": ("SANKU_NOTIFY_BACKOFF", "float"),
     "NOTIFY_BACKOFF_MAX_SECONDS": ("SANKU_NOTIFY_BACKOFF_MAX", "float"),
@@ -240,7 +242,7 @@ def _read(text: str, kind: str) -> Any:
 def _check(config: Mapping[str, Any]) -> list[str]:
     problems = []
     for key in ("MAX_CONTENT_LENGTH", "REOPEN_DAYS", "AUTO_CLOSE_DAYS", "TOKEN_TTL_SECONDS", "RETENTION_DAYS", "DB_POOL_RECYCLE_SECONDS",
-                "ESCALATE_EVERY_SECONDS", "DELIVER_EVERY_SECONDS", "TASK_VISIBILITY_TIMEOUT_SECONDS", "RECURRING_EVERY_SECONDS", "NOTIFY_MAX_ATTEMPTS",
+                "ESCALATE_EVERY_SECONDS", "DELIVER_EVERY_SECONDS", "TASK_VISIBILITY_TIMEOUT_SECONDS", "RECURRING_EVERY_SECONDS", "MATCH_EVERY_SECONDS", "NOTIFY_MAX_ATTEMPTS",
                 "NOTIFY_BACKOFF_SECONDS", "NOTIFY_BACKOFF_MAX_SECONDS", "NOTIFY_LEASE_SECONDS"):
         if not _positive(config[key]):
             problems.append(f"{key} should be a positive number, not {config[key]!r}")

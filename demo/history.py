@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from core.errors import ApiError
 from core.times import utcnow
-from core.vocab import Action, NeedStatus, Role
+from core.vocab import Action, NeedStatus
 from dispatch.batch import run_batch
 from models import Need, Proposal, User, Volunteer
 from workflow.service import apply_action, record_match_outcome
@@ -41,16 +41,18 @@ def arrival(ref: str, seed: int, now: datetime) -> datetime:
     return now - timedelta(days=random.Random(f"arrival-{seed}-{ref}").uniform(0.2, DAYS - 0.5))
 
 
-def play_history(session: Session, *, seed: int, now: datetime | None = None) -> list[str]:
-    """Match the demo's needs and take the proposed ones on through the workflow; summary lines."""
+def play_history(session: Session, *, seed: int, now: datetime | None = None, subdistrict_id: int | None = None,
+                 suffix: str = "") -> list[str]:
+    """Match the demo's needs (of ``subdistrict_id``, or the only subdistrict) and take the proposed ones on
+    through the workflow, played by its demo accounts (``suffix``: theirs, as ``admin2``); summary lines."""
     rng = random.Random(f"history-{seed}")
     now = now or utcnow()
     latest = now - timedelta(minutes=5)
-    admin = session.scalar(select(User).where(User.role == Role.ADMIN, User.active.is_(True)).order_by(User.id))
-    resident = session.scalar(select(User).where(User.username == "resident"))
+    admin = session.scalar(select(User).where(User.username == f"admin{suffix}", User.active.is_(True)))
+    resident = session.scalar(select(User).where(User.username == f"resident{suffix}"))
     if admin is None:
         return []
-    _run, _result, outcomes = run_batch(session)
+    _run, _result, outcomes = run_batch(session, subdistrict_id=subdistrict_id)
     moves = proposed = 0
     for outcome in sorted(outcomes, key=lambda o: o.need.id):
         need = outcome.need
@@ -78,7 +80,7 @@ def play_history(session: Session, *, seed: int, now: datetime | None = None) ->
                 break  # a move the need cannot make (declined, with nobody left to propose): it stops here
             moves += 1
     session.flush()
-    _give_the_volunteer_account_work(session)
+    _give_the_volunteer_account_work(session, f"volunteer{suffix}")
     return [f"演示历史：最近 {DAYS} 天的 {len(outcomes)} 条需求已匹配，{proposed} 条找到服务方，"
             f"其后经由办理流程共 {moves} 步"]
 
@@ -110,10 +112,10 @@ def _steps(stop: str, rng: random.Random) -> list[tuple[Action, dict[str, object
     return steps[:order.index(stop) + 1]
 
 
-def _give_the_volunteer_account_work(session: Session) -> None:
+def _give_the_volunteer_account_work(session: Session, username: str) -> None:
     """The demo's volunteer account speaks for the Party member in its Party grid the history gave the most tasks
     (some still to answer, if any), so that 我的任务 and 我的责任田 show what a volunteer's pages look like."""
-    account = session.scalar(select(User).where(User.username == "volunteer"))
+    account = session.scalar(select(User).where(User.username == username))
     if account is None or account.volunteer is None or account.volunteer.grid is None:
         return
     party_grid_id = account.volunteer.grid.party_grid_id

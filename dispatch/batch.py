@@ -1,6 +1,10 @@
 """Batch matching in the database: the open needs of a scope (a grid, a Party grid or the whole
 subdistrict) matched at once by the engine, and the chosen proposals stored with their run.
 
+A batch never crosses subdistricts: the needs of one are matched to its own providers only, with its own
+index, so a city's batch is one per subdistrict (``jobs`` fans them out) and its cost grows with the
+number of subdistricts, not with the square of the city.
+
 It computes and stores proposals; it never moves a need. The workflow records each outcome
 (``workflow.service.match_scope``), so every status change goes through the state machine.
 """
@@ -15,6 +19,7 @@ from core.errors import NotFound
 from core.vocab import MATCHABLE
 from matching.engine import BatchResult, match_batch
 from models import Grid, MatchRun, Need, PartyGrid
+from pools.subdistricts import resolve_id
 
 from .index_cache import provider_index
 from .proposals import proposal_row
@@ -29,8 +34,27 @@ class Outcome:
     reason: str  # the line for the audit trail
 
 
-def needs_in_scope(session: Session, *, grid: str | None = None, party_grid: str | None = None) -> list[Need]:
-    """The classified needs waiting for a provider (or for triage) in a grid, a Party grid, or everywhere."""
+def batch_subdistrict(session: Session, *, grid: str | None = None, party_grid: str | None = None,
+                      subdistrict_id: int | None = None) -> int:
+    """The subdistrict a batch matches in: the grid's or the Party grid's; otherwise the one given, or the only
+    one (with several, it must be given: 422)."""
+    if grid is not None:
+        found = session.scalar(select(Grid.subdistrict_id).where(Grid.code == grid))
+        if found is None:
+            raise NotFound(f"未知网格 {grid}")
+        return found
+    if party_grid is not None:
+        found = session.scalar(select(PartyGrid.subdistrict_id).where(PartyGrid.code == party_grid))
+        if found is None:
+            raise NotFound(f"未知党建网格 {party_grid}")
+        return found
+    return resolve_id(session, subdistrict_id)
+
+
+def needs_in_scope(session: Session, *, grid: str | None = None, party_grid: str | None = None,
+                   subdistrict_id: int | None = None) -> list[Need]:
+    """The classified needs waiting for a provider (or for triage) in a grid, a Party grid, a subdistrict,
+    or everywhere."""
     # Needs another request is moving right now are left for the next batch (PostgreSQL; SQLite
     # serialises writers anyway), so a batch never proposes for a need that was just cancelled.
     query = (select(Need).options(selectinload(Need.grid))
@@ -47,24 +71,29 @@ def needs_in_scope(session: Session, *, grid: str | None = None, party_grid: str
         if pg is None:
             raise NotFound(f"未知党建网格 {party_grid}")
         query = query.join(Need.grid).where(Grid.party_grid_id == pg.id)
+    if subdistrict_id is not None:
+        query = query.where(Need.grid_id.in_(select(Grid.id).where(Grid.subdistrict_id == subdistrict_id)))
     return list(session.scalars(query))
 
 
-def run_batch(session: Session, *, grid: str | None = None,
-              party_grid: str | None = None) -> tuple[MatchRun, BatchResult, list[Outcome]]:
-    """Match the open needs of a scope and store the proposals; returns the run, the engine's
-    result and one outcome per need, for the workflow to record."""
+def run_batch(session: Session, *, grid: str | None = None, party_grid: str | None = None,
+              subdistrict_id: int | None = None) -> tuple[MatchRun, BatchResult, list[Outcome]]:
+    """Match the open needs of a scope (in one subdistrict: :func:`batch_subdistrict`) and store the
+    proposals; returns the run, the engine's result and one outcome per need, for the workflow to record."""
     scope = f"grid:{grid}" if grid else f"party_grid:{party_grid}" if party_grid else "all"
-    needs = needs_in_scope(session, grid=grid, party_grid=party_grid)
-    # The process's provider index, brought up to date (not built again for every batch).
-    result = match_batch([need_view(n) for n in needs], provider_index(session), grid_map(session))
-    run, outcomes = store_batch(session, needs, result, scope)
+    sid = batch_subdistrict(session, grid=grid, party_grid=party_grid, subdistrict_id=subdistrict_id)
+    needs = needs_in_scope(session, grid=grid, party_grid=party_grid, subdistrict_id=sid)
+    # The process's provider index of the subdistrict, brought up to date (not built again for every batch).
+    result = match_batch([need_view(n) for n in needs], provider_index(session, sid), grid_map(session))
+    run, outcomes = store_batch(session, needs, result, scope, sid)
     return run, result, outcomes
 
 
-def store_batch(session: Session, needs: list[Need], result: BatchResult, scope: str) -> tuple[MatchRun, list[Outcome]]:
+def store_batch(session: Session, needs: list[Need], result: BatchResult, scope: str,
+                subdistrict_id: int | None = None) -> tuple[MatchRun, list[Outcome]]:
     """A batch's result stored: one run with its figures, one proposal per matched need; one outcome per need."""
-    run = MatchRun(scope=scope, stats={**result.stats.as_dict(), "unmatched": len(result.unmatched)})
+    run = MatchRun(scope=scope, subdistrict_id=subdistrict_id,
+                   stats={**result.stats.as_dict(), "unmatched": len(result.unmatched)})
     session.add(run)
     outcomes = []
     for need in needs:

@@ -2,8 +2,9 @@
 
 Building a :class:`matching.index.ProviderIndex` costs about 50 ms for the demo's 3,000 providers
 and half a second for 30,000 (the TF-IDF fit, the tags, the cells), and reading the providers
-costs as much again. So each process keeps one index per subdistrict (:data:`ALL`: today a
-deployment is one subdistrict; the key is there for tenancy) and brings it up to date on each use:
+costs as much again. So each process keeps one index per subdistrict (its providers only: a need is
+never matched across subdistricts; :data:`ALL`, every provider, for tools) and brings it up to date on
+each use:
 
 - a cheap :class:`PoolState` (one query of maxima and counts) says whether anything changed;
 - when only proposals and needs moved (a transition, a batch), the loads and reliabilities are
@@ -42,7 +43,7 @@ from models import AuditEntry, Proposal, Resource, Volunteer
 from .views import ProviderHistory, ProviderKey, load_providers, provider_history
 
 CACHE_KEY = "sanku_provider_index_cache"
-ALL = ""  # the key of the whole deployment (one subdistrict today)
+ALL = None  # the key of every provider of the deployment
 RECHECK_SECONDS = 5.0  # an entry older than this reads the loads again even if the state is the same
 _WROTE = "sanku_wrote_in"  # Session.info: the root transaction that has flushed a change
 
@@ -119,12 +120,12 @@ class ProviderIndexCache:
     """One :class:`CachedIndex` per subdistrict key, for one process (see the module doc)."""
 
     def __init__(self) -> None:
-        self._entries: dict[str, CachedIndex] = {}
-        self._locks: dict[str, threading.Lock] = {}
+        self._entries: dict[int | None, CachedIndex] = {}
+        self._locks: dict[int | None, threading.Lock] = {}
         self.rebuilds = 0  # full builds so far (for tests and benchmarks)
         self.updates = 0  # in-place updates so far
 
-    def entry(self, session: Session, subdistrict: str = ALL) -> CachedIndex:
+    def entry(self, session: Session, subdistrict: int | None = ALL) -> CachedIndex:
         """The current entry for ``subdistrict``, refreshed if the pools changed."""
         state = pool_state(session)
         entry = self._entries.get(subdistrict)
@@ -133,13 +134,13 @@ class ProviderIndexCache:
             assert entry is not None
             return entry
         if private:
-            return self._refresh(session, entry, state)
+            return self._refresh(session, entry, state, subdistrict)
         with self._locks.setdefault(subdistrict, threading.Lock()):
             entry = self._entries.get(subdistrict)
             if self._current(entry, state):
                 assert entry is not None
                 return entry
-            entry = self._refresh(session, entry, state)
+            entry = self._refresh(session, entry, state, subdistrict)
             self._entries[subdistrict] = entry
             return entry
 
@@ -148,13 +149,14 @@ class ProviderIndexCache:
         return (entry is not None and entry.state == state
                 and time.monotonic() - entry.checked_at < RECHECK_SECONDS)
 
-    def _refresh(self, session: Session, entry: CachedIndex | None, state: PoolState) -> CachedIndex:
+    def _refresh(self, session: Session, entry: CachedIndex | None, state: PoolState,
+                 subdistrict: int | None) -> CachedIndex:
         history = provider_history(session)
         now = time.monotonic()
         if entry is not None and entry.state.providers == state.providers:
             self.updates += 1
             return CachedIndex(state, entry.with_history(history), history, now)
-        views = load_providers(session, history=history)
+        views = load_providers(session, history=history, subdistrict_id=subdistrict)
         changes = capacity_changes(entry.index, views) if entry is not None else None
         if entry is not None and changes is not None:
             self.updates += 1
@@ -174,15 +176,15 @@ def index_cache() -> ProviderIndexCache | None:
     return cache
 
 
-def current_entry(session: Session, subdistrict: str = ALL) -> CachedIndex:
-    """The provider index of the pools as this session sees them, with its history."""
+def current_entry(session: Session, subdistrict: int | None = ALL) -> CachedIndex:
+    """The provider index of a subdistrict's pools (None: all) as this session sees them, with its history."""
     cache = index_cache()
     if cache is None:
         history = provider_history(session)
-        return CachedIndex(pool_state(session), ProviderIndex.build(load_providers(session, history=history),
-                                                                    updatable=True), history, time.monotonic())
+        views = load_providers(session, history=history, subdistrict_id=subdistrict)
+        return CachedIndex(pool_state(session), ProviderIndex.build(views, updatable=True), history, time.monotonic())
     return cache.entry(session, subdistrict)
 
 
-def provider_index(session: Session, subdistrict: str = ALL) -> ProviderIndex:
+def provider_index(session: Session, subdistrict: int | None = ALL) -> ProviderIndex:
     return current_entry(session, subdistrict).index

@@ -49,7 +49,7 @@ def instant_proposals(session: Session, need: Need, limit: int = 10,
     if not need.service:
         return []
     excluded = set(exclude)
-    entry = current_entry(session)
+    entry = current_entry(session, need.grid.subdistrict_id)  # a need is served by its subdistrict
     index = entry.index
     if any(p.status in LIVE_PROPOSAL for p in need.proposals):
         # The need's own proposal must not count against its provider (nor, once served, in its

@@ -141,33 +141,37 @@ def registries_unchanged() -> Iterator[None]:
         _still.reset(token)
 
 
-def load_providers(session: Session, except_need: int | None = None,
-                   history: ProviderHistory | None = None) -> list[ProviderView]:
-    """Every active provider of both pools, with its capacity in use and its reliability."""
+def load_providers(session: Session, except_need: int | None = None, history: ProviderHistory | None = None,
+                   subdistrict_id: int | None = None) -> list[ProviderView]:
+    """Every active provider of both pools (of ``subdistrict_id``, or all), with its capacity in use and its
+    reliability."""
     if history is None:
         history = provider_history(session, except_need)
     still = _still.get()
     if still is None:
-        return _read_providers(session, history)
-    if "providers" not in still:
-        still["providers"] = _read_providers(session, history)
+        return _read_providers(session, history, subdistrict_id)
+    key = f"providers:{subdistrict_id}"
+    if key not in still:
+        still[key] = _read_providers(session, history, subdistrict_id)
     return [dataclasses.replace(p, load=history.load[p.key], reliability=history.reliability(p.key))
-            for p in still["providers"]]
+            for p in still[key]]
 
 
-def _read_providers(session: Session, history: ProviderHistory) -> list[ProviderView]:
+def _read_providers(session: Session, history: ProviderHistory, subdistrict_id: int | None) -> list[ProviderView]:
     """Plain rows (SQLAlchemy Core), not ORM objects: a subdistrict has thousands of providers, and
     building an ORM object for each cost about 54 µs, three quarters of an index rebuild."""
     r, v = Resource.__table__, Volunteer.__table__
+    mine_r = [r.c.subdistrict_id == subdistrict_id] if subdistrict_id is not None else []
+    mine_v = [v.c.subdistrict_id == subdistrict_id] if subdistrict_id is not None else []
     covered: dict[int, set[str]] = {}
     for resource_id, code in session.execute(
             select(resource_grids.c.resource_id, Grid.code).join(Grid, Grid.id == resource_grids.c.grid_id)
-            .join(r, r.c.id == resource_grids.c.resource_id).where(r.c.active.is_(True))):
+            .join(r, r.c.id == resource_grids.c.resource_id).where(r.c.active.is_(True), *mine_r)):
         covered.setdefault(resource_id, set()).add(code)
     views: list[ProviderView] = []
     for row in session.execute(select(r.c.id, r.c.ref, r.c.name, r.c.service, r.c.skills, r.c.description,
                                       r.c.covers_all, r.c.hours, r.c.capacity)
-                               .where(r.c.active.is_(True)).order_by(r.c.id)):
+                               .where(r.c.active.is_(True), *mine_r).order_by(r.c.id)):
         key = (ProviderKind.RESOURCE, row.id)
         views.append(ProviderView(
             kind=ProviderKind.RESOURCE, id=row.id, ref=row.ref, name=row.name, services=frozenset([row.service]),
@@ -179,7 +183,7 @@ def _read_providers(session: Session, history: ProviderHistory) -> list[Provider
     for row in session.execute(select(v.c.id, v.c.ref, v.c.name, v.c.services, v.c.skills, v.c.description,
                                       g.c.code, v.c.availability, v.c.capacity)
                                .select_from(v.outerjoin(g, g.c.id == v.c.grid_id))
-                               .where(v.c.active.is_(True)).order_by(v.c.id)):
+                               .where(v.c.active.is_(True), *mine_v).order_by(v.c.id)):
         key = (ProviderKind.VOLUNTEER, row.id)
         views.append(ProviderView(
             kind=ProviderKind.VOLUNTEER, id=row.id, ref=row.ref, name=row.name, services=frozenset(row.services),

@@ -50,6 +50,8 @@ def submit_need(session: Session, data: dict[str, Any], actor: User) -> Need:
     need.resident_id = actor.id
     if place is not None and place.sure and actor.building_id is None:
         actor.building_id = need.building_id  # their home, from now on prefilled
+    if actor.subdistrict_id is None:  # the resident's subdistrict is where they first ask: its staff keep the account
+        actor.subdistrict_id = need.grid.subdistrict_id
     record_creation(session, need, actor)
     session.flush()
     return need

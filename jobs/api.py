@@ -1,6 +1,6 @@
 """HTTP side of the jobs: queue a batch or an import and follow it.
 
-    POST /api/v1/match/jobs {"grid"|"party_grid"}   202 {"id", "kind", "state"}
+    POST /api/v1/match/jobs {"grid"|"party_grid"|"subdistrict"}   202 {"id", "kind", "state", "jobs"}
     POST /api/v1/import/<kind>/jobs  (multipart file)  202 {"id", "kind", "state"}
     GET  /api/v1/jobs/<id>           {"id", "kind", "state", "progress", "result"}
 
@@ -20,17 +20,20 @@ from celery.result import AsyncResult
 from flask import Blueprint, request
 from kombu.exceptions import OperationalError as BrokerError
 from marshmallow import Schema, fields
+from sqlalchemy import select
 
 from access.auth import signed_in
 from access.policy import may_match
 from core.database import db_session
 from core.errors import ApiError, Forbidden, NotFound
 from core.vocab import Role
+from models import Subdistrict
 from pools.imports import KINDS
 from web.http import json_body, uploaded_file
 from web.openapi import documented
 from web.routes import allow
 from workflow.schemas import MatchIn
+from workflow.service import batch_subdistricts
 
 from .queue import celery_app
 
@@ -50,10 +53,18 @@ class BrokerUnavailable(ApiError):
     message = "任务队列暂不可用，请稍后重试"
 
 
+class QueuedPartOut(Schema):
+    id = fields.String(required=True)
+    subdistrict = fields.String(required=True)
+    state = fields.String(required=True)
+
+
 class JobQueuedOut(Schema):
     id = fields.String(required=True)
     kind = fields.String(required=True)
     state = fields.String(required=True)
+    jobs = fields.List(fields.Nested(QueuedPartOut), metadata={
+        "description": "批量匹配：每个街道一个任务（市级管理员不指明街道时分发到全市各街道；id 为第一个）"})
 
 
 class JobOut(Schema):
@@ -96,10 +107,18 @@ def _release_request_transaction() -> None:
 def queue_match() -> Any:
     user = signed_in()
     args = json_body(MatchIn())
-    if not may_match(db_session(), user, args["grid"], args["party_grid"]):
+    session = db_session()
+    if not may_match(session, user, args["grid"], args["party_grid"]):
         raise Forbidden("只能匹配自己负责的网格或党建网格")
+    targets = batch_subdistricts(session, user, grid=args["grid"], party_grid=args["party_grid"],
+                                 subdistrict=args["subdistrict"])
+    codes = dict(session.execute(select(Subdistrict.id, Subdistrict.code).where(Subdistrict.id.in_(targets))).all())
     _release_request_transaction()
-    return _queue("jobs.match_scope", "match", user.id, grid=args["grid"], party_grid=args["party_grid"]), 202
+    # One job per subdistrict: the workers take them in parallel, each with its own result.
+    parts = [{**_queue("jobs.match_scope", "match", user.id, grid=args["grid"], party_grid=args["party_grid"],
+                       subdistrict_id=sid), "subdistrict": codes.get(sid, "")} for sid in targets]
+    return {"id": parts[0]["id"], "kind": "match", "state": parts[0]["state"],
+            "jobs": [{k: p[k] for k in ("id", "subdistrict", "state")} for p in parts]}, 202
 
 
 @bp.post("/import/<kind>/jobs")

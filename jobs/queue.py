@@ -63,6 +63,7 @@ def beat_schedule(config: Any) -> dict[str, Any]:
         "spawn-recurring-needs": {"task": "jobs.spawn_recurring",
                                   "schedule": timedelta(seconds=int(config["RECURRING_EVERY_SECONDS"]))},
         "apply-retention": {"task": "jobs.apply_retention", "schedule": timedelta(days=1)},
+        "match-city": {"task": "jobs.match_city", "schedule": timedelta(seconds=int(config["MATCH_EVERY_SECONDS"]))},
     }
 
 

@@ -2,7 +2,10 @@
 (committed at its end, rolled back on any error: a task that fails leaves the database as it was),
 and may run twice without a second effect:
 
-- ``jobs.match_scope``: batch matching of a grid, a Party grid or the subdistrict. The run is stored
+- ``jobs.match_city`` (beat): the city's batch, fanned out as one ``jobs.match_scope`` per subdistrict,
+  each under an id made from its parent's and the subdistrict's, so a redelivered parent queues the same
+  tasks again and each finds its run: one result per subdistrict, whichever worker takes it.
+- ``jobs.match_scope``: batch matching of a grid, a Party grid or a subdistrict. The run is stored
   with the task's id (unique): a retried or redelivered task finds its run and answers it. Run again
   under a new id, it finds the needs it proposed for no longer waiting, and the unmatched still
   unmatched for the same reason: no proposal, no audit entry, no notification is added.
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import uuid
 from datetime import datetime
 from typing import Any
 
@@ -30,7 +34,7 @@ from core.database import get_db
 from core.times import utcnow
 from intake.recurring import spawn_due
 from intake.service import import_records
-from models import MatchRun
+from models import MatchRun, Subdistrict
 from pools.tabular import TableError
 from privacy.retention import apply_retention
 from workflow.notify import attempt_delivery, claim_due, configured_sender
@@ -53,9 +57,43 @@ def _run_of(task_id: str | None) -> dict[str, Any] | None:
         return _run_summary(run, True) if run is not None else None
 
 
+def subtask_id(parent_id: str, subdistrict_id: int) -> str:
+    """The id of a subdistrict's part of a fanned-out batch: the same for the same parent, every time."""
+    return str(uuid.uuid5(uuid.UUID(parent_id) if _is_uuid(parent_id) else uuid.NAMESPACE_OID,
+                          f"{parent_id}:{subdistrict_id}"))
+
+
+def _is_uuid(text: str) -> bool:
+    try:
+        uuid.UUID(text)
+    except ValueError:
+        return False
+    return True
+
+
+def fan_out(celery: Any, parent_id: str, subdistrict_ids: list[int]) -> list[str]:
+    """Queue one batch per subdistrict (workers take them in parallel); answers their task ids."""
+    ids = []
+    for subdistrict_id in subdistrict_ids:
+        child = subtask_id(parent_id, subdistrict_id)
+        celery.tasks["jobs.match_scope"].apply_async(kwargs={"subdistrict_id": subdistrict_id}, task_id=child)
+        ids.append(child)
+    return ids
+
+
+@shared_task(name="jobs.match_city", bind=True)
+def match_city_task(self: Task) -> dict[str, Any]:
+    """The city's batch: one task per subdistrict (see the module doc); answers their ids by subdistrict."""
+    with get_db().unit_of_work() as session:
+        subdistricts = list(session.execute(select(Subdistrict.id, Subdistrict.code).order_by(Subdistrict.code)))
+    ids = fan_out(self.app, self.request.id or str(uuid.uuid4()), [s.id for s in subdistricts])
+    return {"tasks": {s.code: i for s, i in zip(subdistricts, ids)}}
+
+
 @shared_task(name="jobs.match_scope", bind=True)
-def match_scope_task(self: Task, grid: str | None = None, party_grid: str | None = None) -> dict[str, Any]:
-    """Batch-match a scope; answers the run's id, scope and stats."""
+def match_scope_task(self: Task, grid: str | None = None, party_grid: str | None = None,
+                     subdistrict_id: int | None = None) -> dict[str, Any]:
+    """Batch-match a scope (in one subdistrict); answers the run's id, scope and stats."""
     task_id = self.request.id
     done = _run_of(task_id)
     if done is not None:
@@ -64,7 +102,7 @@ def match_scope_task(self: Task, grid: str | None = None, party_grid: str | None
     self.update_state(state="PROGRESS", meta={"phase": "matching", "scope": grid or party_grid or "all"})
     try:
         with get_db().unit_of_work() as session:
-            run, _result = match_scope(session, grid=grid, party_grid=party_grid)
+            run, _result = match_scope(session, grid=grid, party_grid=party_grid, subdistrict_id=subdistrict_id)
             run.task_id = task_id
             session.flush()
             summary = _run_summary(run, False)

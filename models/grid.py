@@ -17,10 +17,22 @@ grid_neighbors = Table(
 )
 
 
+class Subdistrict(Base):
+    """街道: a tenant of a city's deployment. Its grids, pools, needs (through their grids), accounts and
+    reports are its own; its staff see nothing of another's (``access.policy``). Codes of grids, Party
+    grids, communities and providers stay unique across the city, as a city's grid codes are."""
+    __tablename__ = "subdistricts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+
+
 class Community(Base):
     __tablename__ = "communities"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    subdistrict_id: Mapped[int] = mapped_column(ForeignKey("subdistricts.id"), index=True)
     code: Mapped[str] = mapped_column(String(32), unique=True)
     name: Mapped[str] = mapped_column(String(100))
 
@@ -33,8 +45,10 @@ class PartyGrid(Base):
     __tablename__ = "party_grids"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    subdistrict_id: Mapped[int] = mapped_column(ForeignKey("subdistricts.id"), index=True)
     code: Mapped[str] = mapped_column(String(32), unique=True)
     name: Mapped[str] = mapped_column(String(100))
+    subdistrict: Mapped[Subdistrict] = relationship()
     branch: Mapped[str] = mapped_column(String(100), default="")
 
     grids: Mapped[list["Grid"]] = relationship(back_populates="party_grid")
@@ -44,6 +58,7 @@ class Grid(Base):
     __tablename__ = "grids"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    subdistrict_id: Mapped[int] = mapped_column(ForeignKey("subdistricts.id"), index=True)
     code: Mapped[str] = mapped_column(String(32), unique=True)
     name: Mapped[str] = mapped_column(String(100))
     community_id: Mapped[int] = mapped_column(ForeignKey("communities.id"), index=True)
@@ -53,6 +68,7 @@ class Grid(Base):
     # (SQL NULL, not a JSON null, so "has a boundary" is ``boundary IS NOT NULL``).
     boundary: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON(none_as_null=True), default=None)
 
+    subdistrict: Mapped[Subdistrict] = relationship()
     community: Mapped[Community] = relationship(back_populates="grids")
     party_grid: Mapped[Optional[PartyGrid]] = relationship(back_populates="grids")
     neighbors: Mapped[list["Grid"]] = relationship(

@@ -86,6 +86,7 @@ class MatchRun(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     scope: Mapped[str] = mapped_column(String(64))  # "all", "grid:G001", "party_grid:PG01"
+    subdistrict_id: Mapped[Optional[int]] = mapped_column(ForeignKey("subdistricts.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     stats: Mapped[dict[str, Any]] = mapped_column(default=dict)
     # The job that made the run (a Celery task id): a retried or redelivered task finds its run and

@@ -73,7 +73,7 @@ PERSONAL: dict[str, PersonalField] = {
 
 # Text columns reviewed and found to hold no personal data: codes, names of places and units, system text.
 NOT_PERSONAL: frozenset[str] = frozenset({
-    "communities.code", "communities.name", "party_grids.code", "party_grids.name", "party_grids.branch",
+    "subdistricts.code", "subdistricts.name", "communities.code", "communities.name", "party_grids.code", "party_grids.name", "party_grids.branch",
     "grids.code", "grids.name", "grids.boundary", "match_runs.scope", "match_runs.stats",
     "open311_keys.name", "open311_keys.key_hash", "open311_calls.method", "open311_calls.path",
     "resources.ref", "resources.name", "resources.department", "resources.service", "resources.skills",

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from core.vocab import Force, Service, VolunteerKind
 
 from .base import Base, code_of, utcnow
-from .grid import Grid
+from .grid import Grid, Subdistrict
 
 resource_grids = Table(
     "resource_grids",
@@ -27,6 +27,7 @@ class Resource(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     ref: Mapped[str] = mapped_column(String(64), unique=True)
+    subdistrict_id: Mapped[int] = mapped_column(ForeignKey("subdistricts.id"), index=True)
     name: Mapped[str] = mapped_column(String(200), index=True)
     department: Mapped[str] = mapped_column(String(200), default="")
     service: Mapped[Service] = mapped_column(code_of(Service, "service"), index=True)
@@ -40,6 +41,7 @@ class Resource(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     grids: Mapped[list[Grid]] = relationship(secondary=resource_grids, order_by=Grid.code)
+    subdistrict: Mapped[Subdistrict] = relationship()
 
 
 class Volunteer(Base):
@@ -49,6 +51,7 @@ class Volunteer(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     ref: Mapped[str] = mapped_column(String(64), unique=True)
+    subdistrict_id: Mapped[int] = mapped_column(ForeignKey("subdistricts.id"), index=True)
     name: Mapped[str] = mapped_column(String(200), index=True)
     kind: Mapped[VolunteerKind] = mapped_column(code_of(VolunteerKind, "kind"), default=VolunteerKind.PERSON)
     phone: Mapped[str] = mapped_column(String(32), default="", index=True)
@@ -65,3 +68,4 @@ class Volunteer(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     grid: Mapped[Optional[Grid]] = relationship()
+    subdistrict: Mapped[Subdistrict] = relationship()

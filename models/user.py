@@ -22,6 +22,9 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[Role] = mapped_column(code_of(Role, "role"), index=True)
     display_name: Mapped[str] = mapped_column(String(100), default="")
+    # The subdistrict whose staff the account is (and a resident's, where known). An admin with none is the
+    # city's (市级): it sees every subdistrict.
+    subdistrict_id: Mapped[Optional[int]] = mapped_column(ForeignKey("subdistricts.id"), index=True)
     # A mobile (canonical, ``core.phones``), set by the staff who opened the account, having seen it is theirs:
     # it signs in like the username, and the needs taken down for that number become the resident's.
     phone: Mapped[Optional[str]] = mapped_column(Encrypted())

@@ -29,7 +29,7 @@ from marshmallow import Schema
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session, selectinload
 
-from access import auth
+from access import auth, policy
 from access.auth import signed_in
 from core import config
 from core.database import db_session
@@ -47,6 +47,7 @@ from intake.service import import_records
 from models import Community, Grid, PartyGrid, Resource, User, Volunteer
 from pools import grids as grid_service
 from pools import providers as provider_service
+from pools import subdistricts as subdistrict_service
 from pools.imports import ImportReport, slot_texts
 from pools.lookup import Page
 from pools.schemas import GridIn, ResourceIn, VolunteerIn
@@ -152,7 +153,8 @@ def _registry(kind: str) -> Registry:
 
 def _get(session: Session, registry: Registry, id_: int) -> Any:
     row = session.get(registry.model, id_)
-    if row is None:
+    # Another subdistrict's records do not exist for a subdistrict's admin.
+    if row is None or not policy.in_subdistrict(signed_in(), row.subdistrict_id):
         raise NotFound(f"找不到编号为 {id_} 的记录")
     return row
 
@@ -196,7 +198,7 @@ def _values_of(registry: Registry, row: Any | None) -> dict[str, Any]:
 
 def _read_form(registry: Registry, creating: bool) -> tuple[dict[str, Any], dict[str, Any]]:
     """The form as typed (to show again) and as the schema's input (lists split, empty choices null)."""
-    names = (registry.key, *registry.fields) if creating else registry.fields
+    names = (registry.key, *registry.fields, "subdistrict") if creating else registry.fields
     values: dict[str, Any] = {}
     body: dict[str, Any] = {}
     for name in names:
@@ -204,11 +206,13 @@ def _read_form(registry: Registry, creating: bool) -> tuple[dict[str, Any], dict
             values[name] = [s.strip()[:32] for s in request.form.getlist("services")][:10]
             body[name] = values[name]
             continue
-        if name not in request.form:  # an unchosen radio: the schema's default, or 必填项
+        if name not in request.form:  # an unchosen radio: the schema's default, or 必填项 (or no 街道 to choose)
             values[name] = ""
             continue
         text = form_text(name)
         values[name] = text
+        if name == "subdistrict" and not text:
+            continue
         if name in registry.lists:
             body[name] = split_list(text)
         elif name in registry.slots:
@@ -222,10 +226,20 @@ def _read_form(registry: Registry, creating: bool) -> tuple[dict[str, Any], dict
     return values, body
 
 
+def _subdistrict_choices(session: Session) -> list[tuple[str, str]]:
+    """The subdistricts a new record may go into, offered to the city's admins when there are several (a
+    subdistrict's admin writes into their own)."""
+    if not policy.city_wide(signed_in()):
+        return []
+    rows = subdistrict_service.list_subdistricts(session)
+    return [(r.code, f"{r.name}（{r.code}）") for r in rows] if len(rows) > 1 else []
+
+
 def _form_context(registry: Registry) -> dict[str, Any]:
     """The choices a form offers (the schema still decides what is accepted)."""
     session = db_session()
-    context: dict[str, Any] = {"services": list(SERVICE_LABELS_ZH.items())}
+    context: dict[str, Any] = {"services": list(SERVICE_LABELS_ZH.items()),
+                               "subdistricts": _subdistrict_choices(session)}
     if registry.kind == "grids":
         context["communities"] = [(n, n) for n in session.scalars(select(Community.name).order_by(Community.code))]
         context["party_grids"] = [(c, n) for c, n in session.execute(select(PartyGrid.code, PartyGrid.name)
@@ -254,8 +268,11 @@ def _record_form(registry: Registry, row: Any | None, values: dict[str, Any], er
 def index() -> Any:
     session = db_session()
 
+    own = None if policy.city_wide(signed_in()) else signed_in().subdistrict_id
+
     def count(model: Any, *where: Any) -> int:
-        return session.scalar(select(func.count()).select_from(model).where(*where)) or 0
+        mine = [] if own is None else [model.subdistrict_id == own]
+        return session.scalar(select(func.count()).select_from(model).where(*where, *mine)) or 0
 
     figures = {
         "grids": count(Grid, Grid.active.is_(True)), "grids_off": count(Grid, Grid.active.is_(False)),
@@ -266,8 +283,8 @@ def index() -> Any:
         "volunteers_off": count(Volunteer, Volunteer.active.is_(False)),
         "accounts": count(User, User.active.is_(True)), "accounts_off": count(User, User.active.is_(False)),
     }
-    by_role = dict(session.execute(select(User.role, func.count()).where(User.active.is_(True))
-                                   .group_by(User.role)).all())
+    by_role = dict(session.execute(select(User.role, func.count()).where(
+        User.active.is_(True), *([] if own is None else [User.subdistrict_id == own])).group_by(User.role)).all())
     return page("admin/index.html", title="登记簿管理", figures=figures, by_role=by_role, roles=ROLE_LABELS_ZH)
 
 
@@ -285,22 +302,26 @@ def registry_list(kind: str) -> Any:
     hits: dict[int, str] = {}
     rows: list[Any]
     listed: Page[Any]
+    own = None if policy.city_wide(signed_in()) else signed_in().subdistrict_id
+    own_code = subdistrict_service.subdistrict_for(session, signed_in()).code if own is not None else None
     if kind != "grids" and q and active:
         # The fuzzy search, by characters and pinyin (张晓明 ≈ zhangxiaoming ≈ 张小明), best first.
-        found = provider_service.search(session, registry.model, q, SEARCH_LIMIT * (4 if vkind else 1))
+        found = provider_service.search(session, registry.model, q, SEARCH_LIMIT * (4 if vkind else 1),
+                                        subdistrict_id=own)
         found = [(h, r) for h, r in found if not vkind or getattr(r, "kind", "") == vkind][:SEARCH_LIMIT]
         rows = [r for _, r in found]
         hits = {r.id: h.matched for h, r in found}
         total, more = len(rows), False
     else:
         if kind == "grids":
-            listed = grid_service.list_grids(session, page=page_no, per_page=PER_PAGE, active=active, q=q or None)
+            listed = grid_service.list_grids(session, page=page_no, per_page=PER_PAGE, active=active, q=q or None,
+                                             subdistrict=own_code)
         elif kind == "resources":
             listed = provider_service.list_resources(session, page=page_no, per_page=PER_PAGE, active=active,
-                                                     q=q or None)
+                                                     q=q or None, subdistrict=own_code)
         else:
             listed = provider_service.list_volunteers(session, page=page_no, per_page=PER_PAGE, active=active,
-                                                      q=q or None, kind=vkind or None)
+                                                      q=q or None, kind=vkind or None, subdistrict=own_code)
         rows, total = listed.items, listed.total
         more = total > page_no * PER_PAGE
     filters = {"q": q, "status": "" if active else status, "kind_filter": vkind}
@@ -330,7 +351,12 @@ def create_record(kind: str) -> Any:
         "grids": grid_service.create_grid, "resources": provider_service.create_resource,
         "volunteers": provider_service.create_volunteer,
     }
-    row, errors = attempt(lambda: creators[kind](session, registry.schema().load(body)))
+    def create() -> Any:
+        data = registry.schema().load(body)
+        into = subdistrict_service.subdistrict_for(session, signed_in(), data.pop("subdistrict", None))
+        return creators[kind](session, {**data, "subdistrict_id": into.id})
+
+    row, errors = attempt(create)
     if row is None:
         return _record_form(registry, None, values, errors, 422)
     flash(f"已新建{registry.noun(row)}。", "ok")
@@ -537,7 +563,8 @@ ACCOUNT_FIELDS = {"scope": "scope_codes", "volunteer": "volunteer_ref"}  # creat
 
 def _get_account(id_: int) -> User:
     account = db_session().get(User, id_)
-    if account is None:
+    # Another subdistrict's accounts do not exist for a subdistrict's admin.
+    if account is None or not policy.in_subdistrict(signed_in(), account.subdistrict_id):
         raise NotFound(f"找不到编号为 {id_} 的账号")
     return account
 
@@ -557,14 +584,16 @@ def accounts() -> Any:
     role = role if role in ROLE_LABELS_ZH else ""
     status = request.args.get("status", "active") if request.args.get("status") in dict(STATUSES) else "active"
     page_no = _page_no()
-    where: list[ColumnElement[bool]] = [User.active.is_(status == "active")]
+    # A subdistrict's admin sees its accounts; the city's admins all of them.
+    scope = [] if policy.city_wide(signed_in()) else [User.subdistrict_id == signed_in().subdistrict_id]
+    where: list[ColumnElement[bool]] = [User.active.is_(status == "active"), *scope]
     if role:
         where.append(User.role == role)
     total = session.scalar(select(func.count()).select_from(User).where(*where)) or 0
     rows = list(session.scalars(select(User).options(selectinload(User.volunteer)).where(*where)
                                 .order_by(User.role, User.username).limit(PER_PAGE).offset((page_no - 1) * PER_PAGE)))
     filters = {"role": role, "status": "" if status == "active" else status}
-    counts = dict(session.execute(select(User.role, func.count()).where(User.active.is_(status == "active"))
+    counts = dict(session.execute(select(User.role, func.count()).where(User.active.is_(status == "active"), *scope)
                                   .group_by(User.role)).all())
     return page("admin/accounts.html", title="账号管理", accounts=rows, total=total, role=role, state_filter=status,
                 statuses=STATUSES, roles=ROLE_CHOICES, counts=counts, scope_text=_scope_text, me=signed_in().id,
@@ -575,14 +604,14 @@ def accounts() -> Any:
 
 def _account_form(values: dict[str, str], errors: FormErrors, status: int = 200) -> Any:
     return page("admin/account_form.html", status, title="新建账号", values=values, errors=errors,
-                roles=ROLE_CHOICES, scopes=SCOPE_CHOICES)
+                roles=ROLE_CHOICES, scopes=SCOPE_CHOICES, subdistricts=_subdistrict_choices(db_session()))
 
 
 @bp.get("/admin/accounts/new")
 @allow(ADMIN)
 def new_account() -> Any:
     values = {"username": "", "display_name": "", "phone": "", "role": Role.COORDINATOR.value, "scope_type": "grid",
-              "scope_codes": "", "volunteer_ref": ""}
+              "scope_codes": "", "volunteer_ref": "", "subdistrict": ""}
     return _account_form(values, FormErrors())
 
 
@@ -590,7 +619,7 @@ def new_account() -> Any:
 @allow(ADMIN)
 def create_account() -> Any:
     values = {name: form_text(name, 500) for name in ("username", "display_name", "phone", "role", "scope_type",
-                                                       "scope_codes", "volunteer_ref")}
+                                                       "scope_codes", "volunteer_ref", "subdistrict")}
     password = (request.form.get("password") or "")[:256]
     errors = FormErrors()
     # The users table's own limits (create_user leaves them to the caller, as the CLI does).
@@ -600,12 +629,19 @@ def create_account() -> Any:
         errors["username"] = ["用户名最多 64 个字符"]
     if len(values["display_name"]) > 100:
         errors["display_name"] = ["姓名最多 100 个字符"]
-    account, refused = attempt(lambda: auth.create_user(
-        db_session(), username=values["username"], password=password, role=values["role"],
-        display_name=values["display_name"], scope_type=values["scope_type"] or None,
-        scope_codes=split_list(values["scope_codes"]), volunteer_ref=values["volunteer_ref"] or None,
-        phone=values["phone"]),
-        rename=ACCOUNT_FIELDS) if not errors else (None, FormErrors())
+    def create() -> User:
+        session = db_session()
+        # A subdistrict's admin opens accounts of their own; the city's admins of the one chosen, or (none
+        # chosen) the one the scope lies in, or a city account.
+        into = (signed_in().subdistrict_id if not policy.city_wide(signed_in())
+                else auth.subdistrict_id_of(session, values["subdistrict"]) if values["subdistrict"] else None)
+        return auth.create_user(
+            session, username=values["username"], password=password, role=values["role"],
+            display_name=values["display_name"], scope_type=values["scope_type"] or None,
+            scope_codes=split_list(values["scope_codes"]), volunteer_ref=values["volunteer_ref"] or None,
+            phone=values["phone"], subdistrict_id=into)
+
+    account, refused = attempt(create, rename=ACCOUNT_FIELDS) if not errors else (None, FormErrors())
     for name, messages in refused.items():
         errors.setdefault(name, []).extend(messages)
     if account is None or errors:

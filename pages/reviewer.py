@@ -185,8 +185,9 @@ _SAFE_NAME = re.compile(r"[^A-Za-z0-9_-]+")
 def _council_of(code: str) -> PartyGrid:
     """The Party grid, if the signed-in user may read its council's agenda: 404 for an unknown one
     (Party grid codes are public), 403 otherwise, as the printable agenda answers."""
-    party = council.party_grid_by_code(db_session(), code)
-    if not may_see_agenda(signed_in(), code):
+    session = db_session()
+    party = council.party_grid_by_code(session, code)
+    if not may_see_agenda(session, signed_in(), code):
         raise Forbidden("无权查看该党建网格的议事会")
     return party
 
@@ -196,7 +197,7 @@ def _council_of(code: str) -> PartyGrid:
 def councils() -> Any:
     user = signed_in()
     session = db_session()
-    parties = [p for p in list_party_grids(session) if may_see_agenda(user, p.code)]
+    parties = [p for p in list_party_grids(session) if may_see_agenda(session, user, p.code)]
     chosen = request.args.get("code", "")[:32]
     errors = FormErrors()
     if chosen:

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from access import policy
 from access.audit import record_access
-from access.auth import signed_in
+from access.auth import current_user, signed_in
 from core.config import zone
 from core.database import db_session
 from core.errors import Forbidden, InvalidData, NotFound
@@ -29,6 +29,7 @@ from . import buildings as building_service
 from . import grids as grid_service
 from . import needs as need_service
 from . import providers as provider_service
+from . import subdistricts as subdistrict_service
 from .schemas import (
     BuildingListArgs,
     BuildingOut,
@@ -54,6 +55,31 @@ bp = Blueprint("pools", __name__, url_prefix="/api/v1")
 Record = TypeVar("Record", Grid, Resource, Volunteer, Need, Building)
 
 
+def _listed_subdistrict(named: str | None) -> str | None:
+    """Which subdistrict's records a list shows: a subdistrict's staff their own (naming another is a 404);
+    anyone else all of them, or the one they name."""
+    user = current_user(required=False)
+    if user is None or user.subdistrict_id is None or user.role not in STAFF:
+        return named
+    return subdistrict_service.subdistrict_for(db_session(), user, named).code
+
+
+def _writing_into(session: Session, data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` with the subdistrict a new record lands in (see ``pools.subdistricts.subdistrict_for``)."""
+    return {**data, "subdistrict_id": subdistrict_service.subdistrict_for(session, signed_in(),
+                                                                          data.pop("subdistrict", None)).id}
+
+
+def _changing(row: Grid | Resource | Volunteer, data: dict[str, Any]) -> dict[str, Any]:
+    """A record of another subdistrict does not exist for a subdistrict's staff; a record never moves."""
+    if not policy.in_subdistrict(signed_in(), row.subdistrict_id):
+        raise NotFound(f"找不到编号为 {row.id} 的记录")
+    if data.get("subdistrict", row.subdistrict.code) != row.subdistrict.code:
+        raise InvalidData(fields={"subdistrict": ["街道不可修改"]})
+    data.pop("subdistrict", None)
+    return data
+
+
 def _readable(record: Record) -> Record:
     """A deactivated (DELETEd) record is gone from the API, for reading, changing and deleting again:
     its row stays, for the reports and the audit trail, and the lists still show it with ``active=false``."""
@@ -68,6 +94,7 @@ def _readable(record: Record) -> Record:
 @documented("网格列表", query=GridListArgs, response=GridOut, paged=True, tag="grids")
 def list_grids() -> Any:
     args = query_args(GridListArgs())
+    args["subdistrict"] = _listed_subdistrict(args["subdistrict"])
     return page_body(grid_service.list_grids(db_session(), **args), GridOut())
 
 
@@ -75,7 +102,8 @@ def list_grids() -> Any:
 @allow(Role.ADMIN)
 @documented("新建网格", body=GridIn, response=GridOut, status=201, tag="grids")
 def create_grid() -> Any:
-    grid = grid_service.create_grid(db_session(), json_body(GridIn()))
+    session = db_session()
+    grid = grid_service.create_grid(session, _writing_into(session, json_body(GridIn())))
     return GridOut().dump(grid), 201
 
 
@@ -92,7 +120,7 @@ def get_grid(id_: int) -> Any:
 def update_grid(id_: int) -> Any:
     session = db_session()
     grid = _readable(grid_service.get_grid(session, id_))
-    return GridOut().dump(grid_service.update_grid(session, grid, json_body(GridIn(), partial=True)))
+    return GridOut().dump(grid_service.update_grid(session, grid, _changing(grid, json_body(GridIn(), partial=True))))
 
 
 @bp.delete("/grids/<int:id_>")
@@ -100,7 +128,9 @@ def update_grid(id_: int) -> Any:
 @documented("停用网格", response=GridOut, tag="grids")
 def deactivate_grid(id_: int) -> Any:
     session = db_session()
-    return GridOut().dump(grid_service.deactivate_grid(session, _readable(grid_service.get_grid(session, id_))))
+    grid = _readable(grid_service.get_grid(session, id_))
+    _changing(grid, {})
+    return GridOut().dump(grid_service.deactivate_grid(session, grid))
 
 
 @bp.get("/party-grids")
@@ -117,6 +147,7 @@ def list_party_grids() -> Any:
 @documented("政府资源列表", query=ResourceListArgs, response=ResourceOut, paged=True, tag="resources")
 def list_resources() -> Any:
     args = query_args(ResourceListArgs())
+    args["subdistrict"] = _listed_subdistrict(args["subdistrict"])
     return page_body(provider_service.list_resources(db_session(), **args), ResourceOut())
 
 
@@ -124,7 +155,8 @@ def list_resources() -> Any:
 @allow(Role.ADMIN)
 @documented("新建政府资源", body=ResourceIn, response=ResourceOut, status=201, tag="resources")
 def create_resource() -> Any:
-    return ResourceOut().dump(provider_service.create_resource(db_session(), json_body(ResourceIn()))), 201
+    session = db_session()
+    return ResourceOut().dump(provider_service.create_resource(session, _writing_into(session, json_body(ResourceIn())))), 201
 
 
 @bp.get("/resources/<int:id_>")
@@ -140,7 +172,8 @@ def get_resource(id_: int) -> Any:
 def update_resource(id_: int) -> Any:
     session = db_session()
     row = _readable(provider_service.get_resource(session, id_))
-    return ResourceOut().dump(provider_service.update_resource(session, row, json_body(ResourceIn(), partial=True)))
+    data = _changing(row, json_body(ResourceIn(), partial=True))
+    return ResourceOut().dump(provider_service.update_resource(session, row, data))
 
 
 @bp.delete("/resources/<int:id_>")
@@ -148,7 +181,9 @@ def update_resource(id_: int) -> Any:
 @documented("停用政府资源", response=ResourceOut, tag="resources")
 def deactivate_resource(id_: int) -> Any:
     session = db_session()
-    return ResourceOut().dump(provider_service.deactivate(session, _readable(provider_service.get_resource(session, id_))))
+    row = _readable(provider_service.get_resource(session, id_))
+    _changing(row, {})
+    return ResourceOut().dump(provider_service.deactivate(session, row))
 
 
 @bp.get("/volunteers")
@@ -156,6 +191,7 @@ def deactivate_resource(id_: int) -> Any:
 @documented("志愿者与组织列表", query=VolunteerListArgs, response=VolunteerOut, paged=True, tag="volunteers")
 def list_volunteers() -> Any:
     args = query_args(VolunteerListArgs())
+    args["subdistrict"] = _listed_subdistrict(args["subdistrict"])
     page = provider_service.list_volunteers(db_session(), **args)
     return page_body(page, VolunteerOut(), [_volunteer_body(v, signed_in()) for v in page.items])
 
@@ -165,6 +201,7 @@ def list_volunteers() -> Any:
 @documented("新建志愿者或组织", body=VolunteerIn, response=VolunteerOut, status=201, tag="volunteers")
 def create_volunteer() -> Any:
     session, data = db_session(), json_body(VolunteerIn())
+    data = _writing_into(session, data)
     if not policy.may_place_in_grid(session, signed_in(), data.get("grid")):
         raise Forbidden("只能在自己负责的网格登记志愿者")
     return VolunteerOut().dump(provider_service.create_volunteer(session, data)), 201
@@ -174,7 +211,10 @@ def create_volunteer() -> Any:
 @allow(*STAFF)
 @documented("查看志愿者或组织", response=VolunteerOut, tag="volunteers")
 def get_volunteer(id_: int) -> Any:
-    return _volunteer_body(_readable(provider_service.get_volunteer(db_session(), id_)), signed_in())
+    volunteer = _readable(provider_service.get_volunteer(db_session(), id_))
+    if not policy.in_subdistrict(signed_in(), volunteer.subdistrict_id):
+        raise NotFound(f"找不到编号为 {id_} 的记录")
+    return _volunteer_body(volunteer, signed_in())
 
 
 def _volunteer_body(volunteer: Volunteer, user: User) -> dict[str, Any]:
@@ -190,7 +230,7 @@ def _volunteer_body(volunteer: Volunteer, user: User) -> dict[str, Any]:
 def update_volunteer(id_: int) -> Any:
     session = db_session()
     row = _managed_volunteer(session, id_)
-    data = json_body(VolunteerIn(), partial=True)
+    data = _changing(row, json_body(VolunteerIn(), partial=True))
     if "grid" in data and not policy.may_place_in_grid(session, signed_in(), data["grid"]):
         raise Forbidden("只能把志愿者调入自己负责的网格")
     return VolunteerOut().dump(provider_service.update_volunteer(session, row, data))
@@ -206,6 +246,8 @@ def deactivate_volunteer(id_: int) -> Any:
 
 def _managed_volunteer(session: Session, id_: int) -> Volunteer:
     volunteer = _readable(provider_service.get_volunteer(session, id_))
+    if not policy.in_subdistrict(signed_in(), volunteer.subdistrict_id):
+        raise NotFound(f"找不到编号为 {id_} 的记录")
     if not policy.may_manage_volunteer(session, signed_in(), volunteer):
         raise Forbidden("只能管理自己负责范围内的志愿者")
     return volunteer
@@ -324,7 +366,7 @@ def update_need(id_: int) -> Any:
 @documented("停用需求", response=NeedOut, tag="needs")
 def deactivate_need(id_: int) -> Any:
     session = db_session()
-    need = _readable(need_service.get_need(session, id_))
+    need = policy.get_visible_need(session, signed_in(), id_)
     return need_body(session, need_service.deactivate_need(session, need), signed_in())
 
 
@@ -337,11 +379,16 @@ def deactivate_need(id_: int) -> Any:
             paged=True, tag="buildings")
 def list_buildings() -> Any:
     args = query_args(BuildingListArgs())
-    return page_body(building_service.list_buildings(db_session(), **args), BuildingOut())
+    user, session = signed_in(), db_session()
+    own = None if policy.city_wide(user) else user.subdistrict_id
+    return page_body(building_service.list_buildings(session, subdistrict_id=own, **args), BuildingOut())
 
 
 @bp.get("/buildings/<int:id_>")
 @allow(*STAFF)
 @documented("查看楼栋", response=BuildingOut, tag="buildings")
 def get_building(id_: int) -> Any:
-    return BuildingOut().dump(_readable(building_service.get_building(db_session(), id_)))
+    building = _readable(building_service.get_building(db_session(), id_))
+    if not policy.in_subdistrict(signed_in(), building.grid.subdistrict_id):
+        raise NotFound(f"找不到编号为 {id_} 的记录")
+    return BuildingOut().dump(building)

@@ -73,10 +73,13 @@ def get_building(session: Session, id_: int) -> Building:
 
 
 def list_buildings(session: Session, *, page: int, per_page: int, active: bool = True, q: str | None = None,
-                   grid: str | None = None) -> Page[Building]:
-    """Buildings by code; ``q`` finds a code, name, address or former name containing it, ``grid`` a grid's."""
+                   grid: str | None = None, subdistrict_id: int | None = None) -> Page[Building]:
+    """Buildings by code; ``q`` finds a code, name, address or former name containing it, ``grid`` a grid's,
+    ``subdistrict_id`` (a subdistrict's staff) those of its grids."""
     query = (select(Building).options(selectinload(Building.grid), selectinload(Building.head))
              .where(Building.active == active))
+    if subdistrict_id is not None:
+        query = query.join(Building.grid).where(Grid.subdistrict_id == subdistrict_id)
     if q:
         query = query.where(or_(Building.code.contains(q), Building.name.contains(q), Building.address.contains(q),
                                 cast(Building.aliases, String).contains(q)))

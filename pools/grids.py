@@ -11,24 +11,30 @@ from core.errors import Conflict, InvalidData
 from models import Community, Grid, PartyGrid
 
 from .lookup import Page, get_or_404, grids_by_code, paginate
+from .subdistricts import resolve_id, same_subdistrict, subdistrict_by_code
 
 
-def find_or_create_community(session: Session, value: str) -> Community:
-    """A community by code or name; a new name creates it (its code is the name)."""
-    row = session.scalar(select(Community).where(or_(Community.code == value, Community.name == value)))
+def find_or_create_community(session: Session, value: str, subdistrict_id: int) -> Community:
+    """A community of the subdistrict by code or name; a new name creates it (its code is the name). Two
+    subdistricts may each have a 幸福社区: names are looked up in the subdistrict, codes everywhere."""
+    row = session.scalar(select(Community).where(or_(
+        Community.code == value, (Community.name == value) & (Community.subdistrict_id == subdistrict_id)))
+        .order_by((Community.subdistrict_id == subdistrict_id).desc()).limit(1))
     if row is None:
-        row = Community(code=value[:32], name=value)
+        row = Community(code=value[:32], name=value, subdistrict_id=subdistrict_id)
         session.add(row)
         session.flush()
+    same_subdistrict(row, subdistrict_id, "community")
     return row
 
 
-def find_or_create_party_grid(session: Session, code: str) -> PartyGrid:
+def find_or_create_party_grid(session: Session, code: str, subdistrict_id: int) -> PartyGrid:
     row = session.scalar(select(PartyGrid).where(PartyGrid.code == code))
     if row is None:
-        row = PartyGrid(code=code, name=code, branch="")
+        row = PartyGrid(code=code, name=code, branch="", subdistrict_id=subdistrict_id)
         session.add(row)
         session.flush()
+    same_subdistrict(row, subdistrict_id, "party_grid")
     return row
 
 
@@ -36,7 +42,7 @@ def set_neighbors(session: Session, grid: Grid, codes: list[str]) -> None:
     """Neighbourhood is symmetric: linking A to B links B to A, unlinking likewise."""
     if grid.code in codes:
         raise InvalidData(fields={"neighbors": ["网格不能与自己相邻"]})
-    wanted = grids_by_code(session, codes, "neighbors")
+    wanted = grids_by_code(session, codes, "neighbors", grid.subdistrict_id)
     for old in list(grid.neighbors):
         if old not in wanted:
             grid.neighbors.remove(old)
@@ -52,8 +58,9 @@ def set_neighbors(session: Session, grid: Grid, codes: list[str]) -> None:
 def _apply(session: Session, grid: Grid, data: dict[str, Any]) -> None:
     # Look up (or create) the community and Party grid before touching the grid, so that no
     # flush sees a half-built grid.
-    community = find_or_create_community(session, data["community"]) if "community" in data else None
-    party_grid = find_or_create_party_grid(session, data["party_grid"]) if data.get("party_grid") else None
+    sid = grid.subdistrict_id
+    community = find_or_create_community(session, data["community"], sid) if "community" in data else None
+    party_grid = find_or_create_party_grid(session, data["party_grid"], sid) if data.get("party_grid") else None
     if "name" in data:
         grid.name = data["name"]
     if community is not None:
@@ -68,7 +75,7 @@ def create_grid(session: Session, data: dict[str, Any]) -> Grid:
     if session.scalar(select(Grid.id).where(Grid.code == data["code"])) is not None:
         message = f"网格编码 {data['code']} 已存在"
         raise Conflict(message, fields={"code": [message]})
-    grid = Grid(code=data["code"])
+    grid = Grid(code=data["code"], subdistrict_id=resolve_id(session, data.get("subdistrict_id")))
     _apply(session, grid, data)
     session.add(grid)
     session.flush()
@@ -98,10 +105,13 @@ def get_grid(session: Session, id_: int) -> Grid:
 
 
 def list_grids(session: Session, *, page: int, per_page: int, active: bool = True, q: str | None = None,
-               community: str | None = None, party_grid: str | None = None) -> Page[Grid]:
+               community: str | None = None, party_grid: str | None = None,
+               subdistrict: str | None = None) -> Page[Grid]:
     query = (select(Grid).options(selectinload(Grid.community), selectinload(Grid.party_grid),
-                                  selectinload(Grid.neighbors))
+                                  selectinload(Grid.neighbors), selectinload(Grid.subdistrict))
              .where(Grid.active == active).order_by(Grid.code))
+    if subdistrict:
+        query = query.where(Grid.subdistrict_id == subdistrict_by_code(session, subdistrict).id)
     if q:
         query = query.where(or_(Grid.code.contains(q), Grid.name.contains(q)))
     if community:
@@ -140,6 +150,9 @@ def grid_features(session: Session, grid_ids: Collection[int] | None = None) -> 
     return {"type": "FeatureCollection", "features": features}
 
 
-def list_party_grids(session: Session) -> list[PartyGrid]:
-    return list(session.scalars(select(PartyGrid).options(selectinload(PartyGrid.grids)).order_by(PartyGrid.code)))
+def list_party_grids(session: Session, subdistrict: str | None = None) -> list[PartyGrid]:
+    query = select(PartyGrid).options(selectinload(PartyGrid.grids)).order_by(PartyGrid.code)
+    if subdistrict:
+        query = query.where(PartyGrid.subdistrict_id == subdistrict_by_code(session, subdistrict).id)
+    return list(session.scalars(query))
 

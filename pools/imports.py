@@ -34,6 +34,7 @@ from . import providers as provider_service
 from .fuzzy import probable_duplicates
 from .geometry import boundary_from_text
 from .schemas import BuildingIn, GridIn, NeedIn, ResourceIn, VolunteerIn
+from .subdistricts import only_subdistrict, resolve_id
 from .tabular import IMPORT_COLUMNS, CellError, Row, check_columns, read_table
 
 log = logging.getLogger(__name__)
@@ -186,22 +187,29 @@ def _check_head(number: int, data: dict[str, Any], heads: dict[str, bool]) -> li
 
 
 def import_rows(session: Session, kind: str, rows: list[Row], *, skip_invalid: bool = False,
-                intake: NeedIntake = NO_INTAKE) -> ImportReport:
-    """Validate every row, then (if all are good, or ``skip_invalid``) upsert the good ones."""
+                intake: NeedIntake = NO_INTAKE, subdistrict_id: int | None = None) -> ImportReport:
+    """Validate every row, then (if all are good, or ``skip_invalid``) upsert the good ones, into the
+    subdistrict ``subdistrict_id`` (or the only one): rows name only its grids and update only its records."""
     report = ImportReport(kind=kind, rows=len(rows))
-    known = set(session.scalars(select(Grid.code)))
+    # Before the first subdistrict exists nothing does: it is made only if the rows are imported.
+    sid = subdistrict_id if subdistrict_id is not None else getattr(only_subdistrict(session), "id", None)
+    known = set(session.scalars(select(Grid.code).where(Grid.subdistrict_id == sid)))
     if kind == "grids":
         known |= {r.values.get("code", "") for r in rows}
     heads: dict[str, bool] = {}
     if kind == "buildings":
-        heads = {ref: active for ref, active in session.execute(select(Volunteer.ref, Volunteer.active))}
+        heads = {ref: active for ref, active in session.execute(
+            select(Volunteer.ref, Volunteer.active).where(Volunteer.subdistrict_id == sid))}
     good: list[tuple[Row, dict[str, Any]]] = []
     seen_keys: dict[str, int] = {}
     key_column = "code" if kind in CODE_KEYED else "ref"
+    foreign = elsewhere(session, kind, [r.values.get(key_column, "") for r in rows], sid)
     for row in rows:
         data, errors = parse_row(kind, row)
         if data is not None:
             errors += _check_grid_refs(kind, row.number, data, known)
+            if data.get(key_column) in foreign:
+                errors.append(CellError(row.number, key_column, f"{data[key_column]} 属于另一个街道"))
             if kind == "buildings":
                 errors += _check_head(row.number, data, heads)
             key = data.get(key_column)
@@ -217,7 +225,8 @@ def import_rows(session: Session, kind: str, rows: list[Row], *, skip_invalid: b
     report.duplicates = find_probable_duplicates(session, kind, [d for _, d in good])
     if report.errors and not skip_invalid:
         return report
-    UPSERTS[kind](session, [d for _, d in good], report, intake)
+    owner = {"subdistrict_id": resolve_id(session, sid)} if kind in OWNED else {}
+    UPSERTS[kind](session, [{**d, **owner} for _, d in good], report, intake)
     report.imported = True
     session.flush()
     log.info("import of %s: %d rows, %d created, %d updated, %d unchanged, %d rejected", kind, report.rows,
@@ -234,6 +243,27 @@ def import_file(session: Session, kind: str, data: bytes, filename: str, **kwarg
     if header_errors:
         return ImportReport(kind=kind, rows=len(table.rows), errors=header_errors)
     return import_rows(session, kind, table.rows, **kwargs)
+
+
+# The kinds whose rows carry their subdistrict (buildings and needs belong to their grid's).
+OWNED: dict[str, Any] = {"grids": Grid, "resources": Resource, "volunteers": Volunteer}
+
+
+def elsewhere(session: Session, kind: str, keys: list[str], subdistrict_id: int | None) -> set[str]:
+    """Of ``keys`` (the rows' codes or refs), those of records that exist in another subdistrict."""
+    if kind in OWNED:
+        model = OWNED[kind]
+        column, owner = (model.code if kind == "grids" else model.ref), model.subdistrict_id
+        join = None
+    else:
+        column, owner = (Need.ref if kind == "needs" else Building.code), Grid.subdistrict_id
+        join = Need.grid if kind == "needs" else Building.grid
+    found: set[str] = set()
+    unique = [k for k in dict.fromkeys(keys) if k]
+    for start in range(0, len(unique), LOOKUP_CHUNK_SIZE):
+        query = select(column).where(column.in_(unique[start:start + LOOKUP_CHUNK_SIZE]), owner != subdistrict_id)
+        found.update(session.scalars(query.join(join) if join is not None else query))
+    return found
 
 
 # --- upserts ------------------------------------------------------------------------------------

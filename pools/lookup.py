@@ -35,19 +35,23 @@ def paginate(session: Session, query: Select[Any], page: int, per_page: int) -> 
     return Page(items=items, page=page, per_page=per_page, total=total)
 
 
-def grids_by_code(session: Session, codes: list[str], field: str) -> list[Grid]:
-    """The grids of ``codes`` in order; unknown codes are a 422 naming them."""
+def grids_by_code(session: Session, codes: list[str], field: str, subdistrict_id: int | None = None) -> list[Grid]:
+    """The grids of ``codes`` in order; unknown codes are a 422 naming them. With ``subdistrict_id``, a grid of
+    another subdistrict is unknown too: a subdistrict's records name only its own grids."""
     if not codes:
         return []
-    found = {g.code: g for g in session.scalars(select(Grid).where(Grid.code.in_(set(codes))))}
+    query = select(Grid).where(Grid.code.in_(set(codes)))
+    if subdistrict_id is not None:
+        query = query.where(Grid.subdistrict_id == subdistrict_id)
+    found = {g.code: g for g in session.scalars(query)}
     missing = [c for c in codes if c not in found]
     if missing:
         raise InvalidData(fields={field: [f"未知网格编码 {c}" for c in missing]})
     return [found[c] for c in dict.fromkeys(codes)]
 
 
-def grid_by_code(session: Session, code: str, field: str = "grid") -> Grid:
-    return grids_by_code(session, [code], field)[0]
+def grid_by_code(session: Session, code: str, field: str = "grid", subdistrict_id: int | None = None) -> Grid:
+    return grids_by_code(session, [code], field, subdistrict_id)[0]
 
 
 def json_list_contains(column: Any, value: str) -> Any:

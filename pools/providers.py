@@ -11,6 +11,7 @@ from models import Grid, Resource, Volunteer
 
 from .fuzzy import Candidate, Hit, fuzzy_search
 from .lookup import Page, get_or_404, grid_by_code, grids_by_code, json_list_contains, paginate
+from .subdistricts import resolve_id, subdistrict_by_code
 
 
 def _refuse_duplicate_ref(session: Session, model: type[Resource] | type[Volunteer], ref: str) -> None:
@@ -33,12 +34,12 @@ def _apply_resource(session: Session, row: Resource, data: dict[str, Any]) -> No
         if data["grids"] == ["*"]:
             row.covers_all, row.grids = True, []
         else:
-            row.covers_all, row.grids = False, grids_by_code(session, data["grids"], "grids")
+            row.covers_all, row.grids = False, grids_by_code(session, data["grids"], "grids", row.subdistrict_id)
 
 
 def create_resource(session: Session, data: dict[str, Any]) -> Resource:
     _refuse_duplicate_ref(session, Resource, data["ref"])
-    row = Resource(ref=data["ref"])
+    row = Resource(ref=data["ref"], subdistrict_id=resolve_id(session, data.get("subdistrict_id")))
     _apply_resource(session, row, data)
     session.add(row)
     session.flush()
@@ -57,8 +58,11 @@ def get_resource(session: Session, id_: int) -> Resource:
 
 
 def list_resources(session: Session, *, page: int, per_page: int, active: bool = True, q: str | None = None,
-                   grid: str | None = None, service: str | None = None, skill: str | None = None) -> Page[Resource]:
+                   grid: str | None = None, service: str | None = None, skill: str | None = None,
+                   subdistrict: str | None = None) -> Page[Resource]:
     query = select(Resource).options(selectinload(Resource.grids)).where(Resource.active == active)
+    if subdistrict:
+        query = query.where(Resource.subdistrict_id == subdistrict_by_code(session, subdistrict).id)
     if q:
         query = query.where(or_(Resource.name.contains(q), Resource.department.contains(q),
                                 Resource.description.contains(q), json_list_contains(Resource.skills, q)))
@@ -80,12 +84,12 @@ def _apply_volunteer(session: Session, row: Volunteer, data: dict[str, Any]) -> 
         if key in data:
             setattr(row, key, data[key])
     if "grid" in data:
-        row.grid = grid_by_code(session, data["grid"]) if data["grid"] else None
+        row.grid = grid_by_code(session, data["grid"], subdistrict_id=row.subdistrict_id) if data["grid"] else None
 
 
 def create_volunteer(session: Session, data: dict[str, Any]) -> Volunteer:
     _refuse_duplicate_ref(session, Volunteer, data["ref"])
-    row = Volunteer(ref=data["ref"])
+    row = Volunteer(ref=data["ref"], subdistrict_id=resolve_id(session, data.get("subdistrict_id")))
     _apply_volunteer(session, row, data)
     session.add(row)
     session.flush()
@@ -105,8 +109,10 @@ def get_volunteer(session: Session, id_: int) -> Volunteer:
 
 def list_volunteers(session: Session, *, page: int, per_page: int, active: bool = True, q: str | None = None,
                     grid: str | None = None, service: str | None = None, skill: str | None = None,
-                    kind: str | None = None) -> Page[Volunteer]:
+                    kind: str | None = None, subdistrict: str | None = None) -> Page[Volunteer]:
     query = select(Volunteer).options(selectinload(Volunteer.grid)).where(Volunteer.active == active)
+    if subdistrict:
+        query = query.where(Volunteer.subdistrict_id == subdistrict_by_code(session, subdistrict).id)
     if q:
         query = query.where(or_(Volunteer.name.contains(q), Volunteer.description.contains(q),
                                 json_list_contains(Volunteer.skills, q)))
@@ -128,9 +134,11 @@ def deactivate(session: Session, row: Resource | Volunteer) -> Resource | Volunt
 
 
 def search(session: Session, model: type[Resource] | type[Volunteer], query: str,
-           limit: int = 10) -> list[tuple[Hit, Resource | Volunteer]]:
-    """Active providers whose name (as characters or pinyin) or a skill is like ``query``, best first."""
-    rows = session.execute(select(model.id, model.name, model.skills).where(model.active.is_(True))).all()
+           limit: int = 10, subdistrict_id: int | None = None) -> list[tuple[Hit, Resource | Volunteer]]:
+    """Active providers (of ``subdistrict_id``, or all) whose name (as characters or pinyin) or a skill is like
+    ``query``, best first."""
+    where = [model.active.is_(True)] + ([model.subdistrict_id == subdistrict_id] if subdistrict_id else [])
+    rows = session.execute(select(model.id, model.name, model.skills).where(*where)).all()
     hits = fuzzy_search(query, [Candidate(i, n, tuple(s or ())) for i, n, s in rows], limit=limit)
     found: list[Resource | Volunteer] = list(session.scalars(select(model).where(model.id.in_([h.id for h in hits]))))
     by_id = {r.id: r for r in found}

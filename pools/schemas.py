@@ -40,6 +40,7 @@ BOUNDARY_DESCRIPTION = (f"网格边界：GeoJSON 几何对象，type 为 Polygon
 
 class GridIn(StrictSchema):
     code = fields.String(required=True, validate=CODE)
+    subdistrict = fields.String(validate=CODE, metadata={"description": "街道编码：市级管理员新建时指明；街道工作人员只能是本街道"})
     name = fields.String(required=True, validate=NAME)
     community = fields.String(required=True, validate=NAME, metadata={"description": "社区编码或名称"})
     party_grid = fields.String(load_default=None, allow_none=True, validate=CODE,
@@ -52,6 +53,7 @@ class GridIn(StrictSchema):
 class GridOut(Schema):
     id = fields.Integer()
     code = fields.String()
+    subdistrict = fields.Function(lambda r: r.subdistrict.code)
     name = fields.String()
     community = fields.Function(lambda g: g.community.name)
     community_code = fields.Function(lambda g: g.community.code)
@@ -66,6 +68,7 @@ class GridOut(Schema):
 class PartyGridOut(Schema):
     id = fields.Integer()
     code = fields.String()
+    subdistrict = fields.Function(lambda r: r.subdistrict.code)
     name = fields.String()
     branch = fields.String()
     grids = fields.Function(lambda p: [g.code for g in p.grids])
@@ -75,6 +78,7 @@ class PartyGridOut(Schema):
 
 class ResourceIn(StrictSchema):
     ref = fields.String(required=True, validate=REF)
+    subdistrict = fields.String(validate=CODE, metadata={"description": "街道编码：市级管理员新建时指明；街道工作人员只能是本街道"})
     name = fields.String(required=True, validate=NAME)
     department = fields.String(load_default="", validate=validate.Length(max=200))
     service = Service(required=True)
@@ -89,6 +93,7 @@ class ResourceIn(StrictSchema):
 class ResourceOut(Schema):
     id = fields.Integer()
     ref = fields.String()
+    subdistrict = fields.Function(lambda r: r.subdistrict.code)
     name = fields.String()
     department = fields.String()
     service = fields.String()
@@ -106,6 +111,7 @@ class ResourceOut(Schema):
 
 class VolunteerIn(StrictSchema):
     ref = fields.String(required=True, validate=REF)
+    subdistrict = fields.String(validate=CODE, metadata={"description": "街道编码：市级管理员新建时指明；街道工作人员只能是本街道"})
     name = fields.String(required=True, validate=NAME)
     kind = fields.Enum(VolunteerKind, by_value=True, load_default=VolunteerKind.PERSON)
     phone = Phone(load_default="")
@@ -122,6 +128,7 @@ class VolunteerIn(StrictSchema):
 class VolunteerOut(Schema):
     id = fields.Integer()
     ref = fields.String()
+    subdistrict = fields.Function(lambda r: r.subdistrict.code)
     name = fields.String()
     kind = fields.String()
     phone = fields.String()
@@ -256,11 +263,13 @@ class BuildingListArgs(ListArgs):
 
 
 class GridListArgs(ListArgs):
+    subdistrict = fields.String(load_default=None, validate=CODE, metadata={"description": "街道编码"})
     community = fields.String(load_default=None, validate=NAME)
     party_grid = fields.String(load_default=None, validate=CODE)
 
 
 class ResourceListArgs(ListArgs):
+    subdistrict = fields.String(load_default=None, validate=CODE, metadata={"description": "街道编码"})
     grid = fields.String(load_default=None, validate=CODE)
     service = Service(load_default=None)
     skill = fields.String(load_default=None, validate=validate.Length(min=1, max=40))

@@ -133,8 +133,14 @@ def _account_password_hash() -> str:
 def make_account(session: Session, role: str = "admin", username: str | None = None,
                  **fields: Any):  # type: ignore[no-untyped-def]
     """An active user of ``role`` (password ``test-password-1``), built directly: no test pays for hashing."""
-    from models import User
+    from sqlalchemy import select
+
+    from models import Subdistrict, User
     fields.setdefault("scope_codes", [])
+    if role not in ("admin", "resident") and "subdistrict_id" not in fields:
+        # Staff belong to a subdistrict (create_user takes their scope's); an admin made here is the city's.
+        only = list(session.scalars(select(Subdistrict.id).limit(2)))
+        fields["subdistrict_id"] = only[0] if len(only) == 1 else None
     user = User(username=username or f"test-{role}", password_hash=_account_password_hash(), role=role,
                 display_name=username or f"测试{role}", **fields)
     session.add(user)

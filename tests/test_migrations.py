@@ -138,14 +138,16 @@ def vocabulary_columns() -> list[tuple[str, str, tuple[str, ...]]]:
 def seed_one_of_each(conn: Connection) -> None:
     """One valid row in every constrained table (id 1), written in SQL as a script would."""
     for statement in (
-        "INSERT INTO communities (id, code, name) VALUES (1, 'C1', '海滨社区')",
-        "INSERT INTO grids (id, code, name, community_id, active) VALUES (1, 'G1', '第1网格', 1, true)",
+        "INSERT INTO subdistricts (id, code, name) VALUES (1, 'S1', '新安街道')",
+        "INSERT INTO communities (id, code, name, subdistrict_id) VALUES (1, 'C1', '海滨社区', 1)",
+        "INSERT INTO grids (id, code, name, community_id, active, subdistrict_id) VALUES (1, 'G1', '第1网格', 1, true, 1)",
         "INSERT INTO resources (id, ref, name, department, service, covers_all, capacity, skills, description, hours,"
-        " active, created_at, updated_at) VALUES (1, 'R1', '社保窗口', '', 'public', true, 1, '[]', '', '[]', true,"
-        " '2026-12-01 00:00', '2026-12-01 00:00')",
+        " active, created_at, updated_at, subdistrict_id) VALUES (1, 'R1', '社保窗口', '', 'public', true, 1, '[]', '',"
+        " '[]', true, '2026-12-01 00:00', '2026-12-01 00:00', 1)",
         "INSERT INTO volunteers (id, ref, name, kind, phone, skills, services, availability, capacity, force,"
-        " party_member, description, active, created_at, updated_at) VALUES (1, 'V1', '张小明', 'person', '', '[]',"
-        " '[\"volunteer\"]', '[]', 1, 'selfgov', false, '', true, '2026-12-01 00:00', '2026-12-01 00:00')",
+        " party_member, description, active, created_at, updated_at, subdistrict_id) VALUES (1, 'V1', '张小明',"
+        " 'person', '', '[]', '[\"volunteer\"]', '[]', 1, 'selfgov', false, '', true, '2026-12-01 00:00',"
+        " '2026-12-01 00:00', 1)",
         "INSERT INTO users (id, username, password_hash, role, display_name, scope_type, scope_codes, active,"
         " created_at) VALUES (1, 'u1', 'x', 'coordinator', '', 'grid', '[\"G1\"]', true, '2026-12-01 00:00')",
         "INSERT INTO needs (id, ref, text, grid_id, urgency, contact, service, status, channel, active,"

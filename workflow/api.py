@@ -9,7 +9,7 @@ from sqlalchemy import select
 from access.auth import signed_in
 from access.policy import get_visible_need, may_match
 from core.database import db_session
-from core.errors import Forbidden
+from core.errors import Forbidden, InvalidData
 from core.vocab import ARRANGERS, STATUS_LABELS_ZH
 from dispatch.api import match_dict
 from models import Notification
@@ -20,7 +20,7 @@ from web.routes import SIGNED_IN, allow
 
 from .notify import mark_read
 from .schemas import ACTION_SCHEMAS, ActionResultOut, AuditOut, MatchIn, NotificationOut, ReadIn, load_action
-from .service import allowed_for, apply_action, audit_trail, match_scope
+from .service import allowed_for, apply_action, audit_trail, batch_subdistricts, match_scope
 
 bp = Blueprint("workflow", __name__, url_prefix="/api/v1")
 
@@ -76,7 +76,11 @@ def run_match() -> Any:
     session = db_session()
     if not may_match(session, user, args["grid"], args["party_grid"]):
         raise Forbidden("只能匹配自己负责的网格或党建网格")
-    run, result = match_scope(session, grid=args["grid"], party_grid=args["party_grid"])
+    targets = batch_subdistricts(session, user, grid=args["grid"], party_grid=args["party_grid"],
+                                 subdistrict=args["subdistrict"])
+    if len(targets) > 1:
+        raise InvalidData(fields={"subdistrict": ["有多个街道：请指明街道，或用 POST /api/v1/match/jobs 分发到各街道"]})
+    run, result = match_scope(session, grid=args["grid"], party_grid=args["party_grid"], subdistrict_id=targets[0])
     return {"match_run_id": run.id, "scope": run.scope, "stats": run.stats,
             "assignments": [{"need_id": nid, **match_dict(1, m)} for nid, m in sorted(result.assignments.items())],
             "unmatched": [{"need_id": nid, "reason": u.reason_code, "reason_zh": u.reason_zh}

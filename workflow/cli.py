@@ -12,9 +12,10 @@ from core.config import zone
 from core.database import get_db
 from core.errors import ApiError
 from core.times import to_utc
+from models import Subdistrict
 
 from .notify import configured_sender, deliver_pending, revive_dead
-from .service import match_scope
+from .service import batch_subdistricts, match_scope
 from .sla import run_escalation
 
 notify_group = AppGroup("notify", help="通知发送。")
@@ -30,18 +31,25 @@ def register(app: Flask) -> None:
 @with_appcontext
 @click.option("--grid", default=None, help="只匹配这个网格的需求。")
 @click.option("--party-grid", default=None, help="只匹配这个党建网格的需求。")
-def match_command(grid: str | None, party_grid: str | None) -> None:
-    """批量匹配待匹配的需求，保存推荐及评分明细。"""
+@click.option("--subdistrict", default=None, help="只匹配这个街道的需求（默认：每个街道各匹配一批）。")
+def match_command(grid: str | None, party_grid: str | None, subdistrict: str | None) -> None:
+    """批量匹配待匹配的需求，保存推荐及评分明细。每个街道一批，各自提交。"""
     try:
         with get_db().unit_of_work() as session:
-            run, result = match_scope(session, grid=grid, party_grid=party_grid)
-            scope, stats = run.scope, dict(run.stats)
+            targets = batch_subdistricts(session, None, grid=grid, party_grid=party_grid, subdistrict=subdistrict)
+        for subdistrict_id in targets:
+            with get_db().unit_of_work() as session:
+                run, result = match_scope(session, grid=grid, party_grid=party_grid, subdistrict_id=subdistrict_id)
+                scope, stats = run.scope, dict(run.stats)
+                where = session.get(Subdistrict, subdistrict_id)
+            label = f"{where.name}（{where.code}）" if where and len(targets) > 1 else ""
+            click.echo(f"{label}范围 {scope}：需求 {stats['needs']} 条，匹配 {stats['matched']} 条，"
+                       f"未匹配 {stats['unmatched']} 条")
+            for need_id, u in sorted(result.unmatched.items()):
+                click.echo(f"  未匹配 #{need_id}：{u.reason_zh}")
     except ApiError as exc:
         click.echo(f"匹配失败：{exc.message}", err=True)
         sys.exit(1)
-    click.echo(f"范围 {scope}：需求 {stats['needs']} 条，匹配 {stats['matched']} 条，未匹配 {stats['unmatched']} 条")
-    for need_id, u in sorted(result.unmatched.items()):
-        click.echo(f"  未匹配 #{need_id}：{u.reason_zh}")
 
 
 def _moment(text: str) -> datetime:

@@ -105,7 +105,7 @@ def _agenda(code: str) -> dict[str, Any]:
     _, start, end = _args(PeriodArgs())
     session = db_session()
     council.party_grid_by_code(session, code)  # 404 before 403: Party grid codes are public
-    if not may_see_agenda(user, code):
+    if not may_see_agenda(session, user, code):
         raise Forbidden("无权查看该党建网格的议事会议程")
     return council.agenda(session, code, start, end, utcnow())
 

@@ -119,6 +119,8 @@ class ReadIn(StrictSchema):
 class MatchIn(StrictSchema):
     grid = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=32))
     party_grid = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=32))
+    subdistrict = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=32),
+                                metadata={"description": "街道编码（市级管理员；街道工作人员只能是本街道）"})
 
 
 class ActionResultOut(Schema):

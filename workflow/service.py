@@ -16,10 +16,11 @@ from core.errors import Forbidden
 from core.metrics import BATCH_MATCHED, BATCH_NEEDS, BATCH_SECONDS
 from core.times import utcnow
 from core.vocab import STATUS_LABELS_ZH, SYSTEM, Action, NeedStatus
-from dispatch.batch import run_batch
+from dispatch.batch import batch_subdistrict, run_batch
 from dispatch.classifier import needs_triage
 from matching.engine import BatchResult
-from models import AuditEntry, MatchRun, Need, User
+from models import AuditEntry, MatchRun, Need, Subdistrict, User
+from pools.subdistricts import default_subdistrict, subdistrict_by_code, subdistrict_for
 
 from . import notify
 from .effects import EFFECTS, Step, TransitionConflict
@@ -136,11 +137,12 @@ def record_match_outcome(session: Session, need: Need, proposed: bool, reason: s
     record(session, need, target, None, reason, now)
 
 
-def match_scope(session: Session, *, grid: str | None = None,
-                party_grid: str | None = None) -> tuple[MatchRun, BatchResult]:
-    """Batch-match the open needs of a scope and record each outcome in the workflow."""
+def match_scope(session: Session, *, grid: str | None = None, party_grid: str | None = None,
+                subdistrict_id: int | None = None) -> tuple[MatchRun, BatchResult]:
+    """Batch-match the open needs of a scope (in one subdistrict: ``dispatch.batch.batch_subdistrict``) and
+    record each outcome in the workflow."""
     started = time.perf_counter()
-    run, result, outcomes = run_batch(session, grid=grid, party_grid=party_grid)
+    run, result, outcomes = run_batch(session, grid=grid, party_grid=party_grid, subdistrict_id=subdistrict_id)
     for outcome in outcomes:
         record_match_outcome(session, outcome.need, outcome.proposed, outcome.reason)
     session.flush()
@@ -149,6 +151,21 @@ def match_scope(session: Session, *, grid: str | None = None,
     BATCH_MATCHED.inc(sum(o.proposed for o in outcomes))
     log.info("match run %s (%s): %s", run.id, run.scope, run.stats)
     return run, result
+
+
+def batch_subdistricts(session: Session, user: User | None, *, grid: str | None = None,
+                       party_grid: str | None = None, subdistrict: str | None = None) -> list[int]:
+    """The subdistricts a batch request covers, one batch each: a grid's or a Party grid's; a subdistrict's
+    staff their own (naming another is a 404); the city's admins and the command line the one named, or
+    every subdistrict of the city."""
+    if grid is not None or party_grid is not None:
+        return [batch_subdistrict(session, grid=grid, party_grid=party_grid)]
+    if user is not None and user.subdistrict_id is not None:
+        return [subdistrict_for(session, user, subdistrict).id]
+    if subdistrict:
+        return [subdistrict_by_code(session, subdistrict).id]
+    ids = list(session.scalars(select(Subdistrict.id).order_by(Subdistrict.code)))
+    return ids or [default_subdistrict(session).id]
 
 
 def audit_trail(session: Session, need: Need) -> list[AuditEntry]:

@@ -76,7 +76,8 @@ def test_restore_gives_identical_rows_and_photos(pg_source: Source, pg_target: F
     assert photo_sums(Path(pg_target.config["PHOTO_DIR"])) == photo_sums(pg_source.photo_dir)
     # Sequences come back too: the next row gets a new id, not one of the restored ones.
     with engine_of(pg_target).begin() as conn:
-        new_id = conn.execute(text("INSERT INTO communities (code, name) VALUES ('C-new', '新社区') RETURNING id"))
+        new_id = conn.execute(text("INSERT INTO communities (code, name, subdistrict_id)"
+                                    " VALUES ('C-new', '新社区', (SELECT min(id) FROM subdistricts)) RETURNING id"))
         assert new_id.scalar_one() > max(r[0] for r in before["communities"])
 
 

@@ -43,8 +43,14 @@ def cache_of(app: Any) -> ProviderIndexCache:
     return cache
 
 
+def only(session: Session) -> int:
+    """The test's one subdistrict: the cache's key, as a need's proposals and a batch use it."""
+    from models import Subdistrict
+    return session.scalars(select(Subdistrict.id)).one()
+
+
 def fresh_index(session: Session) -> ProviderIndex:
-    return ProviderIndex.build(load_providers(session))
+    return ProviderIndex.build(load_providers(session, subdistrict_id=only(session)))
 
 
 def assert_same_index(cached: ProviderIndex, fresh: ProviderIndex) -> None:
@@ -149,13 +155,13 @@ def test_a_capacity_edit_is_applied_in_place_and_a_skill_edit_rebuilds(app, clie
     assert provider_refs(client, other.id) == ["V1"]
     assert cache_of(app).rebuilds == 1
     with app.app_context():
-        assert_same_index(current_entry(session).index, fresh_index(session))
+        assert_same_index(current_entry(session, only(session)).index, fresh_index(session))
 
     assert client.patch(f"/api/v1/volunteers/{volunteer.id}", json={"skills": ["理发"]}).status_code == 200
     assert provider_refs(client, need.id) == []  # no longer an escort: the no-filler rule
     assert cache_of(app).rebuilds == 2
     with app.app_context():
-        assert_same_index(current_entry(session).index, fresh_index(session))
+        assert_same_index(current_entry(session, only(session)).index, fresh_index(session))
 
 
 # --- a series of transitions, imports and edits -------------------------------------------------
@@ -170,7 +176,7 @@ def check_against_fresh(app: Any, session: Session) -> None:
     with each (the need's own proposal left out, as instant proposals do)."""
     session.expire_all()
     with app.app_context():
-        entry = current_entry(session)
+        entry = current_entry(session, only(session))
     fresh = fresh_index(session)
     assert_same_index(entry.index, fresh)
     needs = list(session.scalars(select(Need).where(Need.service.is_not(None)).order_by(Need.id)))
@@ -243,13 +249,13 @@ def test_a_transition_inside_the_transaction_does_not_publish_its_index(app, ses
     need = make_need(session, text=ESCORT, grid="G1")
     session.commit()
     with app.app_context():
-        published = current_entry(session)
+        published = current_entry(session, only(session))
         session.commit()
         need.urgency = "high"
         session.flush()  # this transaction has now written: what it sees is its own
         assert index_cache.wrote_in_transaction(session)
         assert instant_proposals(session, need, exclude=set_aside(need))
-        assert app.extensions[CACHE_KEY]._entries[index_cache.ALL] is published
+        assert app.extensions[CACHE_KEY]._entries[only(session)] is published
         session.rollback()
         assert not index_cache.wrote_in_transaction(session)
 
@@ -267,7 +273,7 @@ def test_threads_asking_at_once_after_a_change_build_the_index_once(monkeypatch)
     monkeypatch.setattr(index_cache, "pool_state", lambda session: state)
     monkeypatch.setattr(index_cache, "provider_history", lambda session: ProviderHistory())
 
-    def slow_load(session: Any, history: Any = None) -> list[ProviderView]:
+    def slow_load(session: Any, history: Any = None, subdistrict_id: Any = None) -> list[ProviderView]:
         time.sleep(0.05)
         return views
     monkeypatch.setattr(index_cache, "load_providers", slow_load)
@@ -310,7 +316,7 @@ def test_a_change_the_maxima_miss_is_seen_once_the_entry_is_old_enough(app, clie
     session.commit()
     monkeypatch.setattr(index_cache, "RECHECK_SECONDS", 3600.0)
     assert provider_refs(client, second.id) == ["V1"]
-    frozen = app.extensions[CACHE_KEY]._entries[index_cache.ALL].state
+    frozen = app.extensions[CACHE_KEY]._entries[only(session)].state
     monkeypatch.setattr(index_cache, "pool_state", lambda s: frozen)  # the maxima say nothing moved
     assert client.post(f"/api/v1/needs/{first.id}/actions", json={"action": "propose", "provider": {
         "kind": "volunteer", "id": session.scalar(select(Volunteer.id))}}).status_code == 200

@@ -14,7 +14,19 @@ from sqlalchemy.orm import Session
 from app import create_app
 from core.database import make_engine
 from core.vocab import SERVING
-from models import AuditEntry, Community, Grid, MatchRun, Need, Notification, PartyGrid, Proposal, User, Volunteer
+from models import (
+    AuditEntry,
+    Community,
+    Grid,
+    MatchRun,
+    Need,
+    Notification,
+    PartyGrid,
+    Proposal,
+    Subdistrict,
+    User,
+    Volunteer,
+)
 from tests.factories import make_account
 
 THREADS = 2  # coordinators in a world
@@ -28,14 +40,19 @@ class World:
         self.need_ids: list[int] = []
         self.volunteer_ids: list[int] = []
         with Session(engine, expire_on_commit=False) as s:
-            community = Community(code=f"C-{self.tag}", name="并发测试社区")
-            party = PartyGrid(code=f"PG-{self.tag}", name="并发测试党建网格")
-            grid = Grid(code=f"G-{self.tag}", name="并发测试网格", community=community, party_grid=party)
+            subdistrict = Subdistrict(code=f"S-{self.tag}", name="并发测试街道")
+            s.add(subdistrict)
+            s.flush()
+            sid = subdistrict.id
+            community = Community(code=f"C-{self.tag}", name="并发测试社区", subdistrict_id=sid)
+            party = PartyGrid(code=f"PG-{self.tag}", name="并发测试党建网格", subdistrict_id=sid)
+            grid = Grid(code=f"G-{self.tag}", name="并发测试网格", community=community, party_grid=party,
+                        subdistrict_id=sid)
             s.add_all([community, party, grid])
             s.flush()
-            self.ids = {"community": community.id, "party": party.id, "grid": grid.id}
+            self.ids = {"community": community.id, "party": party.id, "grid": grid.id, "subdistrict": sid}
             self.coordinators = [make_account(s, "coordinator", f"coord-{i}-{self.tag}", scope_type="grid",
-                                              scope_codes=[grid.code]) for i in range(THREADS)]
+                                              scope_codes=[grid.code], subdistrict_id=sid) for i in range(THREADS)]
             self.admin = make_account(s, "admin", f"admin-{self.tag}")
             s.commit()
 
@@ -43,6 +60,7 @@ class World:
         """A volunteer of capacity 1 and two needs proposed to it; returns (volunteer id, need ids)."""
         with Session(self.engine, expire_on_commit=False) as s:
             volunteer = Volunteer(ref=f"V-{self.tag}-{round_}", name=f"志愿者{round_}", grid_id=self.ids["grid"],
+                                  subdistrict_id=self.ids["subdistrict"],
                                   skills=["陪诊"], services=["volunteer"], capacity=1)
             s.add(volunteer)
             s.flush()
@@ -85,6 +103,7 @@ class World:
             conn.execute(delete(PartyGrid).where(PartyGrid.id == self.ids["party"]))
             conn.execute(delete(Community).where(Community.id == self.ids["community"]))
             conn.execute(delete(MatchRun).where(MatchRun.scope == f"grid:G-{self.tag}"))
+            conn.execute(delete(Subdistrict).where(Subdistrict.id == self.ids["subdistrict"]))
 
 
 @pytest.fixture

@@ -28,6 +28,7 @@ def one_proposed_need(world: World, round_: int) -> int:
     """A need proposed to a volunteer of capacity 2, the only provider there is."""
     with Session(world.engine, expire_on_commit=False) as s:
         volunteer = Volunteer(ref=f"V1-{world.tag}-{round_}", name=f"志愿者{round_}", grid_id=world.ids["grid"],
+                              subdistrict_id=world.ids["subdistrict"],
                               skills=["理发"], services=["market"], capacity=2)
         s.add(volunteer)
         s.flush()

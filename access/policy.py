@@ -157,6 +157,12 @@ def grid_ids_in_scope(session: Session, user: User) -> list[int] | None:
     return list(session.scalars(query.order_by(Grid.id)))
 
 
+def report_subdistrict(user: User) -> int | None:
+    """Whose figures the reports count for ``user`` (everyone sees how the grids are doing): their own
+    subdistrict's; the whole city's for the city's admins and for a resident who belongs to none yet."""
+    return None if city_wide(user) else user.subdistrict_id
+
+
 # --- what is masked -----------------------------------------------------------------------------
 
 # A dash or a space may sit inside a number (0755-12345678, 138 0013 8000), not around its last four digits.

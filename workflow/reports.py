@@ -217,16 +217,25 @@ def closure_report(session: Session, *, by: str, start: date, end: date, grid_id
             "total": summary(facts)}
 
 
-def volunteer_hours_report(session: Session, *, start: date, end: date) -> dict[str, Any]:
-    """Hours served by each volunteer: needs reported done in [start, end], credited to the volunteer
-    whose proposal was accepted (the latest, should a need have been served twice)."""
+def subdistrict_grid_ids(session: Session, subdistrict_id: int | None) -> list[int] | None:
+    """The grids of a subdistrict (deactivated ones too: their needs stay in the figures); None: all."""
+    if subdistrict_id is None:
+        return None
+    return list(session.scalars(select(Grid.id).where(Grid.subdistrict_id == subdistrict_id).order_by(Grid.id)))
+
+
+def volunteer_hours_report(session: Session, *, start: date, end: date,
+                           subdistrict_id: int | None = None) -> dict[str, Any]:
+    """Hours served by each volunteer (of ``subdistrict_id``, or all): needs reported done in [start, end],
+    credited to the volunteer whose proposal was accepted (the latest, should a need have been served twice)."""
     since, until = period_bounds(start, end)
     rows = session.execute(
         select(Need.id, Need.volunteer_hours, Proposal.id, Volunteer.ref, Volunteer.name, Grid.code)
         .join(Proposal, Proposal.need_id == Need.id).join(Volunteer, Volunteer.id == Proposal.volunteer_id)
         .outerjoin(Grid, Grid.id == Volunteer.grid_id)
         .where(Need.active.is_(True), Need.volunteer_hours.is_not(None), Proposal.status == ProposalStatus.ACCEPTED,
-               Need.done_at >= since, Need.done_at < until)
+               Need.done_at >= since, Need.done_at < until,
+               *([Volunteer.subdistrict_id == subdistrict_id] if subdistrict_id is not None else []))
         .order_by(Need.id, Proposal.id))
     credited: dict[int, tuple[float, str, str, str | None]] = {}
     for need_id, hours, _proposal_id, volunteer_ref, volunteer_name, grid_code in rows:

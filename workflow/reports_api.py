@@ -17,7 +17,7 @@ from flask import Blueprint, Response, render_template, request
 from marshmallow import ValidationError, fields, validate, validates_schema
 
 from access.auth import signed_in
-from access.policy import may_see_agenda
+from access.policy import may_see_agenda, report_subdistrict
 from core.config import zone
 from core.database import db_session
 from core.errors import Forbidden
@@ -83,7 +83,10 @@ def _csv(body: bytes, name: str) -> Response:
 @documented("办结率与匹配、办结用时（按网格、党建网格、服务类型或月份）", query=ClosureArgs, tag="reports")
 def closure() -> Any:
     args, start, end = _args(ClosureArgs())
-    report = reports.closure_report(db_session(), by=args["by"], start=start, end=end)
+    session = db_session()
+    # Only the user's subdistrict's figures (the city's for its admins).
+    grids = reports.subdistrict_grid_ids(session, report_subdistrict(signed_in()))
+    report = reports.closure_report(session, by=args["by"], start=start, end=end, grid_ids=grids)
     if args["format"] == "csv":
         return _csv(reports.closure_csv(report), f"closure-{args['by']}-{start}-{end}")
     return report
@@ -94,7 +97,8 @@ def closure() -> Any:
 @documented("志愿服务时长（按志愿者）", query=VolunteerHoursArgs, tag="reports")
 def volunteer_hours() -> Any:
     args, start, end = _args(VolunteerHoursArgs())
-    report = reports.volunteer_hours_report(db_session(), start=start, end=end)
+    report = reports.volunteer_hours_report(db_session(), start=start, end=end,
+                                            subdistrict_id=report_subdistrict(signed_in()))
     if args["format"] == "csv":
         return _csv(reports.volunteer_hours_csv(report), f"volunteer-hours-{start}-{end}")
     return report

@@ -70,6 +70,7 @@ def register_blueprints(app: Flask) -> None:
     from intake.recurring_api import bp as recurring_bp
     from intake.responsibility_api import bp as responsibility_bp
     from jobs.api import bp as jobs_bp
+    from jobs.pages import bp as job_pages_bp
     from open311.api import bp as open311_bp
     from pools.api import bp as pools_bp
     from privacy.api import bp as privacy_bp
@@ -86,7 +87,7 @@ def register_blueprints(app: Flask) -> None:
     install_security_headers(app)  # first: it bounds <int:…> ids with a URL converter, bound as each route is added
     install_metrics(app)
     for bp in (access_bp, pools_bp, intake_bp, dispatch_bp, recurring_bp, responsibility_bp, workflow_bp, reports_bp,
-               docs_bp, open311_bp, privacy_bp, health_bp, jobs_bp):
+               docs_bp, open311_bp, privacy_bp, health_bp, jobs_bp, job_pages_bp):
         app.register_blueprint(bp)
     from pages import register as register_pages
     register_pages(app)

@@ -125,7 +125,8 @@ def _accounts(session: Session, accounts: list[tuple[str, dict[str, Any]]], subd
                                **fields)
             if fields["role"] == Role.RESIDENT and grids:
                 _give_needs(session, user, grids)
-        scope = fields.get("scope_codes") or fields.get("volunteer_ref") or ("全市" if subdistrict_id is None else "")
+        where = session.get(Subdistrict, subdistrict_id).code if subdistrict_id else "全市"  # type: ignore[union-attr]
+        scope = fields.get("scope_codes") or fields.get("volunteer_ref") or (where if fields["role"] == Role.ADMIN else "")
         lines.append(f"  {username:<12} {fields['role']:<12} {scope}")
     return lines
 

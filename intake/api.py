@@ -16,6 +16,7 @@ from pools.api import need_body
 from pools.imports import KINDS
 from pools.needs import lock_need
 from pools.schemas import NeedIn, NeedOut
+from pools.subdistricts import subdistrict_for
 from pools.tabular import TEMPLATES_DIR, TableError, format_rejects_csv
 from web.http import json_body, uploaded_file
 from web.openapi import documented
@@ -101,7 +102,10 @@ def import_upload(kind: str) -> Any:
     upload = uploaded_file("file", "请上传文件（表单字段 file）")
     skip_invalid = request.args.get("skip_invalid", "").lower() in ("1", "true", "yes")
     try:
-        report = import_records(db_session(), kind, upload.read(), upload.filename or "", skip_invalid=skip_invalid)
+        session = db_session()
+        into = subdistrict_for(session, signed_in(), request.args.get("subdistrict") or None).id
+        report = import_records(session, kind, upload.read(), upload.filename or "", skip_invalid=skip_invalid,
+                                subdistrict_id=into)
     except TableError as exc:
         raise InvalidData(fields={"file": [str(exc)]}) from None
     body = report.to_dict()

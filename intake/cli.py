@@ -10,6 +10,7 @@ from flask.cli import with_appcontext
 
 from core.database import get_db
 from pools.imports import KINDS, ImportReport
+from pools.subdistricts import subdistrict_for
 from pools.tabular import TableError, write_rejects_csv
 
 from .service import import_records
@@ -35,11 +36,14 @@ def print_report(report: ImportReport) -> None:
 @click.option("--skip-invalid", is_flag=True, help="导入合格的行，把有误的行写入 rejects 文件。")
 @click.option("--rejects", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="有误行的输出文件（默认：FILE 旁的 *.rejects.csv）。")
-def import_command(kind: str, file: Path, skip_invalid: bool, rejects: Path | None) -> None:
+@click.option("--subdistrict", default=None, help="导入到哪个街道（编码）；只有一个街道时可不填。")
+def import_command(kind: str, file: Path, skip_invalid: bool, rejects: Path | None, subdistrict: str | None) -> None:
     """导入 KIND（grids/resources/volunteers/buildings/needs）的 CSV 或 XLSX 文件。"""
     try:
         with get_db().unit_of_work() as session:
-            report = import_records(session, kind, file.read_bytes(), file.name, skip_invalid=skip_invalid)
+            into = subdistrict_for(session, None, subdistrict).id if subdistrict else None
+            report = import_records(session, kind, file.read_bytes(), file.name, skip_invalid=skip_invalid,
+                                    subdistrict_id=into)
             if not report.imported:
                 session.rollback()
     except TableError as exc:

@@ -19,7 +19,7 @@ from matching.addresses import AddressCandidate
 from models import Building, Need, User
 from models.base import lookup_hash
 from pools import needs as need_service
-from pools.imports import ImportReport, NeedIntake, import_file
+from pools.imports import ImportReport, NeedIntake, Progress, import_file
 from workflow.service import apply_action, record_creation
 
 
@@ -174,6 +174,8 @@ def _start_imported(session: Session, need: Need) -> None:
 IMPORT_INTAKE = NeedIntake(classify=classify_many, started=_start_imported)
 
 
-def import_records(session: Session, kind: str, data: bytes, filename: str, *, skip_invalid: bool = False) -> ImportReport:
-    """A file of ``kind`` imported (see ``pools.imports``); new needs start their workflow."""
-    return import_file(session, kind, data, filename, skip_invalid=skip_invalid, intake=IMPORT_INTAKE)
+def import_records(session: Session, kind: str, data: bytes, filename: str, *, skip_invalid: bool = False,
+                   subdistrict_id: int | None = None, progress: Progress | None = None) -> ImportReport:
+    """A file of ``kind`` imported into a subdistrict (see ``pools.imports``); new needs start their workflow."""
+    return import_file(session, kind, data, filename, skip_invalid=skip_invalid, intake=IMPORT_INTAKE,
+                       subdistrict_id=subdistrict_id, progress=progress)

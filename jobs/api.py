@@ -6,7 +6,8 @@
 
 (The queueing routes sit under what they queue, not under /jobs/, where /jobs/<id> would also match them.)
 
-A job is seen by whoever queued it and by admins (404 for anyone else, as for a need out of scope).
+A job is seen by whoever queued it and by the admins of their subdistrict (404 for anyone else, as for a need
+out of scope).
 """
 from __future__ import annotations
 
@@ -23,12 +24,13 @@ from marshmallow import Schema, fields
 from sqlalchemy import select
 
 from access.auth import signed_in
-from access.policy import may_match
+from access.policy import in_subdistrict, may_match
 from core.database import db_session
 from core.errors import ApiError, Forbidden, NotFound
 from core.vocab import Role
-from models import Subdistrict
+from models import Subdistrict, User
 from pools.imports import KINDS
+from pools.subdistricts import subdistrict_for
 from web.http import json_body, uploaded_file
 from web.openapi import documented
 from web.routes import allow
@@ -132,16 +134,28 @@ def queue_import(kind: str) -> Any:
     skip_invalid = request.args.get("skip_invalid", "").lower() in ("1", "true", "yes")
     data = base64.b64encode(upload.read()).decode("ascii")
     user = signed_in()
+    into = subdistrict_for(db_session(), user, request.args.get("subdistrict") or None).id
     _release_request_transaction()
     return _queue("jobs.import_file", f"import:{kind}", user.id, kind=kind, data_b64=data,
-                  filename=upload.filename or "", skip_invalid=skip_invalid), 202
+                  filename=upload.filename or "", skip_invalid=skip_invalid, subdistrict_id=into), 202
+
+
+def _admin_over(user: User, owner_id: int) -> bool:
+    """Admins follow the jobs of their subdistrict's staff (the city's admins every job)."""
+    owner = db_session().get(User, owner_id)
+    return user.role == Role.ADMIN and owner is not None and in_subdistrict(user, owner.subdistrict_id)
 
 
 @bp.get("/jobs/<job_id>")
 @allow(*STAFF)
 @documented("后台任务的状态与进度", response=JobOut, tag="jobs", unavailable=True)
 def job_status(job_id: str) -> Any:
-    user = signed_in()
+    return job_view(job_id, signed_in())
+
+
+def job_view(job_id: str, user: User) -> dict[str, Any]:
+    """A job as its owner (or their subdistrict's admin) sees it: its state, its progress while it runs, its
+    result once done; 404 for anyone else and for an unknown id."""
     celery = celery_app()
     if not _JOB_ID.fullmatch(job_id):
         raise NotFound("找不到该任务")
@@ -150,7 +164,7 @@ def job_status(job_id: str) -> Any:
     except BrokerError:
         raise BrokerUnavailable() from None
     record = json.loads(raw) if raw else None
-    if record is None or (record["owner"] != user.id and user.role != Role.ADMIN):
+    if record is None or (record["owner"] != user.id and not _admin_over(user, record["owner"])):
         raise NotFound("找不到该任务")
     result = AsyncResult(job_id, app=celery)
     state, info = result.state, result.info

@@ -151,14 +151,20 @@ def deliver_notification_task(notification_id: int) -> dict[str, Any]:
 
 
 @shared_task(name="jobs.import_file", bind=True)
-def import_file_task(self: Task, kind: str, data_b64: str, filename: str, skip_invalid: bool = False) -> dict[str, Any]:
+def import_file_task(self: Task, kind: str, data_b64: str, filename: str, skip_invalid: bool = False,
+                     subdistrict_id: int | None = None) -> dict[str, Any]:
     """Import a file (its bytes in base64, so a worker on another machine gets them with the task);
-    the pages follow its phase: reading, importing, then the report."""
+    the pages follow its phase: reading, checking (rows done of all), writing, then the report."""
     data = base64.b64decode(data_b64)
-    self.update_state(state="PROGRESS", meta={"phase": "importing", "bytes": len(data), "filename": filename})
+    self.update_state(state="PROGRESS", meta={"phase": "reading", "bytes": len(data), "filename": filename})
+
+    def progress(phase: str, done: int, total: int) -> None:
+        self.update_state(state="PROGRESS", meta={"phase": phase, "rows_done": done, "rows_total": total,
+                                                  "bytes": len(data), "filename": filename})
     try:
         with get_db().unit_of_work() as session:
-            report = import_records(session, kind, data, filename, skip_invalid=skip_invalid)
+            report = import_records(session, kind, data, filename, skip_invalid=skip_invalid,
+                                    subdistrict_id=subdistrict_id, progress=progress)
             if not report.imported:
                 session.rollback()  # a rejected file imports nothing
     except TableError as exc:

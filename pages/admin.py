@@ -483,7 +483,16 @@ def _problems(report: ImportReport) -> list[dict[str, Any]]:
 
 
 def _import_form(values: dict[str, str], errors: FormErrors, status: int = 200) -> Any:
-    return page("admin/import.html", status, title="导入数据", kinds=IMPORT_KINDS, values=values, errors=errors)
+    return page("admin/import.html", status, title="导入数据", kinds=IMPORT_KINDS, values=values, errors=errors,
+                subdistricts=_subdistrict_choices(db_session()))
+
+
+def _importing_into(session: Session) -> int | None:
+    """The subdistrict a file is imported into: the admin's own, or (the city's admins) the one chosen."""
+    if not policy.city_wide(signed_in()):
+        return signed_in().subdistrict_id
+    code = form_text("subdistrict", 32)
+    return subdistrict_service.subdistrict_by_code(session, code).id if code else None
 
 
 def _report_page(template: str, status: int, report: ImportReport, **context: Any) -> Any:
@@ -518,15 +527,19 @@ def import_preview() -> Any:
     session = db_session()
     try:
         # The real import, good rows and all, so the counts are what a confirm would do; then undone.
-        report = import_records(session, kind, data, filename, skip_invalid=True)
+        report = import_records(session, kind, data, filename, skip_invalid=True,
+                                subdistrict_id=_importing_into(session))
     except TableError as exc:
         return _import_form({"kind": kind}, FormErrors(file=[str(exc)]), 422)
+    except InvalidData as exc:  # no subdistrict chosen where there are several
+        return _import_form({"kind": kind}, FormErrors.of(exc.fields), 422)
     finally:
         session.rollback()
     _sweep_uploads()
     importable = report.imported and report.rows > len(report.rejected_rows)
     token = _keep_upload(data, extension) if importable and extension in UPLOAD_EXTENSIONS else ""
-    return _report_page("admin/preview.html", 200, report, token=token, filename=filename, confirmed=False)
+    return _report_page("admin/preview.html", 200, report, token=token, filename=filename, confirmed=False,
+                        subdistrict=form_text("subdistrict", 32))
 
 
 @bp.post("/admin/import/confirm")
@@ -542,13 +555,15 @@ def import_confirm() -> Any:
     skip_invalid = request.form.get("skip_invalid") == "1"
     session = db_session()
     try:
-        report = import_records(session, kind, path.read_bytes(), path.name, skip_invalid=skip_invalid)
+        report = import_records(session, kind, path.read_bytes(), path.name, skip_invalid=skip_invalid,
+                                subdistrict_id=_importing_into(session))
     except TableError as exc:  # the file was read at the preview; kept for safety
         path.unlink(missing_ok=True)
         return _import_form({"kind": kind}, FormErrors(file=[str(exc)]), 422)
     if not report.imported:
         # Bad rows and no 只导入合格的行: nothing imported (422 rolls back), the table again.
-        return _report_page("admin/preview.html", 422, report, token=path.stem, filename=filename, confirmed=True)
+        return _report_page("admin/preview.html", 422, report, token=path.stem, filename=filename, confirmed=True,
+                            subdistrict=form_text("subdistrict", 32))
     path.unlink(missing_ok=True)
     return _report_page("admin/imported.html", 200, report, filename=filename)
 

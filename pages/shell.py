@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from flask import Flask, flash, redirect, render_template, request, url_for
 from flask import session as cookie_session
 from marshmallow import ValidationError
+from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from access.auth import current_user, signed_in
@@ -25,8 +26,16 @@ from core.config import zone
 from core.database import db_session
 from core.errors import ApiError
 from core.times import to_local, utcnow
-from core.vocab import CHANNEL_LABELS_ZH, ROLE_LABELS_ZH, SERVICE_LABELS_ZH, STATUS_LABELS_ZH, URGENCY_LABELS_ZH, Role
-from models import Need, User
+from core.vocab import (
+    CHANNEL_LABELS_ZH,
+    ROLE_LABELS_ZH,
+    SERVICE_LABELS_ZH,
+    STAFF,
+    STATUS_LABELS_ZH,
+    URGENCY_LABELS_ZH,
+    Role,
+)
+from models import Need, Subdistrict, User
 from pools.needs import lock_need
 from web.errors import HTML_ERRORS
 from workflow.schemas import load_action
@@ -67,6 +76,7 @@ def install(app: Flask) -> None:
     """Template globals and filters, and errors outside /api/ answered as pages."""
     app.extensions[HTML_ERRORS] = error_page
     app.jinja_env.globals.update(csrf_token=csrf_token, menu=menu, elder_mode=elder_mode, asset_url=asset_url,
+                                 works_in=works_in,
                                  SERVICE=SERVICE_LABELS_ZH, STATUS=STATUS_LABELS_ZH, URGENCY=URGENCY_LABELS_ZH,
                                  ROLE=ROLE_LABELS_ZH, CHANNEL=CHANNEL_LABELS_ZH, BADGE=BADGE)
     app.jinja_env.filters.update(when=when, day=day, hours=hours_text, percent=percent)
@@ -76,6 +86,18 @@ def install(app: Flask) -> None:
 
 def viewer() -> User | None:
     return current_user(required=False)
+
+
+def works_in(user: User | None) -> str:
+    """Where a staff account works, for the header of a city's deployment (several subdistricts): its
+    subdistrict's name, or 全市 for the city's admins; nothing where there is one subdistrict."""
+    if user is None or user.role not in STAFF:
+        return ""
+    session = db_session()
+    if len(session.scalars(select(Subdistrict.id).limit(2)).all()) < 2:
+        return ""
+    own = session.get(Subdistrict, user.subdistrict_id) if user.subdistrict_id else None
+    return own.name if own is not None else "全市"
 
 
 def menu() -> tuple[tuple[str, str], ...]:

@@ -186,10 +186,16 @@ def _check_head(number: int, data: dict[str, Any], heads: dict[str, bool]) -> li
     return []
 
 
+Progress = Callable[[str, int, int], None]  # (phase: checking | writing, rows done, rows in all)
+PROGRESS_EVERY = 1000  # rows checked between two progress reports
+
+
 def import_rows(session: Session, kind: str, rows: list[Row], *, skip_invalid: bool = False,
-                intake: NeedIntake = NO_INTAKE, subdistrict_id: int | None = None) -> ImportReport:
+                intake: NeedIntake = NO_INTAKE, subdistrict_id: int | None = None,
+                progress: Progress | None = None) -> ImportReport:
     """Validate every row, then (if all are good, or ``skip_invalid``) upsert the good ones, into the
-    subdistrict ``subdistrict_id`` (or the only one): rows name only its grids and update only its records."""
+    subdistrict ``subdistrict_id`` (or the only one): rows name only its grids and update only its records.
+    ``progress`` hears how far it is (a background import shows it on its page)."""
     report = ImportReport(kind=kind, rows=len(rows))
     # Before the first subdistrict exists nothing does: it is made only if the rows are imported.
     sid = subdistrict_id if subdistrict_id is not None else getattr(only_subdistrict(session), "id", None)
@@ -204,7 +210,9 @@ def import_rows(session: Session, kind: str, rows: list[Row], *, skip_invalid: b
     seen_keys: dict[str, int] = {}
     key_column = "code" if kind in CODE_KEYED else "ref"
     foreign = elsewhere(session, kind, [r.values.get(key_column, "") for r in rows], sid)
-    for row in rows:
+    for done, row in enumerate(rows):
+        if progress is not None and done % PROGRESS_EVERY == 0:
+            progress("checking", done, len(rows))
         data, errors = parse_row(kind, row)
         if data is not None:
             errors += _check_grid_refs(kind, row.number, data, known)
@@ -225,6 +233,8 @@ def import_rows(session: Session, kind: str, rows: list[Row], *, skip_invalid: b
     report.duplicates = find_probable_duplicates(session, kind, [d for _, d in good])
     if report.errors and not skip_invalid:
         return report
+    if progress is not None:
+        progress("writing", len(rows), len(rows))
     owner = {"subdistrict_id": resolve_id(session, sid)} if kind in OWNED else {}
     UPSERTS[kind](session, [{**d, **owner} for _, d in good], report, intake)
     report.imported = True

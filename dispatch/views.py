@@ -103,16 +103,20 @@ def _count(load: Counter[ProviderKey], done: Counter[ProviderKey], ended: Counte
         ended[key] += count
 
 
-def provider_history(session: Session, except_need: int | None = None) -> ProviderHistory:
+def provider_history(session: Session, except_need: int | None = None,
+                     subdistrict_id: int | None = None) -> ProviderHistory:
     """Capacity in use and completion counts per provider, from the proposals (leaving out those of
-    ``except_need``, whose own proposal must not count against it)."""
+    ``except_need``, whose own proposal must not count against it); of one subdistrict's needs (its
+    providers serve no other), or of all."""
     load: Counter[ProviderKey] = Counter()
     done: Counter[ProviderKey] = Counter()
     ended: Counter[ProviderKey] = Counter()
     rows = session.execute(
         select(Proposal.resource_id, Proposal.volunteer_id, Proposal.status, Need.status, func.count())
         .join(Need, Need.id == Proposal.need_id)
-        .where(Proposal.need_id != (except_need or -1))
+        .where(Proposal.need_id != (except_need or -1),
+               *([Need.grid_id.in_(select(Grid.id).where(Grid.subdistrict_id == subdistrict_id))]
+                 if subdistrict_id is not None else []))
         .group_by(Proposal.resource_id, Proposal.volunteer_id, Proposal.status, Need.status))
     for resource_id, volunteer_id, p_status, n_status, count in rows:
         _count(load, done, ended, provider_key(resource_id, volunteer_id), p_status, n_status, count)
@@ -146,7 +150,7 @@ def load_providers(session: Session, except_need: int | None = None, history: Pr
     """Every active provider of both pools (of ``subdistrict_id``, or all), with its capacity in use and its
     reliability."""
     if history is None:
-        history = provider_history(session, except_need)
+        history = provider_history(session, except_need, subdistrict_id)
     still = _still.get()
     if still is None:
         return _read_providers(session, history, subdistrict_id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Optional
 
-from sqlalchemy import Column, ForeignKey, String, Table, Text
+from sqlalchemy import Column, ForeignKey, Index, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.vocab import Force, Service, VolunteerKind
@@ -24,6 +24,8 @@ class Resource(Base):
     """A service a department or office delivers, with its capacity and the grids it covers."""
 
     __tablename__ = "resources"
+    # The provider index asks for a subdistrict's last edit on every use (dispatch.index_cache.pool_state).
+    __table_args__ = (Index("ix_resources_subdistrict_updated", "subdistrict_id", "updated_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     ref: Mapped[str] = mapped_column(String(64), unique=True)
@@ -48,6 +50,7 @@ class Volunteer(Base):
     """A volunteer or an organisation of the social volunteer pool."""
 
     __tablename__ = "volunteers"
+    __table_args__ = (Index("ix_volunteers_subdistrict_updated", "subdistrict_id", "updated_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     ref: Mapped[str] = mapped_column(String(64), unique=True)

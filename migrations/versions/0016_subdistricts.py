@@ -1,7 +1,8 @@
 """subdistricts: a city's deployment holds many
 
 ``subdistricts`` (code, name). Communities, Party grids, grids, government resources and volunteers belong to
-one (``subdistrict_id``, required); needs belong to their grid's. ``users.subdistrict_id`` names a staff
+one (``subdistrict_id``, required); needs belong to their grid's. Resources and volunteers are indexed by (subdistrict, last edit) for the provider index's check of what changed.
+``users.subdistrict_id`` names a staff
 account's subdistrict (an admin with none is the city's); ``match_runs.subdistrict_id`` the subdistrict a batch
 matched. A deployment that already holds data was one subdistrict: it becomes ``main`` (本街道), and every
 account but residents' belongs to it, admins included (a city account is made on purpose).
@@ -49,9 +50,14 @@ def upgrade() -> None:
     for table in OWNED:
         with op.batch_alter_table(table, schema=None) as batch_op:
             batch_op.alter_column('subdistrict_id', existing_type=sa.Integer(), nullable=False)
+    # A subdistrict's last provider edit, asked by the provider index on every use.
+    for table in ("resources", "volunteers"):
+        op.create_index(f'ix_{table}_subdistrict_updated', table, ['subdistrict_id', 'updated_at'], unique=False)
 
 
 def downgrade() -> None:
+    for table in ("resources", "volunteers"):
+        op.drop_index(f'ix_{table}_subdistrict_updated', table_name=table)
     for table in reversed((*OWNED, "users", "match_runs")):
         with op.batch_alter_table(table, schema=None) as batch_op:
             batch_op.drop_constraint(batch_op.f(f'fk_{table}_subdistrict_id_subdistricts'), type_='foreignkey')

@@ -270,8 +270,8 @@ def test_threads_asking_at_once_after_a_change_build_the_index_once(monkeypatch)
     views = [ProviderView(kind="volunteer", id=i, ref=f"V{i}", name="志愿者", services=frozenset({"volunteer"}),
                           skills=("陪诊",), home_grid="G1") for i in range(1, 30)]
     state = index_cache.PoolState(providers=(0, None, 29, None), activity=(1, 1))
-    monkeypatch.setattr(index_cache, "pool_state", lambda session: state)
-    monkeypatch.setattr(index_cache, "provider_history", lambda session: ProviderHistory())
+    monkeypatch.setattr(index_cache, "pool_state", lambda session, subdistrict=None: state)
+    monkeypatch.setattr(index_cache, "provider_history", lambda session, subdistrict_id=None: ProviderHistory())
 
     def slow_load(session: Any, history: Any = None, subdistrict_id: Any = None) -> list[ProviderView]:
         time.sleep(0.05)
@@ -317,7 +317,7 @@ def test_a_change_the_maxima_miss_is_seen_once_the_entry_is_old_enough(app, clie
     monkeypatch.setattr(index_cache, "RECHECK_SECONDS", 3600.0)
     assert provider_refs(client, second.id) == ["V1"]
     frozen = app.extensions[CACHE_KEY]._entries[only(session)].state
-    monkeypatch.setattr(index_cache, "pool_state", lambda s: frozen)  # the maxima say nothing moved
+    monkeypatch.setattr(index_cache, "pool_state", lambda s, subdistrict=None: frozen)  # the maxima say nothing moved
     assert client.post(f"/api/v1/needs/{first.id}/actions", json={"action": "propose", "provider": {
         "kind": "volunteer", "id": session.scalar(select(Volunteer.id))}}).status_code == 200
     assert provider_refs(client, second.id) == ["V1"]  # within RECHECK_SECONDS: not seen yet

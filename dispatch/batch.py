@@ -21,9 +21,9 @@ from matching.engine import BatchResult, match_batch
 from models import Grid, MatchRun, Need, PartyGrid
 from pools.subdistricts import resolve_id
 
-from .index_cache import provider_index
+from .index_cache import current_entry
 from .proposals import proposal_row
-from .views import grid_map, need_view
+from .views import need_view
 
 
 @dataclass(frozen=True)
@@ -84,7 +84,8 @@ def run_batch(session: Session, *, grid: str | None = None, party_grid: str | No
     sid = batch_subdistrict(session, grid=grid, party_grid=party_grid, subdistrict_id=subdistrict_id)
     needs = needs_in_scope(session, grid=grid, party_grid=party_grid, subdistrict_id=sid)
     # The process's provider index of the subdistrict, brought up to date (not built again for every batch).
-    result = match_batch([need_view(n) for n in needs], provider_index(session, sid), grid_map(session))
+    entry = current_entry(session, sid)
+    result = match_batch([need_view(n) for n in needs], entry.index, entry.grid_map)
     run, outcomes = store_batch(session, needs, result, scope, sid)
     return run, result, outcomes
 

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from flask import current_app, has_app_context
@@ -37,10 +37,10 @@ from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
 from matching.index import ProviderIndex
-from matching.types import ProviderView
-from models import AuditEntry, Proposal, Resource, Volunteer
+from matching.types import GridMap, ProviderView
+from models import AuditEntry, Proposal, Resource, Subdistrict, Volunteer
 
-from .views import ProviderHistory, ProviderKey, load_providers, provider_history
+from .views import ProviderHistory, ProviderKey, load_providers, neighbor_map, provider_history
 
 CACHE_KEY = "sanku_provider_index_cache"
 ALL = None  # the key of every provider of the deployment
@@ -63,10 +63,12 @@ def wrote_in_transaction(session: Session) -> bool:
 class PoolState:
     """What changes when the index may have to: a subdistrict's providers (the last one added and the last
     edit of each pool), and activity (the last proposal and the last audit entry: every move of a need
-    writes one). Each is a maximum over an index, so asking costs the same for 3,000 providers or 300,000."""
+    writes one). Each is a maximum over an index, so asking costs the same for 3,000 providers or 300,000.
+    ``grids``: the subdistrict's map version (``Subdistrict.map_version``)."""
 
     providers: tuple[Any, ...]
     activity: tuple[Any, ...]
+    grids: Any = None
 
 
 def pool_state(session: Session, subdistrict: int | None = ALL) -> PoolState:
@@ -78,18 +80,22 @@ def pool_state(session: Session, subdistrict: int | None = ALL) -> PoolState:
         newest(Resource.id, Resource), newest(Resource.updated_at, Resource),
         newest(Volunteer.id, Volunteer), newest(Volunteer.updated_at, Volunteer),
         select(func.max(Proposal.id)).scalar_subquery(), select(func.max(AuditEntry.id)).scalar_subquery(),
+        (select(func.sum(Subdistrict.map_version)) if subdistrict is None
+         else select(Subdistrict.map_version).where(Subdistrict.id == subdistrict)).scalar_subquery(),
     )).one()
-    return PoolState(providers=tuple(row[:4]), activity=tuple(row[4:]))
+    return PoolState(providers=tuple(row[:4]), activity=tuple(row[4:6]), grids=row[6])
 
 
 @dataclass(frozen=True)
 class CachedIndex:
-    """An index with the state and the history it was made from."""
+    """An index with the state and the history it was made from, and the subdistrict's grid map (read
+    again only when its version moves: reading it cost a third of a request for proposals)."""
 
     state: PoolState
     index: ProviderIndex
     history: ProviderHistory
     checked_at: float  # time.monotonic() when the history was last read
+    grid_map: GridMap = field(default_factory=GridMap)
 
     def with_history(self, history: ProviderHistory) -> ProviderIndex:
         """The index with ``history``'s loads and reliabilities (built from ``self.history``)."""
@@ -158,16 +164,18 @@ class ProviderIndexCache:
                  subdistrict: int | None) -> CachedIndex:
         history = provider_history(session, subdistrict_id=subdistrict)
         now = time.monotonic()
+        grids = (entry.grid_map if entry is not None and entry.state.grids == state.grids
+                 else GridMap(neighbors=neighbor_map(session, subdistrict)))
         if entry is not None and entry.state.providers == state.providers:
             self.updates += 1
-            return CachedIndex(state, entry.with_history(history), history, now)
+            return CachedIndex(state, entry.with_history(history), history, now, grids)
         views = load_providers(session, history=history, subdistrict_id=subdistrict)
         changes = capacity_changes(entry.index, views) if entry is not None else None
         if entry is not None and changes is not None:
             self.updates += 1
-            return CachedIndex(state, entry.index.with_loads(changes), history, now)
+            return CachedIndex(state, entry.index.with_loads(changes), history, now, grids)
         self.rebuilds += 1
-        return CachedIndex(state, ProviderIndex.build(views, updatable=True), history, now)
+        return CachedIndex(state, ProviderIndex.build(views, updatable=True), history, now, grids)
 
 
 def index_cache() -> ProviderIndexCache | None:
@@ -187,7 +195,8 @@ def current_entry(session: Session, subdistrict: int | None = ALL) -> CachedInde
     if cache is None:
         history = provider_history(session, subdistrict_id=subdistrict)
         views = load_providers(session, history=history, subdistrict_id=subdistrict)
-        return CachedIndex(pool_state(session, subdistrict), ProviderIndex.build(views, updatable=True), history, time.monotonic())
+        return CachedIndex(pool_state(session, subdistrict), ProviderIndex.build(views, updatable=True), history,
+                           time.monotonic(), GridMap(neighbors=neighbor_map(session, subdistrict)))
     return cache.entry(session, subdistrict)
 
 

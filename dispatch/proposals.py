@@ -16,7 +16,7 @@ from matching.scoring import MIN_SCORE, Match, propose
 from models import MatchRun, Need, Proposal
 
 from .index_cache import current_entry
-from .views import ProviderKey, grid_map, need_view
+from .views import ProviderKey, need_view
 
 # How many ranked providers to search for one named by a person (reassign, propose by hand).
 NAMED_PROVIDER_SEARCH = 200
@@ -55,7 +55,7 @@ def instant_proposals(session: Session, need: Need, limit: int = 10,
         # The need's own proposal must not count against its provider (nor, once served, in its
         # record): the cached index with this need's proposals left out of the history, in place.
         index = entry.with_history(entry.history.without(need))
-    ranked = propose(need_view(need), index, grid_map(session), limit=limit + len(excluded))
+    ranked = propose(need_view(need), index, entry.grid_map, limit=limit + len(excluded))
     return [p for p in ranked if p.provider_key not in excluded][:limit]
 
 

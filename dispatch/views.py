@@ -197,25 +197,29 @@ def _read_providers(session: Session, history: ProviderHistory, subdistrict_id: 
     return views
 
 
-def neighbor_map(session: Session) -> dict[str, frozenset[str]]:
-    """Grid code → codes of its neighbours."""
+def neighbor_map(session: Session, subdistrict_id: int | None = None) -> dict[str, frozenset[str]]:
+    """Grid code → codes of its neighbours (of one subdistrict's grids, or all: neighbours never cross)."""
     a, b = Grid.__table__.alias("a"), Grid.__table__.alias("b")
+    mine = [a.c.subdistrict_id == subdistrict_id] if subdistrict_id is not None else []
     rows = session.execute(
         select(a.c.code, b.c.code)
         .select_from(grid_neighbors.join(a, a.c.id == grid_neighbors.c.grid_id)
-                     .join(b, b.c.id == grid_neighbors.c.neighbor_id))
+                     .join(b, b.c.id == grid_neighbors.c.neighbor_id)).where(*mine)
     )
-    out: dict[str, set[str]] = {code: set() for code in session.scalars(select(Grid.code))}
+    codes = select(Grid.code).where(Grid.subdistrict_id == subdistrict_id) if subdistrict_id else select(Grid.code)
+    out: dict[str, set[str]] = {code: set() for code in session.scalars(codes)}
     for code, neighbor in rows:
         out[code].add(neighbor)
     return {k: frozenset(v) for k, v in out.items()}
 
 
-def grid_map(session: Session) -> GridMap:
+def grid_map(session: Session, subdistrict_id: int | None = None) -> GridMap:
+    """The grid map of a subdistrict (or every grid), as the engine reads it."""
     still = _still.get()
     if still is None:
-        return GridMap(neighbors=neighbor_map(session))
-    if "grid_map" not in still:
-        still["grid_map"] = GridMap(neighbors=neighbor_map(session))
-    grids: GridMap = still["grid_map"]
+        return GridMap(neighbors=neighbor_map(session, subdistrict_id))
+    key = f"grid_map:{subdistrict_id}"
+    if key not in still:
+        still[key] = GridMap(neighbors=neighbor_map(session, subdistrict_id))
+    grids: GridMap = still[key]
     return grids

@@ -26,6 +26,9 @@ class Subdistrict(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(32), unique=True)
     name: Mapped[str] = mapped_column(String(100))
+    # Raised by every change to its grid map (a grid added, renamed, moved, linked, deactivated): the
+    # matcher's cached map of the subdistrict is read again only when it moved (dispatch.index_cache).
+    map_version: Mapped[int] = mapped_column(default=0, server_default="0")
 
 
 class Community(Base):

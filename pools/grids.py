@@ -4,11 +4,11 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from core.errors import Conflict, InvalidData
-from models import Community, Grid, PartyGrid
+from models import Community, Grid, PartyGrid, Subdistrict
 
 from .lookup import Page, get_or_404, grids_by_code, paginate
 from .subdistricts import resolve_id, same_subdistrict, subdistrict_by_code
@@ -38,8 +38,15 @@ def find_or_create_party_grid(session: Session, code: str, subdistrict_id: int) 
     return row
 
 
+def map_changed(session: Session, subdistrict_id: int) -> None:
+    """The subdistrict's grid map moved: the matcher reads it again (``Subdistrict.map_version``)."""
+    session.execute(update(Subdistrict).where(Subdistrict.id == subdistrict_id)
+                    .values(map_version=Subdistrict.map_version + 1))
+
+
 def set_neighbors(session: Session, grid: Grid, codes: list[str]) -> None:
     """Neighbourhood is symmetric: linking A to B links B to A, unlinking likewise."""
+    map_changed(session, grid.subdistrict_id)
     if grid.code in codes:
         raise InvalidData(fields={"neighbors": ["网格不能与自己相邻"]})
     wanted = grids_by_code(session, codes, "neighbors", grid.subdistrict_id)
@@ -76,6 +83,7 @@ def create_grid(session: Session, data: dict[str, Any]) -> Grid:
         message = f"网格编码 {data['code']} 已存在"
         raise Conflict(message, fields={"code": [message]})
     grid = Grid(code=data["code"], subdistrict_id=resolve_id(session, data.get("subdistrict_id")))
+    map_changed(session, grid.subdistrict_id)
     _apply(session, grid, data)
     session.add(grid)
     session.flush()
@@ -87,6 +95,7 @@ def create_grid(session: Session, data: dict[str, Any]) -> Grid:
 def update_grid(session: Session, grid: Grid, data: dict[str, Any]) -> Grid:
     if "code" in data and data["code"] != grid.code:
         raise InvalidData(fields={"code": ["网格编码不可修改"]})
+    map_changed(session, grid.subdistrict_id)
     _apply(session, grid, data)
     if "neighbors" in data:
         set_neighbors(session, grid, data["neighbors"])
@@ -95,6 +104,7 @@ def update_grid(session: Session, grid: Grid, data: dict[str, Any]) -> Grid:
 
 
 def deactivate_grid(session: Session, grid: Grid) -> Grid:
+    map_changed(session, grid.subdistrict_id)
     grid.active = False
     session.flush()
     return grid

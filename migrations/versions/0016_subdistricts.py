@@ -1,6 +1,6 @@
 """subdistricts: a city's deployment holds many
 
-``subdistricts`` (code, name). Communities, Party grids, grids, government resources and volunteers belong to
+``subdistricts`` (code, name, and ``map_version``, raised by every change to its grid map). Communities, Party grids, grids, government resources and volunteers belong to
 one (``subdistrict_id``, required); needs belong to their grid's. Resources and volunteers are indexed by (subdistrict, last edit) for the provider index's check of what changed.
 ``users.subdistrict_id`` names a staff
 account's subdistrict (an admin with none is the city's); ``match_runs.subdistrict_id`` the subdistrict a batch
@@ -29,6 +29,7 @@ def upgrade() -> None:
         sa.Column('id', sa.Integer(), nullable=False),
         sa.Column('code', sa.String(length=32), nullable=False),
         sa.Column('name', sa.String(length=100), nullable=False),
+        sa.Column('map_version', sa.Integer(), server_default='0', nullable=False),
         sa.PrimaryKeyConstraint('id', name=op.f('pk_subdistricts')),
         sa.UniqueConstraint('code', name=op.f('uq_subdistricts_code')),
     )

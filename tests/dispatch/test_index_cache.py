@@ -20,7 +20,7 @@ from dispatch.proposals import instant_proposals, set_aside
 from dispatch.views import grid_map, load_providers, need_view, provider_history
 from matching.index import ProviderIndex
 from matching.scoring import propose
-from models import Need, Volunteer
+from models import Grid, Need, Volunteer
 from tests.factories import csv_bytes, make_map, make_need, make_volunteer
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -171,6 +171,28 @@ def act(client: Any, need_id: int, action: str, **fields: Any) -> None:
     assert response.status_code == 200, response.get_json()
 
 
+def test_a_grid_map_edit_is_seen_by_the_next_proposals_and_nothing_else_reads_the_map_again(app, client, session,
+                                                                                          monkeypatch):
+    make_map(session)  # G1–G2–G3 in a row, G9 alone
+    make_volunteer(session, ref="V9", grid="G9")
+    need = make_need(session, text=ESCORT, grid="G1")
+    session.commit()
+
+    def tiers() -> list[int]:
+        response = client.get(f"/api/v1/needs/{need.id}/proposals")
+        assert response.status_code == 200, response.get_json()
+        return [p["tier"] for p in response.get_json()["items"]]
+    reads: list[Any] = []
+    real = index_cache.neighbor_map
+    monkeypatch.setattr(index_cache, "neighbor_map", lambda *a: reads.append(a) or real(*a))
+    assert tiers() == [3]  # V9 is elsewhere in the subdistrict
+    assert tiers() == [3] and len(reads) == 1  # the map is read once, not per request
+    g1 = session.scalar(select(Grid).where(Grid.code == "G1"))
+    assert client.patch(f"/api/v1/grids/{g1.id}", json={"neighbors": ["G2", "G9"]}).status_code == 200
+    assert tiers() == [2]  # now a neighbour
+    assert len(reads) == 2
+
+
 def check_against_fresh(app: Any, session: Session) -> None:
     """The cached index (updated in place) against a fresh build, and every open need's ranking
     with each (the need's own proposal left out, as instant proposals do)."""
@@ -179,6 +201,7 @@ def check_against_fresh(app: Any, session: Session) -> None:
         entry = current_entry(session, only(session))
     fresh = fresh_index(session)
     assert_same_index(entry.index, fresh)
+    assert entry.grid_map == grid_map(session, only(session))
     needs = list(session.scalars(select(Need).where(Need.service.is_not(None)).order_by(Need.id)))
     holding = [n for n in needs if any(p.status in LIVE_PROPOSAL for p in n.proposals)]
     free = [n for n in needs if n not in holding]
@@ -272,6 +295,7 @@ def test_threads_asking_at_once_after_a_change_build_the_index_once(monkeypatch)
     state = index_cache.PoolState(providers=(0, None, 29, None), activity=(1, 1))
     monkeypatch.setattr(index_cache, "pool_state", lambda session, subdistrict=None: state)
     monkeypatch.setattr(index_cache, "provider_history", lambda session, subdistrict_id=None: ProviderHistory())
+    monkeypatch.setattr(index_cache, "neighbor_map", lambda session, subdistrict=None: {})
 
     def slow_load(session: Any, history: Any = None, subdistrict_id: Any = None) -> list[ProviderView]:
         time.sleep(0.05)

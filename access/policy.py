@@ -254,8 +254,9 @@ def may_place_in_grid(session: Session, user: User, grid: str | None) -> bool:
     """Whether staff may put something (a need taken for a resident, a volunteer) in ``grid``:
     admins anywhere in their subdistrict; coordinators only inside their grids or Party grid."""
     if user.role == Role.ADMIN:
-        return city_wide(user) or (grid is not None and session.scalar(
-            select(Grid.subdistrict_id).where(Grid.code == grid)) == user.subdistrict_id)
+        # No grid: what is placed lands in their own subdistrict anyway.
+        return city_wide(user) or grid is None or session.scalar(
+            select(Grid.subdistrict_id).where(Grid.code == grid)) == user.subdistrict_id
     if user.role != Role.COORDINATOR or grid is None:
         return False
     codes = set(user.scope_codes or [])

@@ -66,8 +66,8 @@ def _listed_subdistrict(named: str | None) -> str | None:
 
 def _writing_into(session: Session, data: dict[str, Any]) -> dict[str, Any]:
     """``data`` with the subdistrict a new record lands in (see ``pools.subdistricts.subdistrict_for``)."""
-    return {**data, "subdistrict_id": subdistrict_service.subdistrict_for(session, signed_in(),
-                                                                          data.pop("subdistrict", None)).id}
+    named = data.pop("subdistrict", None)
+    return {**data, "subdistrict_id": subdistrict_service.subdistrict_for(session, signed_in(), named).id}
 
 
 def _changing(row: Grid | Resource | Volunteer, data: dict[str, Any]) -> dict[str, Any]:

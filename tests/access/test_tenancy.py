@@ -229,3 +229,12 @@ def test_seed_demo_loads_several_subdistricts_each_with_its_own_accounts(runner,
     api = signed_in(app.test_client(), app, admin2)
     error_of(api.get(f"/api/v1/needs/{first_need.id}"), 404, "not_found")
     assert api.get("/api/v1/grids?per_page=200").get_json()["total"] == 158
+
+
+def test_a_subdistrict_admin_registers_a_volunteer_without_a_grid_into_their_subdistrict(city):
+    body = {"ref": "V-ORG", "name": "东街道社工站", "kind": "organization", "services": ["social"],
+            "phone": "075512345678"}
+    created = city["api"]["east_admin"].post("/api/v1/volunteers", json=body)
+    assert created.status_code == 201, created.get_json()
+    assert created.get_json()["subdistrict"] == "east" and created.get_json()["grid"] is None
+    error_of(city["api"]["west_admin"].get(f"/api/v1/volunteers/{created.get_json()['id']}"), 404, "not_found")

@@ -119,6 +119,9 @@ ROUTES: dict[tuple[str, str], Any] = {
     ("POST", "/api/v1/match/jobs"): ARRANGERS,
     ("POST", "/api/v1/import/<kind>/jobs"): ADMIN,
     ("GET", "/api/v1/jobs/<job_id>"): STAFF,
+    # ... and their pages (jobs.pages): a large import queued from the admin's import form, a job followed.
+    ("POST", "/admin/import/jobs"): ADMIN,
+    ("GET", "/jobs/<job_id>"): STAFF,
 }
 
 

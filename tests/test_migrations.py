@@ -240,6 +240,12 @@ def test_upgrading_a_sqlite_database_that_holds_cases_keeps_every_row(tmp_path):
                   ("needs", "proposals", "audit_entries")}
         channel = conn.exec_driver_sql("SELECT channel FROM needs").scalar()
         fk_on = conn.exec_driver_sql("PRAGMA foreign_keys").scalar()
+        subdistricts = conn.exec_driver_sql("SELECT id, code, name FROM subdistricts").all()
+        owners = {t: conn.exec_driver_sql(f"SELECT subdistrict_id FROM {t}").scalars().all()
+                  for t in ("communities", "grids", "volunteers")}
     assert counts == {"needs": 1, "proposals": 1, "audit_entries": 1}
     assert channel == "app" and fk_on == 1
+    # A deployment holding data was one subdistrict: 0016 names it and puts its records there.
+    assert [(code, name) for _, code, name in subdistricts] == [("main", "本街道")]
+    assert owners == {t: [subdistricts[0][0]] for t in owners}
     engine.dispose()

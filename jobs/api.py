@@ -98,7 +98,8 @@ def _queue(task_name: str, job_kind: str, owner_id: int, **kwargs: Any) -> dict[
 
 def _release_request_transaction() -> None:
     # The request has only read; end its transaction before the job starts, so an eager job (tests, a
-    # machine without Redis) on SQLite does not queue behind this request's write lock.
+    # machine without Redis) on SQLite does not queue behind this request's write lock. Its objects are
+    # expired then: reading one again would open a transaction, so callers take what they need before.
     db_session().rollback()
 
 
@@ -115,9 +116,10 @@ def queue_match() -> Any:
     targets = batch_subdistricts(session, user, grid=args["grid"], party_grid=args["party_grid"],
                                  subdistrict=args["subdistrict"])
     codes = dict(session.execute(select(Subdistrict.id, Subdistrict.code).where(Subdistrict.id.in_(targets))).all())
+    owner = user.id
     _release_request_transaction()
     # One job per subdistrict: the workers take them in parallel, each with its own result.
-    parts = [{**_queue("jobs.match_scope", "match", user.id, grid=args["grid"], party_grid=args["party_grid"],
+    parts = [{**_queue("jobs.match_scope", "match", owner, grid=args["grid"], party_grid=args["party_grid"],
                        subdistrict_id=sid), "subdistrict": codes.get(sid, "")} for sid in targets]
     return {"id": parts[0]["id"], "kind": "match", "state": parts[0]["state"],
             "jobs": [{k: p[k] for k in ("id", "subdistrict", "state")} for p in parts]}, 202
@@ -135,8 +137,9 @@ def queue_import(kind: str) -> Any:
     data = base64.b64encode(upload.read()).decode("ascii")
     user = signed_in()
     into = subdistrict_for(db_session(), user, request.args.get("subdistrict") or None).id
+    owner = user.id
     _release_request_transaction()
-    return _queue("jobs.import_file", f"import:{kind}", user.id, kind=kind, data_b64=data,
+    return _queue("jobs.import_file", f"import:{kind}", owner, kind=kind, data_b64=data,
                   filename=upload.filename or "", skip_invalid=skip_invalid, subdistrict_id=into), 202
 
 

@@ -45,8 +45,9 @@ def queue_import() -> Any:
         flash("；".join(m for ms in (exc.fields or {}).values() for m in ms) or exc.message, "error")
         return redirect(f"/admin/import?kind={kind}")
     data = base64.b64encode(upload.read()).decode("ascii")
+    owner = user.id
     _release_request_transaction()
-    job = _queue("jobs.import_file", f"import:{kind}", user.id, kind=kind, data_b64=data,
+    job = _queue("jobs.import_file", f"import:{kind}", owner, kind=kind, data_b64=data,
                  filename=upload.filename, skip_invalid=request.form.get("skip_invalid") == "1", subdistrict_id=into)
     return redirect(f"/jobs/{job['id']}")
 

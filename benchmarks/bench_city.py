@@ -27,7 +27,7 @@ table; never asserts timing.
 
 k grows 1, 2, 5, 10, 20 (``--quick``: 1, 2, 5); subdistricts are added to the same database as k
 grows, and the workers are started afresh for each k. The baseline is the same k with one worker
-(``--baseline``: the largest k, every k, or none), in this same script: ``2 workers ×`` is its cold
+(``--baseline``: the largest k, every k, one k, or none), in this same script: ``2 workers ×`` is its cold
 time over the 2 workers' cold time.
 
     python benchmarks/bench_city.py                      # k = 1, 2, 5, 10, 20; baseline at k = 20
@@ -257,6 +257,22 @@ def _pg_admin(statement: str) -> None:
     import psycopg
     with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as admin:
         admin.execute(statement)  # type: ignore[arg-type]
+
+
+def unavailable() -> str | None:
+    """Why this benchmark cannot run here (PostgreSQL or Redis not answering), or None."""
+    import psycopg
+    import redis
+    try:
+        with psycopg.connect(PG_ADMIN_DSN, autocommit=True):
+            pass
+    except psycopg.Error as exc:
+        return f"PostgreSQL at 127.0.0.1:5432 does not answer: {str(exc).strip().splitlines()[0]}"
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=3).ping()
+    except redis.RedisError as exc:
+        return f"Redis at {REDIS_URL} does not answer: {exc}"
+    return None
 
 
 def fresh_database(name: str) -> str:
@@ -504,7 +520,7 @@ def phases(app: Any, subdistrict_id: int, marks: tuple[int, int]) -> list[tuple[
 def git_state() -> str:
     def git(*args: str) -> str:
         return subprocess.run(["git", *args], cwd=REPO_ROOT, capture_output=True, text=True).stdout.strip()
-    changed = [line for line in git("status", "--porcelain").splitlines() if line]
+    changed = [line for line in git("status", "--porcelain", "--untracked-files=no").splitlines() if line]
     return f"commit {git('rev-parse', '--short', 'HEAD')}, " + (
         f"uncommitted changes in {len(changed)} paths" if changed else "clean working tree")
 
@@ -542,8 +558,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size", type=int, nargs=2, default=SIZE, metavar=("NEEDS", "PROVIDERS"),
                         help="of one subdistrict")
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--baseline", choices=("largest", "all", "none"), default="largest",
-                        help="the same k with one worker: at the largest k, at every k, or not at all")
+    parser.add_argument("--baseline", default="largest",
+                        help="the same k with one worker: 'largest' (k), 'all', 'none', or one k of --counts")
     parser.add_argument("--database", default=DATABASE, help="made afresh (its name must contain 'bench')")
     parser.add_argument("--keep", action="store_true", help="keep the database at the end")
     parser.add_argument("--phases", action="store_true",
@@ -560,6 +576,10 @@ def main(argv: list[str] | None = None) -> int:
     from app import create_app
     from models import Grid
 
+    why = unavailable()
+    if why is not None:
+        print(f"# skipped: {why}")
+        return 0
     print(f"# {dt.datetime.now().astimezone():%Y-%m-%d %H:%M %z}; {git_state()}; subdistricts of {n_needs:,} needs "
           f"x {n_providers:,} providers; {args.workers} workers (solo pool) on Redis DB 7 and PostgreSQL "
           f"{args.database}; load average at start {load_average()}", flush=True)
@@ -611,7 +631,8 @@ def main(argv: list[str] | None = None) -> int:
                     row = measure(app, url, env, workdir, loaded[:k], args.workers, warmup_grid, marks)
                     rows.append(row)
                     baseline = None
-                    if args.workers > 1 and (args.baseline == "all" or (args.baseline == "largest" and k == counts[-1])):
+                    if args.workers > 1 and (args.baseline == "all" or (args.baseline == "largest" and k == counts[-1])
+                                             or args.baseline == str(k)):
                         baseline = measure(app, url, env, workdir, loaded[:k], 1, warmup_grid, marks)
                     print_row(row, baseline)
                     print(detail(row), flush=True)

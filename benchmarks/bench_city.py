@@ -616,7 +616,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(HEADER)
                 print("-" * len(HEADER), flush=True)
                 for k in counts:
-                    started = time.perf_counter()
+                    started, before = time.perf_counter(), len(loaded)
                     while len(loaded) < k:
                         with db.unit_of_work() as s:
                             loaded.append(load_subdistrict(s, len(loaded) + 1, n_needs, n_providers,
@@ -627,7 +627,7 @@ def main(argv: list[str] | None = None) -> int:
                         marks = high_water(s)
                         total = s.scalar(select(func.count()).select_from(text("needs")))
                     print(f"#   k={k}: {total:,} needs in the database (the warm-up's {WARMUP_SIZE[0]} included); "
-                          f"this step's loading took {load_s:.1f} s", flush=True)
+                          f"{len(loaded) - before} loaded for this row in {load_s:.1f} s", flush=True)
                     row = measure(app, url, env, workdir, loaded[:k], args.workers, warmup_grid, marks)
                     rows.append(row)
                     baseline = None

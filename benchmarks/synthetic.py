@@ -62,12 +62,15 @@ ROLE = {
 }
 EXTRA = ("热心肠，乐于助人", "周末有空", "经验丰富", "住在本社区多年", "服务过上百户居民", "耐心细致",
          "随叫随到", "有相关证书")
-SLOT_PATTERNS = tuple(parse_slots(p) for p in (
-    ["mon-fri 09:00-12:00"], ["mon-fri 14:00-17:00"], ["sat-sun 09:00-17:00"],
-    ["mon-fri 18:00-21:00"], ["wed 08:00-12:00", "fri 08:00-12:00"], ["tue-thu 14:00-18:00"],
-    ["mon-sun 08:00-20:00"], ["sat 09:00-12:00", "sun 14:00-18:00"],
-))
-OFFICE_HOURS = parse_slots(["mon-fri 09:00-12:00", "mon-fri 14:00-17:30"])
+# The weekly slots as the pools write them (``hours``, ``availability``), and parsed as the engine reads them.
+SLOT_TEXTS = (
+    ("mon-fri 09:00-12:00",), ("mon-fri 14:00-17:00",), ("sat-sun 09:00-17:00",),
+    ("mon-fri 18:00-21:00",), ("wed 08:00-12:00", "fri 08:00-12:00"), ("tue-thu 14:00-18:00",),
+    ("mon-sun 08:00-20:00",), ("sat 09:00-12:00", "sun 14:00-18:00"),
+)
+OFFICE_HOURS_TEXT = ("mon-fri 09:00-12:00", "mon-fri 14:00-17:30")
+SLOT_PATTERNS = tuple(parse_slots(list(p)) for p in SLOT_TEXTS)
+OFFICE_HOURS = parse_slots(list(OFFICE_HOURS_TEXT))
 WINDOW_START_HOURS = (8, 9, 10, 14, 15, 16, 19)
 
 

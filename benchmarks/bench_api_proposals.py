@@ -92,6 +92,7 @@ def add_volunteers(app: Any, total: int) -> int:
         have = (session.scalar(select(text("count(*)")).select_from(Volunteer)) or 0) + \
             (session.scalar(select(text("count(*)")).select_from(Resource)) or 0)
         grid_ids: dict[str, int] = {code: id_ for code, id_ in session.execute(select(Grid.code, Grid.id))}
+        subdistrict = session.scalars(select(Grid.subdistrict_id).limit(1)).one()  # the demo's one
         batch = 0
         rows: list[dict[str, Any]] = []
         while have + len(rows) < total:
@@ -106,7 +107,7 @@ def add_volunteers(app: Any, total: int) -> int:
                              "services": v["services"], "availability": v["availability"],
                              "capacity": v["capacity"], "force": v["force"], "party_member": v["party_member"],
                              "description": v["description"], "active": True, "created_at": now,
-                             "updated_at": now})
+                             "updated_at": now, "subdistrict_id": subdistrict})
         if rows:
             session.execute(insert(Volunteer), rows)
         return have + len(rows)

@@ -97,13 +97,30 @@ class NeedFacts:
 
 
 def need_facts(session: Session, need: Need) -> NeedFacts:
-    session.flush()  # a proposal just made counts
-    proposed = session.execute(select(Volunteer.id, Volunteer.ref).join(Proposal, Proposal.volunteer_id == Volunteer.id)
-                               .where(Proposal.need_id == need.id)).all()
-    party = need.grid.party_grid
-    return NeedFacts(resident_id=need.resident_id, subdistrict_id=need.grid.subdistrict_id, grid=need.grid.code, party_grid=party.code if party else None,
-                     proposed_volunteers=frozenset(i for i, _ in proposed),
-                     proposed_refs=frozenset(r for _, r in proposed))
+    return needs_facts(session, [need])[need.id]
+
+
+def needs_facts(session: Session, needs: list[Need]) -> dict[int, NeedFacts]:
+    """:class:`NeedFacts` of many needs at once: one flush (a proposal just made counts) and one query."""
+    session.flush()
+    proposed: dict[int, list[tuple[int, str]]] = {}
+    ids = [n.id for n in needs]
+    for start in range(0, len(ids), FACTS_CHUNK):
+        for need_id, volunteer_id, ref in session.execute(
+                select(Proposal.need_id, Volunteer.id, Volunteer.ref).join(Volunteer, Volunteer.id == Proposal.volunteer_id)
+                .where(Proposal.need_id.in_(ids[start:start + FACTS_CHUNK]))):
+            proposed.setdefault(need_id, []).append((volunteer_id, ref))
+    out = {}
+    for need in needs:
+        party, mine = need.grid.party_grid, proposed.get(need.id, [])
+        out[need.id] = NeedFacts(resident_id=need.resident_id, subdistrict_id=need.grid.subdistrict_id,
+                                 grid=need.grid.code, party_grid=party.code if party else None,
+                                 proposed_volunteers=frozenset(i for i, _ in mine),
+                                 proposed_refs=frozenset(r for _, r in mine))
+    return out
+
+
+FACTS_CHUNK = 500  # needs per IN (...): bound variables are limited
 
 
 def sees(user: User, facts: NeedFacts) -> bool:
@@ -378,35 +395,48 @@ def staff_who_see(session: Session, needs: list[Need], roles: Iterable[Role],
     if staff is None:
         staff = session.scalars(select(User).where(User.role.in_(roles), User.active.is_(True)).order_by(User.id))
     staff = [u for u in staff if u.role in roles and u.active]
-    out = {}
-    for need in needs:
-        facts = need_facts(session, need)
-        out[need.id] = [u for u in staff if sees(u, facts)]
-    return out
+    facts = needs_facts(session, needs)
+    return {need.id: [u for u in staff if sees(u, facts[need.id])] for need in needs}
 
 
 def recipients(session: Session, need: Need, status: NeedStatus,
                staff: Iterable[User] | None = None) -> list[User]:
     """Whoever must act next on ``need`` now that it is ``status``, each once, by id (``staff``: the
     active staff accounts, when the caller has them loaded)."""
-    wanted = NEXT_ACTORS.get(status, ())
-    users: dict[int, User] = {}
-    staff_roles = [Role(r) for r in wanted if r in (_COORD, _REVIEW)]
-    for user in staff_who_see(session, [need], staff_roles, staff)[need.id]:
-        users[user.id] = user
-    if _RES in wanted and need.resident_id:
-        resident = session.get(User, need.resident_id)
-        if resident is not None and resident.active:
-            users[resident.id] = resident
-    if PROVIDER in wanted:
-        # A proposal waiting for a coordinator's confirmation is not the provider's to hear of yet.
-        volunteer_ids = {p.volunteer_id for p in need.proposals
-                         if p.volunteer_id and p.status in LIVE_PROPOSAL and not p.review_required}
-        if volunteer_ids:
-            for user in session.scalars(select(User).where(User.volunteer_id.in_(volunteer_ids),
-                                                           User.active.is_(True))):
-                users[user.id] = user
-    return [users[k] for k in sorted(users)]
+    return recipients_of_many(session, [(need, status)], staff)[need.id]
+
+
+def recipients_of_many(session: Session, moves: list[tuple[Need, NeedStatus]],
+                       staff: Iterable[User] | None = None) -> dict[int, list[User]]:
+    """:func:`recipients` of many needs at once (a batch's outcomes): a few queries in all, not a few per need."""
+    if not moves:
+        return {}
+    staff = list(staff) if staff is not None else None
+    users: dict[int, dict[int, User]] = {need.id: {} for need, _ in moves}
+    for roles in {tuple(r for r in NEXT_ACTORS.get(status, ()) if r in (_COORD, _REVIEW)) for _, status in moves}:
+        group = [need for need, status in moves
+                 if tuple(r for r in NEXT_ACTORS.get(status, ()) if r in (_COORD, _REVIEW)) == roles]
+        if roles:
+            for need_id, seen_by in staff_who_see(session, group, [Role(r) for r in roles], staff).items():
+                users[need_id].update((u.id, u) for u in seen_by)
+    residents = {n.resident_id for n, s in moves if _RES in NEXT_ACTORS.get(s, ()) and n.resident_id}
+    found = {u.id: u for u in session.scalars(select(User).where(User.id.in_(residents), User.active.is_(True)))
+             } if residents else {}
+    # A proposal waiting for a coordinator's confirmation is not the provider's to hear of yet.
+    providing = {n.id: {p.volunteer_id for p in n.proposals
+                        if p.volunteer_id and p.status in LIVE_PROPOSAL and not p.review_required}
+                 for n, s in moves if PROVIDER in NEXT_ACTORS.get(s, ())}
+    wanted = set().union(*providing.values()) if providing else set()
+    accounts: dict[int, list[User]] = {}
+    if wanted:
+        for user in session.scalars(select(User).where(User.volunteer_id.in_(wanted), User.active.is_(True))):
+            accounts.setdefault(user.volunteer_id or 0, []).append(user)
+    for need, status in moves:
+        if _RES in NEXT_ACTORS.get(status, ()) and need.resident_id in found:
+            users[need.id][need.resident_id] = found[need.resident_id]
+        for volunteer_id in providing.get(need.id, ()):
+            users[need.id].update((u.id, u) for u in accounts.get(volunteer_id, []))
+    return {need_id: [chosen[k] for k in sorted(chosen)] for need_id, chosen in users.items()}
 
 
 def describe(user: User | None) -> str:
@@ -419,6 +449,6 @@ __all__ = [
     "describe", "in_subdistrict",
     "get_visible_need", "mask_phone", "may_add_photo", "may_answer", "may_edit_need", "may_manage_account", "may_match",
     "may_see_agenda", "may_take",
-    "may_reveal_contact", "need_facts", "need_filter", "recipients", "sees", "sees_contact", "sees_volunteer_phones",
+    "may_reveal_contact", "need_facts", "need_filter", "needs_facts", "recipients", "recipients_of_many", "sees", "sees_contact", "sees_volunteer_phones",
     "staff_who_see",
 ]

@@ -57,7 +57,8 @@ def needs_in_scope(session: Session, *, grid: str | None = None, party_grid: str
     or everywhere."""
     # Needs another request is moving right now are left for the next batch (PostgreSQL; SQLite
     # serialises writers anyway), so a batch never proposes for a need that was just cancelled.
-    query = (select(Need).options(selectinload(Need.grid))
+    # Their proposals come along: recording the outcomes reads them (whom to tell), for every need.
+    query = (select(Need).options(selectinload(Need.grid), selectinload(Need.proposals))
              .where(Need.active.is_(True), Need.status.in_(MATCHABLE), Need.service.is_not(None),
                     Need.place_unsure.is_(False))  # where an unsure address is, a person decides first
              .order_by(Need.id).with_for_update(of=Need, skip_locked=True))

@@ -29,7 +29,7 @@ from typing import Any, Protocol
 from sqlalchemy import event, or_, select
 from sqlalchemy.orm import Session
 
-from access.policy import recipients
+from access.policy import recipients_of_many
 from core.config import setting, zone
 from core.times import local_iso
 from core.vocab import STATUS_LABELS_ZH, NeedStatus, Role
@@ -76,9 +76,16 @@ def _forget_staff_on_rollback(session: Session, _previous: Any) -> None:
 
 def next_actors(session: Session, need: Need, status: NeedStatus) -> None:
     """Tell whoever must act next (``access.policy.NEXT_ACTORS``) that the need is now ``status``."""
-    message = f"需求 {need.ref}：{STATUS_LABELS_ZH.get(status, status)} —— {need.text[:30]}"
-    for user in recipients(session, need, status, _active_staff(session)):
-        session.add(Notification(user_id=user.id, need_id=need.id, message=message))
+    next_actors_of_many(session, [(need, status)])
+
+
+def next_actors_of_many(session: Session, moves: list[tuple[Need, NeedStatus]]) -> None:
+    """:func:`next_actors` for many moves at once (a batch's outcomes): their recipients are found with a
+    few queries in all, where one move at a time cost about five round trips a need."""
+    told = recipients_of_many(session, moves, _active_staff(session))
+    for need, status in moves:
+        message = f"需求 {need.ref}：{STATUS_LABELS_ZH.get(status, status)} —— {need.text[:30]}"
+        session.add_all(Notification(user_id=user.id, need_id=need.id, message=message) for user in told[need.id])
 
 
 # --- signing ------------------------------------------------------------------------------------

@@ -36,8 +36,9 @@ def _level(actor: User | None) -> int:
 
 
 def record(session: Session, need: Need, to_status: NeedStatus, actor: User | None, reason: str = "",
-           now: datetime | None = None) -> AuditEntry:
-    """Move the need and append the audit entry; the only place that writes ``need.status``."""
+           now: datetime | None = None, *, tell: bool = True) -> AuditEntry:
+    """Move the need and append the audit entry; the only place that writes ``need.status``. Whoever acts
+    next is told, unless ``tell`` is off: the caller tells them, as a batch tells all its needs' at once."""
     now = now or utcnow()
     entry = AuditEntry(need_id=need.id, actor_id=actor.id if actor else None,
                        actor_role=actor.role if actor else SYSTEM, at=now,
@@ -54,7 +55,8 @@ def record(session: Session, need: Need, to_status: NeedStatus, actor: User | No
         need.closed_at = now
     if to_status == NeedStatus.ESCALATED:
         need.escalation_level = 2
-    notify.next_actors(session, need, to_status)
+    if tell:
+        notify.next_actors(session, need, to_status)
     return entry
 
 
@@ -123,18 +125,20 @@ def apply_action(session: Session, need: Need, action: str, actor: User | None, 
 
 
 def record_match_outcome(session: Session, need: Need, proposed: bool, reason: str,
-                         now: datetime | None = None) -> None:
+                         now: datetime | None = None, *, tell: bool = True) -> NeedStatus | None:
     """What the batch matcher found for a need, recorded as the system's move (at ``now``: a
-    controlled clock, as the demo's history and the simulation keep)."""
+    controlled clock, as the demo's history and the simulation keep). Returns the status it moved to
+    (None: it stays), whose next actors are told unless ``tell`` is off (see :func:`record`)."""
     if not proposed and need.status in (NeedStatus.UNMATCHED, NeedStatus.TRIAGE):
         need.unmatched_reason = reason  # still waiting as it was: the latest reason, no new entry
-        return
+        return None
     action = Action.PROPOSE if proposed else Action.FAIL_MATCH
     target = check(action, need.status).target
     if not proposed:
         need.unmatched_reason = reason
         need.escalation_level = max(need.escalation_level or 0, 1)  # the matcher already tried neighbours
-    record(session, need, target, None, reason, now)
+    record(session, need, target, None, reason, now, tell=tell)
+    return target
 
 
 def match_scope(session: Session, *, grid: str | None = None, party_grid: str | None = None,
@@ -143,8 +147,12 @@ def match_scope(session: Session, *, grid: str | None = None, party_grid: str | 
     record each outcome in the workflow."""
     started = time.perf_counter()
     run, result, outcomes = run_batch(session, grid=grid, party_grid=party_grid, subdistrict_id=subdistrict_id)
+    moves = []
     for outcome in outcomes:
-        record_match_outcome(session, outcome.need, outcome.proposed, outcome.reason)
+        moved = record_match_outcome(session, outcome.need, outcome.proposed, outcome.reason, tell=False)
+        if moved is not None:
+            moves.append((outcome.need, moved))
+    notify.next_actors_of_many(session, moves)  # everyone told with a few queries, not a few per need
     session.flush()
     BATCH_SECONDS.observe(time.perf_counter() - started)
     BATCH_NEEDS.observe(len(outcomes))

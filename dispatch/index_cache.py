@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,6 +46,9 @@ from .views import ProviderHistory, ProviderKey, load_providers, neighbor_map, p
 CACHE_KEY = "sanku_provider_index_cache"
 ALL = None  # the key of every provider of the deployment
 RECHECK_SECONDS = 5.0  # an entry older than this reads the loads again even if the state is the same
+# Subdistricts whose index a process keeps (the least recently used goes first): an index of 15,000
+# providers takes about 80-95 MiB, and a worker of a 70-subdistrict city would otherwise keep them all.
+MAX_ENTRIES = 8
 _WROTE = "sanku_wrote_in"  # Session.info: the root transaction that has flushed a change
 
 
@@ -131,7 +135,7 @@ class ProviderIndexCache:
     """One :class:`CachedIndex` per subdistrict key, for one process (see the module doc)."""
 
     def __init__(self) -> None:
-        self._entries: dict[int | None, CachedIndex] = {}
+        self._entries: OrderedDict[int | None, CachedIndex] = OrderedDict()
         self._locks: dict[int | None, threading.Lock] = {}
         self.rebuilds = 0  # full builds so far (for tests and benchmarks)
         self.updates = 0  # in-place updates so far
@@ -143,6 +147,7 @@ class ProviderIndexCache:
         private = wrote_in_transaction(session)
         if not private and self._current(entry, state):
             assert entry is not None
+            self._touch(subdistrict)
             return entry
         if private:
             return self._refresh(session, entry, state, subdistrict)
@@ -153,7 +158,16 @@ class ProviderIndexCache:
                 return entry
             entry = self._refresh(session, entry, state, subdistrict)
             self._entries[subdistrict] = entry
+            self._touch(subdistrict)
+            while len(self._entries) > MAX_ENTRIES:
+                self._entries.popitem(last=False)
             return entry
+
+    def _touch(self, subdistrict: int | None) -> None:
+        try:
+            self._entries.move_to_end(subdistrict)
+        except KeyError:  # dropped by another thread meanwhile: it is built again when next asked for
+            pass
 
     @staticmethod
     def _current(entry: CachedIndex | None, state: PoolState) -> bool:

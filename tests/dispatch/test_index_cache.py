@@ -348,3 +348,19 @@ def test_a_change_the_maxima_miss_is_seen_once_the_entry_is_old_enough(app, clie
 
     monkeypatch.setattr(index_cache, "RECHECK_SECONDS", 0.0)
     assert provider_refs(client, second.id) == []  # V1 is full now
+
+
+def test_a_process_keeps_the_indexes_of_its_most_recent_subdistricts_only(monkeypatch):
+    from dispatch.views import ProviderHistory
+    state = index_cache.PoolState(providers=(0, None, 0, None), activity=(1, 1))
+    monkeypatch.setattr(index_cache, "pool_state", lambda session, subdistrict=None: state)
+    monkeypatch.setattr(index_cache, "provider_history", lambda session, subdistrict_id=None: ProviderHistory())
+    monkeypatch.setattr(index_cache, "neighbor_map", lambda session, subdistrict=None: {})
+    monkeypatch.setattr(index_cache, "load_providers", lambda session, history=None, subdistrict_id=None: [])
+    monkeypatch.setattr(index_cache, "MAX_ENTRIES", 2)
+    cache = ProviderIndexCache()
+
+    for subdistrict in (1, 2, 1, 3):  # 1 was used after 2: 2 is the one to go
+        cache.entry(Session(), subdistrict)
+
+    assert list(cache._entries) == [1, 3] and cache.rebuilds == 3

@@ -473,9 +473,10 @@ def phases(app: Any, subdistrict_id: int, marks: tuple[int, int]) -> list[tuple[
     from sqlalchemy import event
 
     from dispatch.batch import needs_in_scope, store_batch
-    from dispatch.index_cache import provider_index
-    from dispatch.views import grid_map, need_view
+    from dispatch.index_cache import current_entry
+    from dispatch.views import need_view
     from matching.engine import match_batch
+    from workflow.notify import next_actors_of_many
     from workflow.service import record_match_outcome
 
     db = app.extensions["sanku_db"]
@@ -497,18 +498,21 @@ def phases(app: Any, subdistrict_id: int, marks: tuple[int, int]) -> list[tuple[
             needs = needs_in_scope(s, subdistrict_id=subdistrict_id)
             views = [need_view(n) for n in needs]
             step(f"read the {len(needs):,} needs")
-            index = provider_index(s, subdistrict_id)
-            step(f"build the provider index ({len(index.providers):,} providers, read included)")
-            grids = grid_map(s)
-            step(f"read the grid map ({len(grids.neighbors):,} grids: the whole city's)")
+            entry = current_entry(s, subdistrict_id)
+            index, grids = entry.index, entry.grid_map
+            step(f"build the provider index and read the grid map ({len(index.providers):,} providers, "
+                 f"{len(grids.neighbors):,} grids)")
             result = match_batch(views, index, grids)
             step(f"match (engine; {result.stats.edges_kept:,} edges kept)")
             _run, outcomes = store_batch(s, needs, result, "all", subdistrict_id)
             step(f"store the run and {result.stats.matched:,} proposals")
-            for o in outcomes:
-                record_match_outcome(s, o.need, o.proposed, o.reason)
+            # As workflow.service.match_scope does: each move recorded, everyone told at once.
+            moves = [(o.need, moved) for o in outcomes
+                     if (moved := record_match_outcome(s, o.need, o.proposed, o.reason, tell=False)) is not None]
+            step("record each outcome (audit entry, status)")
+            next_actors_of_many(s, moves)
             s.flush()
-            step("record each outcome (audit entry, status, notifications)")
+            step("tell whoever acts next (notifications)")
         step("commit")
     finally:
         event.remove(db.engine, "before_cursor_execute", count)

@@ -31,7 +31,7 @@ weighted contributions and a one-line explanation in Chinese, e.g.
 
 Which pairs get a score (:func:`score_candidates`, :class:`PairScorer`): every eligible pair of
 tiers 1-2 (see :mod:`matching.candidates`); tier 3 only for needs with fewer than ``widen_below``
-eligible candidates there, or whose best there scores below what tier 3 could
+usable candidates there (fit, at least ``min_score``), or whose best there scores below what tier 3 could
 (:meth:`PairScorer.tier3_bound`). With these weights a tier 3 pair without a skill value of at
 least :func:`tier3_min_skill` cannot reach :data:`MIN_SCORE`, so tier 3 looks only at the
 volunteers of the subdistrict holding a matching tag. Only pairs scoring at least ``min_score``
@@ -447,12 +447,21 @@ def score_candidates(batch: NeedBatch, index: ProviderIndex, grid_map: GridMap, 
                      widen_below: int = TOP_K, min_score: float = MIN_SCORE,
                      scorer: PairScorer | None = None, may_widen: np.ndarray | None = None) -> ScoredPairs:
     """Score the eligible pairs of tiers 1-2, then of tier 3 for the needs with fewer than
-    ``widen_below`` eligible pairs there or whose best there scores below what tier 3 might
-    (:meth:`PairScorer.tier3_bound`), of those ``may_widen`` allows (default all); keep those
-    scoring at least ``min_score``."""
+    ``widen_below`` usable pairs there (fit, scoring at least ``min_score``) or whose best usable
+    pair there scores below what tier 3 might (:meth:`PairScorer.tier3_bound`), of those
+    ``may_widen`` allows (default all); keep those scoring at least ``min_score``.
+
+    Usable, not merely eligible: a need whose neighbours are free but unfit (a plumber next door
+    for a piano lesson) must still see the fit provider across the subdistrict. Counting eligible
+    pairs left one need's instant proposals (a council's list, the next after a decline) empty
+    while the batch, widening by pricing, found the provider."""
     scorer = scorer or PairScorer(batch, index, grid_map, min_score=min_score)
     scored = scorer.near()
-    wanted = (scored.eligible < widen_below) | (scored.best < scorer.tier3_bound())
+    n = len(batch)
+    usable = np.bincount(scored.need, minlength=n)
+    best_usable = np.full(n, -1.0)
+    np.maximum.at(best_usable, scored.need, scored.score)
+    wanted = (usable < widen_below) | (best_usable < scorer.tier3_bound())
     widen = np.flatnonzero(wanted if may_widen is None else wanted & may_widen)
     return scored.merged(scorer.wide(widen))[0] if widen.size else scored
 

@@ -114,6 +114,17 @@ def test_a_trade_is_not_sent_to_a_provider_of_another_trade_however_near():
     assert keys(proposed(piano, [cleaner, tuner])) == [("volunteer", 2)]
 
 
+def test_unfit_neighbours_do_not_hide_the_fit_provider_across_the_subdistrict():
+    # Three free, proven cleaners in the need's grid are eligible, unfit, and score above anything
+    # tier 3 could reach but for the tuner's skill; the tuner lives two grids away.
+    piano = need(text="家里的老钢琴很久没弹了，想找人做钢琴调音", service="market")
+    cleaners = [volunteer(k, services=frozenset({"market"}), skills=("保洁",), description="家庭保洁",
+                          reliability=1.0) for k in (1, 2, 3)]
+    tuner = volunteer(4, services=frozenset({"market"}), skills=("钢琴调音",), home_grid="G3")
+    got = proposed(piano, [*cleaners, tuner], limit=2)
+    assert keys(got) == [("volunteer", 4)] and got[0].tier == 3
+
+
 def test_a_trade_may_go_to_a_provider_whose_description_is_close_enough_without_a_tag():
     leak = need(text="厨房水管漏水，想找师傅上门修", service="market")
     # "五金" is no word of the need's, nor a tag its words call for: only the description fits.

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.orm import Session, selectinload
 
 from access.policy import staff_who_see
@@ -101,9 +101,11 @@ def _fmt_hours(hours: float) -> str:
 
 
 def _candidates(session: Session, statuses: frozenset[NeedStatus], column: Any, before: datetime, *,
-                grid_ids: list[int] | None = None, lock: bool = True) -> list[Need]:
+                grid_ids: list[int] | None = None, lock: bool = True, unflagged: bool = False) -> list[Need]:
     query = (select(Need).where(Need.active.is_(True), Need.status.in_(statuses), column <= before)
              .order_by(Need.created_at, Need.id))
+    if unflagged:  # not yet given its overdue notice (a need stays open long after: it is read once)
+        query = query.where(~exists().where(AuditEntry.need_id == Need.id, AuditEntry.reason.startswith(OVERDUE_MARK)))
     if grid_ids is not None:
         query = query.where(Need.grid_id.in_(grid_ids))
     if lock:
@@ -162,23 +164,14 @@ def overdue_needs(session: Session, now: datetime | None = None, config: Mapping
 
 
 def _overdue(session: Session, now: datetime, targets: SlaTargets, *, grid_ids: list[int] | None = None,
-             lock: bool = False) -> list[Need]:
+             lock: bool = False, unflagged: bool = False) -> list[Need]:
     oldest = now - timedelta(hours=targets.shortest_close)
-    needs = _candidates(session, OPEN, Need.created_at, oldest, grid_ids=grid_ids, lock=lock)
+    needs = _candidates(session, OPEN, Need.created_at, oldest, grid_ids=grid_ids, lock=lock, unflagged=unflagged)
     return [n for n in needs if is_overdue(n, now, targets)]
 
 
-def _flagged_ids(session: Session, needs: list[Need]) -> set[int]:
-    if not needs:
-        return set()
-    return set(session.scalars(select(AuditEntry.need_id).where(
-        AuditEntry.need_id.in_([n.id for n in needs]), AuditEntry.reason.startswith(OVERDUE_MARK))))
-
-
 def _flag_overdue(session: Session, now: datetime, targets: SlaTargets) -> tuple[int, int]:
-    needs = _overdue(session, now, targets, lock=True)
-    done_before = _flagged_ids(session, needs)
-    fresh = [n for n in needs if n.id not in done_before]
+    fresh = _overdue(session, now, targets, lock=True, unflagged=True)
     # The branch hears of it: the reviewers who see the need, by the same rule as their lists.
     reviewers = staff_who_see(session, fresh, [Role.REVIEWER])
     notified = 0

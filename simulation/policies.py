@@ -62,8 +62,10 @@ def _by_rule(rule: str) -> Callable[[Session, random.Random], list[Outcome]]:
     def batch(session: Session, rng: random.Random) -> list[Outcome]:
         needs = [n for n in needs_in_scope(session) if n.status != "triage"]
         index = provider_index(session)
-        graph = candidate_graph([need_view(n) for n in needs], index, grid_map(session), top_k=WIDE_K,
-                                min_score=0.0)
+        views = [need_view(n) for n in needs]
+        # Paper dispatch reads the grid's own list: the rest of the subdistrict is never scored for it.
+        near = frozenset(v.id for v in views) if rule == "nearest" else frozenset()
+        graph = candidate_graph(views, index, grid_map(session), top_k=WIDE_K, min_score=0.0, near_only=near)
         tier = graph.scored.tier[graph.edges]
         provider = graph.scored.provider[graph.edges]
         need_of = graph.scored.need[graph.edges]

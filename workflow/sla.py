@@ -23,13 +23,24 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import exists, select
+from sqlalchemy import ColumnElement, and_, exists, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from access.policy import staff_who_see
 from core.config import DEFAULT_SLA_CLOSE_HOURS, DEFAULT_SLA_MATCH_HOURS, ConfigError, hours_table, setting
 from core.times import utcnow
-from core.vocab import OPEN, STATUS_LABELS_ZH, SYSTEM, URGENCY_LABELS_ZH, WAITING_FOR_MATCH, Action, NeedStatus, Role
+from core.vocab import (
+    OPEN,
+    STATUS_LABELS_ZH,
+    SYSTEM,
+    URGENCY_LABELS_ZH,
+    WAITING_FOR_MATCH,
+    Action,
+    NeedStatus,
+    Role,
+    Service,
+    Urgency,
+)
 from models import AuditEntry, Grid, Need, Notification
 
 from .service import apply_action
@@ -100,10 +111,30 @@ def _fmt_hours(hours: float) -> str:
     return f"{hours:g}"
 
 
+def past_target(table: Mapping[str, float], now: datetime) -> ColumnElement[bool]:
+    """SQL: the need was created at least its target hours of ``table`` before ``now``, one condition
+    per distinct target over the (service, urgency) pairs it holds for. The SLA job then reads only the
+    needs that may be late, not every open need at every pass (a month leaves hundreds open for days:
+    windows days ahead, work done and awaiting the resident); Python still checks each exactly."""
+    groups: dict[float, list[Any]] = {}
+    for service in (None, *Service):
+        urgencies: dict[float, list[Urgency]] = {}
+        for urgency in Urgency:
+            urgencies.setdefault(target_hours(table, service, urgency), []).append(urgency)
+        same_service = Need.service.is_(None) if service is None else Need.service == service
+        for hours, which in urgencies.items():
+            groups.setdefault(hours, []).append(and_(same_service, Need.urgency.in_(which)))
+    return or_(*(and_(Need.created_at <= now - timedelta(hours=hours), or_(*pairs))
+                 for hours, pairs in sorted(groups.items())))
+
+
 def _candidates(session: Session, statuses: frozenset[NeedStatus], column: Any, before: datetime, *,
-                grid_ids: list[int] | None = None, lock: bool = True, unflagged: bool = False) -> list[Need]:
+                grid_ids: list[int] | None = None, lock: bool = True, unflagged: bool = False,
+                late: ColumnElement[bool] | None = None) -> list[Need]:
     query = (select(Need).where(Need.active.is_(True), Need.status.in_(statuses), column <= before)
              .order_by(Need.created_at, Need.id))
+    if late is not None:
+        query = query.where(late)
     if unflagged:  # not yet given its overdue notice (a need stays open long after: it is read once)
         query = query.where(~exists().where(AuditEntry.need_id == Need.id, AuditEntry.reason.startswith(OVERDUE_MARK)))
     if grid_ids is not None:
@@ -122,7 +153,8 @@ def _candidates(session: Session, statuses: frozenset[NeedStatus], column: Any, 
 def _escalate_late_matches(session: Session, now: datetime, targets: SlaTargets) -> tuple[int, int]:
     escalated = failed = 0
     oldest = now - timedelta(hours=targets.shortest_match)
-    for need in _candidates(session, WAITING_FOR_MATCH, Need.created_at, oldest):
+    for need in _candidates(session, WAITING_FOR_MATCH, Need.created_at, oldest,
+                            late=past_target(targets.match_hours, now)):
         hours = targets.match_for(need)
         if hours_between(need.created_at, now) <= hours:
             continue
@@ -166,7 +198,8 @@ def overdue_needs(session: Session, now: datetime | None = None, config: Mapping
 def _overdue(session: Session, now: datetime, targets: SlaTargets, *, grid_ids: list[int] | None = None,
              lock: bool = False, unflagged: bool = False) -> list[Need]:
     oldest = now - timedelta(hours=targets.shortest_close)
-    needs = _candidates(session, OPEN, Need.created_at, oldest, grid_ids=grid_ids, lock=lock, unflagged=unflagged)
+    needs = _candidates(session, OPEN, Need.created_at, oldest, grid_ids=grid_ids, lock=lock, unflagged=unflagged,
+                        late=past_target(targets.close_hours, now))
     return [n for n in needs if is_overdue(n, now, targets)]
 
 

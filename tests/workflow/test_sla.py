@@ -17,6 +17,7 @@ from workflow.sla import (
     SlaConfigError,
     load_targets,
     overdue_needs,
+    past_target,
     run_escalation,
     target_hours,
 )
@@ -282,3 +283,21 @@ def test_the_escalate_command_runs_at_a_given_time_and_reports_its_counts(app, r
 def test_no_counts_are_reported_for_an_empty_needs_pool(session):
     assert run_escalation(session, now=T0, config={}) == ZEROS
     assert session.scalar(select(func.count()).select_from(Notification)) == 0
+
+
+def test_the_sql_reading_of_late_needs_agrees_with_each_needs_own_target(session, grid_map):
+    """past_target narrows the job's reading in SQL; it must keep every need Python finds late, for
+    every pair of service (or none yet) and urgency, and leave out those not yet due."""
+    table = load_targets().close_hours
+    needs = []
+    for k, (service, urgency) in enumerate([(s, u) for s in (None, "public", "social", "market", "volunteer")
+                                            for u in ("low", "normal", "high", "urgent")]):
+        for late in (True, False):
+            hours = target_hours(table, service, urgency) + (0.5 if late else -0.5)
+            need = submit(session, f"P{k:02d}{'L' if late else 'E'}", at=T0 - timedelta(hours=hours),
+                          urgency=urgency, service=service or "public")
+            need.service = service
+            needs.append((need, late))
+    session.flush()
+    found = set(session.scalars(select(Need.id).where(past_target(table, T0))))
+    assert found == {n.id for n, late in needs if late}

@@ -77,10 +77,15 @@ class NeedFacts:
     proposed_refs: frozenset[str]  # their refs
 
 
-def need_facts(session: Session, need: Need) -> NeedFacts:
-    session.flush()  # a proposal just made counts
-    proposed = session.execute(select(Volunteer.id, Volunteer.ref).join(Proposal, Proposal.volunteer_id == Volunteer.id)
-                               .where(Proposal.need_id == need.id)).all()
+def need_facts(session: Session, need: Need, *, proposals: bool = True) -> NeedFacts:
+    """``proposals``: read who was proposed (only volunteers and organisation coordinators look at it)."""
+    proposed: list[tuple[int, str]] = []
+    if need.id is None:
+        session.flush()  # a need just made gets its id
+    if proposals:
+        session.flush()  # a proposal just made counts
+        proposed = [(i, r) for i, r in session.execute(select(Volunteer.id, Volunteer.ref).join(
+            Proposal, Proposal.volunteer_id == Volunteer.id).where(Proposal.need_id == need.id))]
     party = need.grid.party_grid
     return NeedFacts(resident_id=need.resident_id, grid=need.grid.code, party_grid=party.code if party else None,
                      proposed_volunteers=frozenset(i for i, _ in proposed),
@@ -341,9 +346,14 @@ def staff_who_see(session: Session, needs: list[Need], roles: Iterable[Role],
     if staff is None:
         staff = session.scalars(select(User).where(User.role.in_(roles), User.active.is_(True)).order_by(User.id))
     staff = [u for u in staff if u.role in roles and u.active]
+    if not staff:
+        return {n.id: [] for n in needs}
+    # Only a coordinator of an organisation sees a need by who was proposed for it: the others need
+    # no query of the proposals (a transition notifies at every move).
+    by_proposals = any(u.role == Role.COORDINATOR and u.scope_type == ScopeType.ORGANIZATION for u in staff)
     out = {}
     for need in needs:
-        facts = need_facts(session, need)
+        facts = need_facts(session, need, proposals=by_proposals)
         out[need.id] = [u for u in staff if sees(u, facts)]
     return out
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, or_, select
+from sqlalchemy import exists, select
 from sqlalchemy.orm import Session, selectinload
 
 from access.policy import staff_who_see
@@ -38,8 +38,6 @@ from core.vocab import (
     Action,
     NeedStatus,
     Role,
-    Service,
-    Urgency,
 )
 from models import AuditEntry, Grid, Need, Notification
 
@@ -111,32 +109,31 @@ def _fmt_hours(hours: float) -> str:
     return f"{hours:g}"
 
 
-def past_target(table: Mapping[str, float], now: datetime) -> ColumnElement[bool]:
-    """SQL: the need was created at least its target hours of ``table`` before ``now``, one condition
-    per distinct target over the (service, urgency) pairs it holds for. The SLA job then reads only the
-    needs that may be late, not every open need at every pass (a month leaves hundreds open for days:
-    windows days ahead, work done and awaiting the resident); Python still checks each exactly."""
-    groups: dict[float, list[Any]] = {}
-    for service in (None, *Service):
-        urgencies: dict[float, list[Urgency]] = {}
-        for urgency in Urgency:
-            urgencies.setdefault(target_hours(table, service, urgency), []).append(urgency)
-        same_service = Need.service.is_(None) if service is None else Need.service == service
-        for hours, which in urgencies.items():
-            groups.setdefault(hours, []).append(and_(same_service, Need.urgency.in_(which)))
-    return or_(*(and_(Need.created_at <= now - timedelta(hours=hours), or_(*pairs))
-                 for hours, pairs in sorted(groups.items())))
+def late_ids(session: Session, table: Mapping[str, float], now: datetime, statuses: frozenset[NeedStatus], *,
+             grid_ids: list[int] | None = None, unflagged: bool = False) -> list[int]:
+    """Ids of the active needs of ``statuses`` created at least their target hours of ``table`` before
+    ``now``. Read as plain rows (id, service, urgency, time), so that the SLA job loads as objects only
+    the needs that may be late, not every open need at every pass (a month leaves hundreds open for
+    days: windows days ahead, work done and awaiting the resident)."""
+    query = select(Need.id, Need.service, Need.urgency, Need.created_at).where(
+        Need.active.is_(True), Need.status.in_(statuses),
+        Need.created_at <= now - timedelta(hours=min(table.values())))
+    if unflagged:  # not yet given its overdue notice (a need stays open long after: it is read once)
+        query = query.where(~exists().where(AuditEntry.need_id == Need.id, AuditEntry.reason.startswith(OVERDUE_MARK)))
+    if grid_ids is not None:
+        query = query.where(Need.grid_id.in_(grid_ids))
+    return [need_id for need_id, service, urgency, created in session.execute(query)
+            if hours_between(created, now) >= target_hours(table, service, urgency)]
 
 
 def _candidates(session: Session, statuses: frozenset[NeedStatus], column: Any, before: datetime, *,
-                grid_ids: list[int] | None = None, lock: bool = True, unflagged: bool = False,
-                late: ColumnElement[bool] | None = None) -> list[Need]:
+                grid_ids: list[int] | None = None, lock: bool = True, ids: list[int] | None = None) -> list[Need]:
+    if ids is not None and not ids:
+        return []
     query = (select(Need).where(Need.active.is_(True), Need.status.in_(statuses), column <= before)
              .order_by(Need.created_at, Need.id))
-    if late is not None:
-        query = query.where(late)
-    if unflagged:  # not yet given its overdue notice (a need stays open long after: it is read once)
-        query = query.where(~exists().where(AuditEntry.need_id == Need.id, AuditEntry.reason.startswith(OVERDUE_MARK)))
+    if ids is not None:
+        query = query.where(Need.id.in_(ids))
     if grid_ids is not None:
         query = query.where(Need.grid_id.in_(grid_ids))
     if lock:
@@ -154,7 +151,7 @@ def _escalate_late_matches(session: Session, now: datetime, targets: SlaTargets)
     escalated = failed = 0
     oldest = now - timedelta(hours=targets.shortest_match)
     for need in _candidates(session, WAITING_FOR_MATCH, Need.created_at, oldest,
-                            late=past_target(targets.match_hours, now)):
+                            ids=late_ids(session, targets.match_hours, now, WAITING_FOR_MATCH)):
         hours = targets.match_for(need)
         if hours_between(need.created_at, now) <= hours:
             continue
@@ -198,8 +195,8 @@ def overdue_needs(session: Session, now: datetime | None = None, config: Mapping
 def _overdue(session: Session, now: datetime, targets: SlaTargets, *, grid_ids: list[int] | None = None,
              lock: bool = False, unflagged: bool = False) -> list[Need]:
     oldest = now - timedelta(hours=targets.shortest_close)
-    needs = _candidates(session, OPEN, Need.created_at, oldest, grid_ids=grid_ids, lock=lock, unflagged=unflagged,
-                        late=past_target(targets.close_hours, now))
+    late = late_ids(session, targets.close_hours, now, OPEN, grid_ids=grid_ids, unflagged=unflagged)
+    needs = _candidates(session, OPEN, Need.created_at, oldest, grid_ids=grid_ids, lock=lock, ids=late)
     return [n for n in needs if is_overdue(n, now, targets)]
 
 

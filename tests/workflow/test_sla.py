@@ -9,15 +9,16 @@ from sqlalchemy import func, select
 
 from core.config import DEFAULT_SLA_CLOSE_HOURS as DEFAULT_CLOSE_HOURS
 from core.config import DEFAULT_SLA_MATCH_HOURS as DEFAULT_MATCH_HOURS
+from core.vocab import OPEN
 from models import AuditEntry, Need, Notification, Proposal, User
 from tests.factories import make_account, make_map, make_need, make_volunteer, table_counts
 from workflow.service import apply_action, record, record_creation
 from workflow.sla import (
     OVERDUE_MARK,
     SlaConfigError,
+    late_ids,
     load_targets,
     overdue_needs,
-    past_target,
     run_escalation,
     target_hours,
 )
@@ -285,9 +286,9 @@ def test_no_counts_are_reported_for_an_empty_needs_pool(session):
     assert session.scalar(select(func.count()).select_from(Notification)) == 0
 
 
-def test_the_sql_reading_of_late_needs_agrees_with_each_needs_own_target(session, grid_map):
-    """past_target narrows the job's reading in SQL; it must keep every need Python finds late, for
-    every pair of service (or none yet) and urgency, and leave out those not yet due."""
+def test_the_late_needs_read_as_rows_are_those_past_their_own_target(session, grid_map):
+    """late_ids narrows what the job loads; it must keep every need past its target, for every pair
+    of service (or none yet) and urgency, and leave out those not yet due."""
     table = load_targets().close_hours
     needs = []
     for k, (service, urgency) in enumerate([(s, u) for s in (None, "public", "social", "market", "volunteer")
@@ -299,5 +300,4 @@ def test_the_sql_reading_of_late_needs_agrees_with_each_needs_own_target(session
             need.service = service
             needs.append((need, late))
     session.flush()
-    found = set(session.scalars(select(Need.id).where(past_target(table, T0))))
-    assert found == {n.id for n, late in needs if late}
+    assert set(late_ids(session, table, T0, OPEN)) == {n.id for n, late in needs if late}

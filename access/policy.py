@@ -96,15 +96,17 @@ class NeedFacts:
     proposed_refs: frozenset[str]  # their refs
 
 
-def need_facts(session: Session, need: Need) -> NeedFacts:
-    return needs_facts(session, [need])[need.id]
+def need_facts(session: Session, need: Need, *, proposals: bool = True) -> NeedFacts:
+    return needs_facts(session, [need], proposals=proposals)[need.id]
 
 
-def needs_facts(session: Session, needs: list[Need]) -> dict[int, NeedFacts]:
-    """:class:`NeedFacts` of many needs at once: one flush (a proposal just made counts) and one query."""
-    session.flush()
+def needs_facts(session: Session, needs: list[Need], *, proposals: bool = True) -> dict[int, NeedFacts]:
+    """:class:`NeedFacts` of many needs at once: one flush (a proposal just made counts) and one query.
+    ``proposals``: read who was proposed (only volunteers and organisation coordinators look at it)."""
+    if proposals or any(n.id is None for n in needs):
+        session.flush()  # a need just made gets its id; a proposal just made counts
     proposed: dict[int, list[tuple[int, str]]] = {}
-    ids = [n.id for n in needs]
+    ids = [n.id for n in needs] if proposals else []
     for start in range(0, len(ids), FACTS_CHUNK):
         for need_id, volunteer_id, ref in session.execute(
                 select(Proposal.need_id, Volunteer.id, Volunteer.ref).join(Volunteer, Volunteer.id == Proposal.volunteer_id)
@@ -395,7 +397,12 @@ def staff_who_see(session: Session, needs: list[Need], roles: Iterable[Role],
     if staff is None:
         staff = session.scalars(select(User).where(User.role.in_(roles), User.active.is_(True)).order_by(User.id))
     staff = [u for u in staff if u.role in roles and u.active]
-    facts = needs_facts(session, needs)
+    if not staff:
+        return {n.id: [] for n in needs}
+    # Only a coordinator of an organisation sees a need by who was proposed for it: the others need
+    # no query of the proposals (a transition notifies at every move).
+    by_proposals = any(u.role == Role.COORDINATOR and u.scope_type == ScopeType.ORGANIZATION for u in staff)
+    facts = needs_facts(session, needs, proposals=by_proposals)
     return {need.id: [u for u in staff if sees(u, facts[need.id])] for need in needs}
 
 

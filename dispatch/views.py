@@ -136,13 +136,19 @@ _still: ContextVar[dict[str, Any] | None] = ContextVar("registries_still", defau
 
 @contextmanager
 def registries_unchanged() -> Iterator[None]:
-    """Within the block nobody edits the grids, resources or volunteers (a simulated month, a bulk job
-    that only moves needs): their views are read from the database once instead of at every batch."""
+    """Within the block nobody edits the grids, resources, volunteers or staff accounts (a simulated
+    month, a bulk job that only moves needs): their views are read from the database once instead of
+    at every batch (and the staff to notify once per session, not per transaction)."""
     token = _still.set({})
     try:
         yield
     finally:
         _still.reset(token)
+
+
+def registries_still() -> bool:
+    """Whether the caller holds the registries still (:func:`registries_unchanged`)."""
+    return _still.get() is not None
 
 
 def load_providers(session: Session, except_need: int | None = None, history: ProviderHistory | None = None,

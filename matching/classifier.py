@@ -43,10 +43,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import joblib
 import numpy as np
 import sklearn
+from scipy.special import expit
 from sklearn.base import BaseEstimator
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.exceptions import InconsistentVersionWarning
@@ -209,9 +211,69 @@ class TrainedClassifier:
         known = features[:, self._content_columns].getnnz(axis=1)
         informative = [i for i in range(len(batch)) if batch[i].strip() and known[i] > 0]
         if informative:
-            for i, row in zip(informative, self.pipeline[-1].predict_proba(features[informative])):
+            chosen = features[informative]
+            folds = self._sigmoid_folds
+            proba = _calibrated_proba(chosen, folds) if folds is not None else \
+                self.pipeline[-1].predict_proba(chosen)
+            for i, row in zip(informative, proba):
                 rows[i] = row
         return [_prediction(classes, row) for row in rows]
+
+    @functools.cached_property
+    def _sigmoid_folds(self) -> list[SigmoidFold] | None:
+        """The calibrated SVM's folds as plain arrays, when it is the usual kind (a linear model per
+        fold, sigmoid calibration, three classes or more); None otherwise (sklearn answers then).
+
+        scikit-learn's ``predict_proba`` validates its input again in every fold and calibrator,
+        about 22 ms for one text of four classes and five folds; the same arithmetic on the arrays
+        takes a fraction of a millisecond (a need's submission classifies one text)."""
+        model = self.pipeline[-1]
+        if not isinstance(model, CalibratedClassifierCV) or len(model.classes_) < 3:
+            return None
+        folds = []
+        for fold in model.calibrated_classifiers_:
+            estimator = fold.estimator
+            if fold.method != "sigmoid" or not hasattr(estimator, "coef_") or \
+                    not all(hasattr(c, "a_") and hasattr(c, "b_") for c in fold.calibrators):
+                return None
+            columns = np.searchsorted(model.classes_, estimator.classes_)
+            folds.append(SigmoidFold(coef=np.asarray(estimator.coef_, dtype=np.float64),
+                                     intercept=np.asarray(estimator.intercept_, dtype=np.float64),
+                                     a=np.array([c.a_ for c in fold.calibrators], dtype=np.float64),
+                                     b=np.array([c.b_ for c in fold.calibrators], dtype=np.float64),
+                                     columns=columns, n_classes=len(model.classes_)))
+        return folds
+
+
+@dataclass(frozen=True)
+class SigmoidFold:
+    """One fold of a calibrated linear SVM: decision = X coef' + intercept, then per class
+    p = 1 / (1 + exp(a decision + b)), normalised over the classes."""
+    coef: np.ndarray  # (classes the fold saw, features)
+    intercept: np.ndarray
+    a: np.ndarray
+    b: np.ndarray
+    columns: np.ndarray  # each of the fold's classes' column among all classes
+    n_classes: int
+
+
+def _calibrated_proba(features: Any, folds: list[SigmoidFold]) -> np.ndarray:
+    """What ``CalibratedClassifierCV.predict_proba`` answers (scikit-learn 1.x, sigmoid, three
+    classes or more), computed in the same order of operations: the mean over folds of each
+    fold's normalised sigmoids of its decision values."""
+    n = features.shape[0]
+    mean = np.zeros((n, folds[0].n_classes))
+    for fold in folds:
+        decision = features @ fold.coef.T + fold.intercept
+        proba = np.zeros((n, fold.n_classes))
+        proba[:, fold.columns] = expit(-(fold.a * decision + fold.b))
+        denominator = proba.sum(axis=1)[:, np.newaxis]
+        proba = np.divide(proba, denominator, out=np.full_like(proba, 1 / fold.n_classes),
+                          where=denominator != 0)
+        proba[(1.0 < proba) & (proba <= 1.0 + 1e-5)] = 1.0
+        mean += proba
+    mean /= len(folds)
+    return mean
 
 
 # --- building and training -------------------------------------------------------------------

@@ -21,7 +21,9 @@ whole subdistrict (or several: see ``GridMap.subdistricts``).
    assignment left; so may a need its service serves only from tier 3, or had no room for, but only
    to such a provider in tiers 1-2. Such a proposal is marked for a coordinator to confirm. A far
    provider so freed serves, in a second round, the needs still waiting for it.
-6. Every need left without a provider gets a reason and is flagged for escalation (上报).
+6. At another time (:func:`another_time`): a need whose window kept every fit desk out goes to its
+   own service's best government resource at another time, for a coordinator to agree the time.
+7. Every need left without a provider gets a reason and is flagged for escalation (上报).
 
 Pure and deterministic: needs are taken in id order and providers in key order, so the same
 needs and providers give the same result whatever order they come in.
@@ -47,6 +49,7 @@ from .scoring import (
     PairScorer,
     ScoredPairs,
     alternatives,
+    at_another_time,
     confirmed,
     make_matches,
     priorities,
@@ -266,8 +269,9 @@ def match_batch(needs: Sequence[NeedView], providers: Sequence[ProviderView] | P
         sure = [n for n in needs if not n.tentative]
         graph = candidate_graph(sure, index, grid_map, top_k=top_k, min_score=min_score)
         graph, chosen, gap = solve_graph(graph, solve_assignment, tolerance=gap_tolerance)
-        return across_services(assemble(graph, chosen, gap=gap), needs, index, grid_map, top_k=top_k,
-                               min_score=min_score)
+        result = across_services(assemble(graph, chosen, gap=gap), needs, index, grid_map, top_k=top_k,
+                                 min_score=min_score)
+        return another_time(result, needs, index, grid_map, top_k=top_k, min_score=min_score)
 
 
 UNSURE_REASON_ZH = "分类把握不足，也没有技能明确对口的服务方，待人工分类"
@@ -337,6 +341,47 @@ def across_services(result: BatchResult, needs: Sequence[NeedView], index: Provi
         if need.tentative and need.id not in crossed:
             unmatched[need.id] = Unmatched(BELOW_MIN_SCORE, UNSURE_REASON_ZH, escalate=False)
     stats = replace(result.stats, needs=len(needs), matched=len(assignments), confirm=len(crossed))
+    return BatchResult(assignments=assignments, unmatched=unmatched, stats=stats)
+
+
+def another_time(result: BatchResult, needs: Sequence[NeedView], index: ProviderIndex, grid_map: GridMap, *,
+                 top_k: int = TOP_K, min_score: float = MIN_SCORE) -> BatchResult:
+    """``result`` plus, for each need still without a provider whose window kept the fit desks out
+    (a government desk open in office hours, the resident free on Saturday evening), the best fit
+    government resource of its own service at another time, within the capacity left, marked for a
+    coordinator to agree the time with the resident. A desk keeps its hours: the resident comes in
+    them, or it acts without him (a street lamp is mended whether or not he is in). Escalating the
+    need instead leaves it to a council that meets weekly and, bound by the same window, finds
+    nobody either. Volunteers are not offered so: their window is often an appointment (a hospital
+    visit on Friday morning) that another time would miss."""
+    waiting = [n for n in needs if n.id in result.unmatched and n.window is not None and not n.tentative]
+    if not waiting:
+        return result
+    left = index.free.copy()
+    for match in result.assignments.values():
+        left[index.row_of[match.provider_key]] -= 1
+    graph = candidate_graph([replace(n, window=None) for n in waiting], index, grid_map, top_k=top_k,
+                            min_score=min_score)
+    scored = graph.scored
+    desk = index.is_resource[scored.provider]
+    before = np.cumsum(desk) - desk  # desks ahead of each pair; its rank among its need's desks
+    rank = before - before[scored.need_bounds()[scored.need]]
+    graph = graph.with_edges(scored, desk & (rank < top_k))
+    chosen = graph.solve(capacity=np.maximum(left, 0))
+    rows = np.flatnonzero(chosen >= 0)
+    if rows.size == 0:
+        return result
+    pairs = graph.edges[chosen[rows]]
+    batch = graph.batch.needs
+    matches = make_matches([batch[r] for r in rows.tolist()], graph.scored.provider[pairs],
+                           graph.scored.tier[pairs], graph.scored.features[pairs], graph.scored.score[pairs],
+                           index, graph.scorer.skills, rows)
+    by_id = {n.id: n for n in waiting}
+    assignments = dict(result.assignments)
+    for match in matches:
+        assignments[match.need_id] = at_another_time(match, by_id[match.need_id])
+    unmatched = {nid: why for nid, why in result.unmatched.items() if nid not in assignments}
+    stats = replace(result.stats, matched=len(assignments), confirm=result.stats.confirm + len(matches))
     return BatchResult(assignments=assignments, unmatched=unmatched, stats=stats)
 
 

@@ -12,8 +12,14 @@ asks for 剪指甲 for an old person, not for elder care. Reading a need (:func:
    the skill tags the need calls for, each with the words that called it; a table word of two
    characters or more inside a longer word of the general dictionary counts too (电视 in 电视机).
    Providers' own tags go through the same table (:func:`canonical_tag`), so "血压监测" on one side
-   and "量量血压" on the other meet at one tag; a narrower tag names its broader skill too
-   (``data/broader_skills.csv``: 邻里调解 is 调解).
+   and "量量血压" on the other meet at one tag; a provider's tag names other skills too
+   (``data/broader_skills.csv``): its broader skill (邻里调解 is 调解, 水管维修 is part of 装修), or one
+   its holder has by the same mandate (城管 enforcing 占道经营 enforce the noise rules too, 噪音扰民).
+   **Slips of the input method**: a resident typing pinyin picks a homophone (电题 for 电梯, 水笼头
+   for 水龙头). A span whose pinyin is a table word's, spelled otherwise, calls that word's tags when
+   it is no word of its own (电题 is none; 心里 is one, and says 心里, not 心理) or is three
+   syllables or more (水笼头), keeps at least half of the word's characters, and starts and ends
+   where the segmenter cuts: :func:`_homophone_hits`.
 4. **Recipients** (``data/recipients.csv``): words saying who the need is for (老人, 孩子, 残疾人)
    give a group and never call a skill; providers' tags naming a group (助老, 青少年服务) say whom
    they serve, and are not skills either. The scorer weighs that as a feature of its own.
@@ -34,6 +40,7 @@ from itertools import accumulate
 from pathlib import Path
 
 import rjieba
+from pypinyin import lazy_pinyin
 
 DATA = Path(__file__).resolve().parent / "data"
 # A segmenter word of the tables outweighs the general dictionary's words around it.
@@ -153,6 +160,54 @@ def _fold_at(text: str, i: int, verb: str, objects: tuple[str, ...]) -> tuple[st
     return None
 
 
+def _syllables(text: str) -> list[str]:
+    """Toneless pinyin, one item per character (a character that is no hanzi stands for itself)."""
+    return lazy_pinyin(list(text))
+
+
+def _hanzi(word: str) -> bool:
+    return all("\u4e00" <= ch <= "\u9fff" for ch in word)
+
+
+# Table words of two hanzi or more by their pinyin: what a homophone slip of them sounds like.
+_BY_SOUND: dict[tuple[str, ...], tuple[str, ...]] = {}
+for _word in sorted(WORD_TAGS):
+    if len(_word) >= 2 and _hanzi(_word):
+        _key = tuple(_syllables(_word))
+        _BY_SOUND[_key] = (*_BY_SOUND.get(_key, ()), _word)
+_SOUND_LENGTHS: tuple[int, ...] = tuple(sorted({len(k) for k in _BY_SOUND}))
+# A slip of this many syllables or more is taken even when the segmenter knows it as a word
+# (水笼头): homophones that long are slips, not other words.
+LONG_SLIP_SYLLABLES = 3
+
+
+def _homophone_hits(folded: str, bounds: set[int],
+                    taken: list[tuple[int, int]]) -> list[tuple[str, str, str, int]]:
+    """(tag, table word, what the resident typed, where) of each homophone slip of a table word in
+    ``folded``: spans starting and ending where the segmenter cut (``bounds``; 钟点工 holds no 电工),
+    outside the spans ``taken`` by words of the table written right."""
+    if not any(_hanzi(ch) for ch in folded):
+        return []
+    sounds = _syllables(folded)
+    hits: list[tuple[str, str, str, int]] = []
+    for at in sorted(bounds):
+        for length in _SOUND_LENGTHS:
+            if at + length not in bounds:
+                continue
+            words = _BY_SOUND.get(tuple(sounds[at: at + length]))
+            if words is None:
+                continue
+            typed = folded[at: at + length]
+            if typed in WORD_TAGS or not _hanzi(typed) or any(a < at + length and at < b for a, b in taken):
+                continue
+            if length < LONG_SLIP_SYLLABLES and _segmenter().cut(typed, hmm=False) == [typed]:
+                continue  # a word of its own (心里, 实践): what the resident meant
+            # A slip changes some characters of the word, not all (住裕安花园 holds no 助浴).
+            kept = [w for w in words if 2 * sum(a == b for a, b in zip(w, typed)) >= length]
+            hits += [(tag, word, typed, at) for word in kept for tag in WORD_TAGS[word]]
+    return hits
+
+
 def warm() -> None:
     """Load the segmenter now (a tenth of a second, once per process) rather than in the first read."""
     _segmenter()
@@ -173,17 +228,25 @@ def read(text: str) -> Reading:
     cut = _segmenter().cut(folded, hmm=False)
     offsets = list(accumulate(map(len, cut), initial=0))
     hits: list[tuple[str, str, int]] = []  # (tag, the table word, where it starts), in reading order
+    taken: list[tuple[int, int]] = []  # where table words stand, written right
     recipients: set[str] = set()
     for word, at in zip(cut, offsets):
         called = WORD_TAGS.get(word)
         if called is not None:
             hits += [(tag, word, at) for tag in called]
+            taken.append((at, at + len(word)))
         elif len(word) > 2:  # a table word inside a longer word of the general dictionary (电视机)
             for inner in _INNER_WORD.finditer(word):
                 hits += [(tag, inner.group(), at + inner.start()) for tag in WORD_TAGS[inner.group()]]
+                taken.append((at + inner.start(), at + inner.end()))
         group = RECIPIENT_WORDS.get(word)
         if group is not None:
             recipients.add(group)
+    slips = _homophone_hits(folded, set(offsets), taken)
+    if slips:
+        for _tag, word, typed, _at in slips:
+            said.setdefault(word, typed)
+        hits = sorted([*hits, *((tag, word, at) for tag, word, _typed, at in slips)], key=lambda h: h[2])
     last_at: dict[str, int] = {}  # tag -> where the last word calling it starts
     triggers: dict[str, list[str]] = {}
     for tag, word, at in hits:

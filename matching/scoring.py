@@ -31,7 +31,7 @@ weighted contributions and a one-line explanation in Chinese, e.g.
 
 Which pairs get a score (:func:`score_candidates`, :class:`PairScorer`): every eligible pair of
 tiers 1-2 (see :mod:`matching.candidates`); tier 3 only for needs with fewer than ``widen_below``
-eligible candidates there, or whose best there scores below what tier 3 could
+usable candidates there (fit, at least ``min_score``), or whose best there scores below what tier 3 could
 (:meth:`PairScorer.tier3_bound`). With these weights a tier 3 pair without a skill value of at
 least :func:`tier3_min_skill` cannot reach :data:`MIN_SCORE`, so tier 3 looks only at the
 volunteers of the subdistrict holding a matching tag. Only pairs scoring at least ``min_score``
@@ -78,7 +78,7 @@ __all__ = [
     "FEATURES", "FEATURE_STEPS", "FIT_REQUIRED_SERVICES", "MIN_SCORE", "MIN_TEXT_FIT",
     "RELIABILITY_PRIOR", "SKILL_FLOOR", "TIER_SCORES",
     "TOP_K", "URGENCY_PRIORITY", "WEIGHTS", "PairScorer", "Match", "ProviderIndex", "ScoredPairs",
-    "STRONG_SKILL", "alternatives", "confirmed", "explain", "make_match", "make_matches", "strong_tags",
+    "STRONG_SKILL", "ANOTHER_TIME_ZH", "alternatives", "at_another_time", "confirmed", "explain", "make_match", "make_matches", "strong_tags",
     "priorities",
     "propose", "propose_across_services", "score_candidates", "strong", "tier3_min_skill",
 ]
@@ -447,12 +447,21 @@ def score_candidates(batch: NeedBatch, index: ProviderIndex, grid_map: GridMap, 
                      widen_below: int = TOP_K, min_score: float = MIN_SCORE,
                      scorer: PairScorer | None = None, may_widen: np.ndarray | None = None) -> ScoredPairs:
     """Score the eligible pairs of tiers 1-2, then of tier 3 for the needs with fewer than
-    ``widen_below`` eligible pairs there or whose best there scores below what tier 3 might
-    (:meth:`PairScorer.tier3_bound`), of those ``may_widen`` allows (default all); keep those
-    scoring at least ``min_score``."""
+    ``widen_below`` usable pairs there (fit, scoring at least ``min_score``) or whose best usable
+    pair there scores below what tier 3 might (:meth:`PairScorer.tier3_bound`), of those
+    ``may_widen`` allows (default all); keep those scoring at least ``min_score``.
+
+    Usable, not merely eligible: a need whose neighbours are free but unfit (a plumber next door
+    for a piano lesson) must still see the fit provider across the subdistrict. Counting eligible
+    pairs left one need's instant proposals (a council's list, the next after a decline) empty
+    while the batch, widening by pricing, found the provider."""
     scorer = scorer or PairScorer(batch, index, grid_map, min_score=min_score)
     scored = scorer.near()
-    wanted = (scored.eligible < widen_below) | (scored.best < scorer.tier3_bound())
+    n = len(batch)
+    usable = np.bincount(scored.need, minlength=n)
+    best_usable = np.full(n, -1.0)
+    np.maximum.at(best_usable, scored.need, scored.score)
+    wanted = (usable < widen_below) | (best_usable < scorer.tier3_bound())
     widen = np.flatnonzero(wanted if may_widen is None else wanted & may_widen)
     return scored.merged(scorer.wide(widen))[0] if widen.size else scored
 
@@ -660,14 +669,23 @@ def propose(need: NeedView, index: ProviderIndex, grid_map: GridMap, limit: int 
     nobody of the need's service can serve it (or the classifier was unsure of the service), the
     providers of any service whose skill matches strongly, marked for a coordinator to confirm; and
     when its service has nobody nearer than across the subdistrict, such providers in or next to
-    its grid come first (as in :func:`matching.engine.across_services`).
+    its grid come first (as in :func:`matching.engine.across_services`). When none of these can
+    come in the need's window, its own service's government resources at another time, marked for
+    a coordinator to agree the time with the resident (:func:`matching.engine.another_time`).
     """
     # The need's text is read, vectorised and matched against the tags once, for its own service
     # and for every other one it may be proposed in.
     scorer = PairScorer(NeedBatch.of([need]), index, grid_map, min_score=min_score)
     ranked = [] if need.tentative else _propose_within(need, index, grid_map, limit, min_score, scorer)
     if not ranked:
-        return propose_across_services(need, index, grid_map, limit, min_score=min_score, scorer=scorer)
+        ranked = propose_across_services(need, index, grid_map, limit, min_score=min_score, scorer=scorer)
+        if not ranked and need.window is not None and not need.tentative:
+            # Nobody fit can come in the resident's window: the fit desks at another time, to agree.
+            flexible = replace(need, window=None)
+            found = _propose_within(flexible, index, grid_map, limit + DESK_SEARCH, min_score,
+                                    scorer.in_service(NeedBatch.of([flexible])))
+            ranked = [at_another_time(m, need) for m in found if m.provider_kind == ProviderKind.RESOURCE][:limit]
+        return ranked
     if ranked[0].tier == TIER_ELSEWHERE:
         near = [m for m in propose_across_services(need, index, grid_map, limit, min_score=min_score,
                                                    scorer=scorer)
@@ -680,6 +698,19 @@ def alternatives(need: NeedView) -> list[NeedView]:
     """The need as each service that might serve it by skill: every other service, and its own too
     when the classifier was unsure of it."""
     return [replace(need, service=s, tentative=False) for s in Service if need.tentative or s != need.service]
+
+
+# Candidates looked through, beyond the limit, for desks to offer at another time (volunteers rank
+# among them and are not offered so).
+DESK_SEARCH = 50
+# How a proposal at another time than the resident's window says so: a coordinator agrees the time.
+ANOTHER_TIME_ZH = "居民所约时段内没有对口的服务方，改约其他时间，需协调员与居民确认"
+
+
+def at_another_time(match: Match, need: NeedView) -> Match:
+    """``match`` of ``need`` without its window, marked for a coordinator to agree another time."""
+    return replace(match, need_id=need.id, confirm=True,
+                   explanation=ANOTHER_TIME_ZH + EXPLANATION_SEPARATOR + match.explanation)
 
 
 def confirmed(match: Match, need: NeedView) -> Match:

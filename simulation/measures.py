@@ -9,6 +9,9 @@ audit trail), as the reports would read them.
 - ``escalated_share``: the month's needs sent to the grid council at least once.
 - ``dispute_mean_days``: labour and money disputes and other quarrels (legal and mediation needs,
   recognised by their words), mean days from submission to closing, over those closed.
+  ``dispute_mean_days_to_done`` the same to the provider's report that the dispute is settled (完成),
+  and ``dispute_auto_closed_share`` the share of them closed by the SLA job, the resident silent: the
+  resident's confirmation, or ``AUTO_CLOSE_DAYS`` without it, comes on top of the settling.
 - ``load_gini``: Gini coefficient of tasks (accepted proposals) per volunteer who served this month.
 - declines and no-shows per closed need.
 """
@@ -65,6 +68,8 @@ def measure(session: Session, world: World) -> dict[str, Any]:
     month_end = world.start + timedelta(days=world.days)
     needs = list(session.scalars(select(Need).where(Need.created_at < month_end).order_by(Need.id)))
     escalated = set(session.scalars(select(AuditEntry.need_id).where(AuditEntry.to_status == NeedStatus.ESCALATED)))
+    auto_closed = set(session.scalars(select(AuditEntry.need_id).where(AuditEntry.to_status == NeedStatus.CLOSED,
+                                                                      AuditEntry.actor_id.is_(None))))
     due = [n for n in needs if n.created_at + timedelta(hours=targets.close_for(n)) <= month_end
            and n.status != NeedStatus.CANCELLED]
     closed_due = [n for n in due if n.status == NeedStatus.CLOSED]
@@ -89,6 +94,10 @@ def measure(session: Session, world: World) -> dict[str, Any]:
         "escalated_share": _share(sum(1 for n in needs if n.id in escalated), len(needs)),
         "dispute_mean_days": (round(float(np.mean(
             [_hours(n.created_at, n.closed_at) for n in disputes])) / HOURS_PER_DAY, 2) if disputes else None),
+        "dispute_mean_days_to_done": (round(float(np.mean(
+            [_hours(n.created_at, n.done_at) for n in disputes if n.done_at])) / HOURS_PER_DAY, 2)
+            if any(n.done_at for n in disputes) else None),
+        "dispute_auto_closed_share": _share(sum(1 for n in disputes if n.id in auto_closed), len(disputes)),
         "load_gini": round(gini(list(tasks.values())), 4),
         "declines_per_closed": _share(world.tally.declines, len(closed)),
         "no_shows_per_closed": _share(world.tally.no_shows, len(closed)),

@@ -23,11 +23,11 @@ import numpy as np
 from sqlalchemy.orm import Session
 
 from dispatch.batch import Outcome, needs_in_scope, run_batch, store_batch
+from dispatch.index_cache import provider_index
 from dispatch.proposals import instant_proposals, set_aside
-from dispatch.views import grid_map, load_providers, need_view
+from dispatch.views import grid_map, need_view
 from matching.candidates import TIER_NEIGHBOUR
 from matching.engine import assemble, candidate_graph, match_batch_greedy
-from matching.index import ProviderIndex
 from matching.scoring import MIN_SCORE, Match
 from models import Need
 
@@ -51,17 +51,21 @@ def _sanku(session: Session, _rng: random.Random) -> list[Outcome]:
 
 def _greedy(session: Session, _rng: random.Random) -> list[Outcome]:
     needs = needs_in_scope(session)
+    # The app's provider index, brought up to date in place, as run_batch uses it: every policy
+    # sees the same providers and loads, and none pays for building the index at every batch.
     result = match_batch_greedy([need_view(n) for n in needs if n.status != "triage"],
-                                load_providers(session), grid_map(session))
+                                provider_index(session), grid_map(session))
     return store_batch(session, needs, result, "greedy")[1]
 
 
 def _by_rule(rule: str) -> Callable[[Session, random.Random], list[Outcome]]:
     def batch(session: Session, rng: random.Random) -> list[Outcome]:
         needs = [n for n in needs_in_scope(session) if n.status != "triage"]
-        index = ProviderIndex.build(load_providers(session))
-        graph = candidate_graph([need_view(n) for n in needs], index, grid_map(session), top_k=WIDE_K,
-                                min_score=0.0)
+        index = provider_index(session)
+        views = [need_view(n) for n in needs]
+        # Paper dispatch reads the grid's own list: the rest of the subdistrict is never scored for it.
+        near = frozenset(v.id for v in views) if rule == "nearest" else frozenset()
+        graph = candidate_graph(views, index, grid_map(session), top_k=WIDE_K, min_score=0.0, near_only=near)
         tier = graph.scored.tier[graph.edges]
         provider = graph.scored.provider[graph.edges]
         need_of = graph.scored.need[graph.edges]

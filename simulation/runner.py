@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import Engine, delete, event, func, select, text
 from sqlalchemy.orm import Session
 
 from core.database import get_db, make_engine
@@ -63,6 +63,20 @@ def copy_sqlite(source: str, target: str) -> None:
             os.remove(target + suffix)
     with closing(sqlite3.connect(source)) as src, closing(sqlite3.connect(target)) as dst:
         src.backup(dst)
+
+
+def scratch(engine: Engine) -> None:
+    """The month's SQLite database is thrown away after its run: no commit waits for the disk
+    (``synchronous=OFF``). A month commits some 12,000 units of work, and on a shared machine each
+    wait for fsync cost 2 ms and more, a fifth of the run. The services commit exactly as before."""
+    if engine.dialect.name != "sqlite":
+        return
+
+    @event.listens_for(engine, "connect")
+    def _no_sync(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.execute("PRAGMA synchronous=OFF")
+
+    engine.dispose()  # connections opened before (creating the app) reconnect with it
 
 
 def app_for(database_url: str, recipe: AppRecipe) -> Any:
@@ -131,6 +145,7 @@ def run_job(job: Job, world_class: type[World] | None = None) -> dict[str, Any]:
         build_world(job.database_url, job.recipe)
     app = app_for(job.database_url, job.recipe)
     with app.app_context():
+        scratch(get_db().engine)
         session = get_db().sessionmaker()
         try:
             inactive_volunteers(session, job.params.active_volunteer_share, job.seed)

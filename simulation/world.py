@@ -69,6 +69,7 @@ class World:
         self.tally = Tally()
         self.dirty = False  # something new for the matcher since its last batch
         self.batch_rng = random.Random(f"{seed}|batch|{policy.name}")
+        self.held: dict[int, Need] = {}  # see _need
 
     # --- the clock
     def now(self) -> datetime:
@@ -123,6 +124,11 @@ class World:
     def _need(self, need_id: int) -> Need:
         need = self.session.get(Need, need_id)
         assert need is not None
+        # Held, so that the session's identity map (weak) keeps it and what it has loaded between
+        # events: otherwise every event read the need, its proposals and its grid again. Nothing
+        # the month calls changes needs behind the session's back (no bulk UPDATE), and a rollback
+        # still expires them.
+        self.held[need_id] = need
         return need
 
     def _act(self, need_id: int, action: Action, actor: User | None, **fields: Any) -> bool:

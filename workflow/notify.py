@@ -33,6 +33,7 @@ from access.policy import recipients_of_many
 from core.config import setting, zone
 from core.times import local_iso
 from core.vocab import STATUS_LABELS_ZH, NeedStatus, Role
+from dispatch.views import registries_still
 from models import Need, Notification, User, utcnow
 
 log = logging.getLogger(__name__)
@@ -45,19 +46,23 @@ ERROR_TEXT_LIMIT = 500
 # --- who hears of a move ------------------------------------------------------------------------
 
 _STAFF = "sanku_notify_staff"  # session.info key: (transaction, active staff) loaded once per transaction
+_STILL = object()  # in place of the transaction while the registries are held still
 
 
 def _active_staff(session: Session) -> list[User]:
     """The active coordinators and reviewers, loaded once per transaction: a batch of 400 proposals
     tells 400 needs' coordinators with one query, not 400. Any account written in the session drops
-    the copy (``_forget_staff``), so a new or deactivated account is seen at once."""
+    the copy (``_forget_staff``), so a new or deactivated account is seen at once. While the caller
+    holds the registries still (a simulated month: thousands of one-move transactions), once per
+    session."""
+    still = registries_still()
     transaction = session.get_transaction()
     cached = session.info.get(_STAFF)
-    if transaction is None or cached is None or cached[0] is not transaction:
+    if (transaction is None and not still) or cached is None or cached[0] is not (_STILL if still else transaction):
         staff = list(session.scalars(select(User).where(User.role.in_((Role.COORDINATOR, Role.REVIEWER)),
                                                        User.active.is_(True)).order_by(User.id)))
         # Keyed by the transaction the query ran in (it began one if there was none).
-        cached = (session.get_transaction(), staff)
+        cached = (_STILL if still else session.get_transaction(), staff)
         session.info[_STAFF] = cached
     staff_list: list[User] = cached[1]
     return staff_list

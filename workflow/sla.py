@@ -23,13 +23,22 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.orm import Session, selectinload
 
 from access.policy import staff_who_see
 from core.config import DEFAULT_SLA_CLOSE_HOURS, DEFAULT_SLA_MATCH_HOURS, ConfigError, hours_table, setting
 from core.times import utcnow
-from core.vocab import OPEN, STATUS_LABELS_ZH, SYSTEM, URGENCY_LABELS_ZH, WAITING_FOR_MATCH, Action, NeedStatus, Role
+from core.vocab import (
+    OPEN,
+    STATUS_LABELS_ZH,
+    SYSTEM,
+    URGENCY_LABELS_ZH,
+    WAITING_FOR_MATCH,
+    Action,
+    NeedStatus,
+    Role,
+)
 from models import AuditEntry, Grid, Need, Notification
 
 from .service import apply_action
@@ -100,10 +109,31 @@ def _fmt_hours(hours: float) -> str:
     return f"{hours:g}"
 
 
+def late_ids(session: Session, table: Mapping[str, float], now: datetime, statuses: frozenset[NeedStatus], *,
+             grid_ids: list[int] | None = None, unflagged: bool = False) -> list[int]:
+    """Ids of the active needs of ``statuses`` created at least their target hours of ``table`` before
+    ``now``. Read as plain rows (id, service, urgency, time), so that the SLA job loads as objects only
+    the needs that may be late, not every open need at every pass (a month leaves hundreds open for
+    days: windows days ahead, work done and awaiting the resident)."""
+    query = select(Need.id, Need.service, Need.urgency, Need.created_at).where(
+        Need.active.is_(True), Need.status.in_(statuses),
+        Need.created_at <= now - timedelta(hours=min(table.values())))
+    if unflagged:  # not yet given its overdue notice (a need stays open long after: it is read once)
+        query = query.where(~exists().where(AuditEntry.need_id == Need.id, AuditEntry.reason.startswith(OVERDUE_MARK)))
+    if grid_ids is not None:
+        query = query.where(Need.grid_id.in_(grid_ids))
+    return [need_id for need_id, service, urgency, created in session.execute(query)
+            if hours_between(created, now) >= target_hours(table, service, urgency)]
+
+
 def _candidates(session: Session, statuses: frozenset[NeedStatus], column: Any, before: datetime, *,
-                grid_ids: list[int] | None = None, lock: bool = True) -> list[Need]:
+                grid_ids: list[int] | None = None, lock: bool = True, ids: list[int] | None = None) -> list[Need]:
+    if ids is not None and not ids:
+        return []
     query = (select(Need).where(Need.active.is_(True), Need.status.in_(statuses), column <= before)
              .order_by(Need.created_at, Need.id))
+    if ids is not None:
+        query = query.where(Need.id.in_(ids))
     if grid_ids is not None:
         query = query.where(Need.grid_id.in_(grid_ids))
     if lock:
@@ -120,7 +150,8 @@ def _candidates(session: Session, statuses: frozenset[NeedStatus], column: Any, 
 def _escalate_late_matches(session: Session, now: datetime, targets: SlaTargets) -> tuple[int, int]:
     escalated = failed = 0
     oldest = now - timedelta(hours=targets.shortest_match)
-    for need in _candidates(session, WAITING_FOR_MATCH, Need.created_at, oldest):
+    for need in _candidates(session, WAITING_FOR_MATCH, Need.created_at, oldest,
+                            ids=late_ids(session, targets.match_hours, now, WAITING_FOR_MATCH)):
         hours = targets.match_for(need)
         if hours_between(need.created_at, now) <= hours:
             continue
@@ -162,23 +193,15 @@ def overdue_needs(session: Session, now: datetime | None = None, config: Mapping
 
 
 def _overdue(session: Session, now: datetime, targets: SlaTargets, *, grid_ids: list[int] | None = None,
-             lock: bool = False) -> list[Need]:
+             lock: bool = False, unflagged: bool = False) -> list[Need]:
     oldest = now - timedelta(hours=targets.shortest_close)
-    needs = _candidates(session, OPEN, Need.created_at, oldest, grid_ids=grid_ids, lock=lock)
+    late = late_ids(session, targets.close_hours, now, OPEN, grid_ids=grid_ids, unflagged=unflagged)
+    needs = _candidates(session, OPEN, Need.created_at, oldest, grid_ids=grid_ids, lock=lock, ids=late)
     return [n for n in needs if is_overdue(n, now, targets)]
 
 
-def _flagged_ids(session: Session, needs: list[Need]) -> set[int]:
-    if not needs:
-        return set()
-    return set(session.scalars(select(AuditEntry.need_id).where(
-        AuditEntry.need_id.in_([n.id for n in needs]), AuditEntry.reason.startswith(OVERDUE_MARK))))
-
-
 def _flag_overdue(session: Session, now: datetime, targets: SlaTargets) -> tuple[int, int]:
-    needs = _overdue(session, now, targets, lock=True)
-    done_before = _flagged_ids(session, needs)
-    fresh = [n for n in needs if n.id not in done_before]
+    fresh = _overdue(session, now, targets, lock=True, unflagged=True)
     # The branch hears of it: the reviewers who see the need, by the same rule as their lists.
     reviewers = staff_who_see(session, fresh, [Role.REVIEWER])
     notified = 0

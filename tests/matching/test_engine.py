@@ -101,6 +101,35 @@ def test_a_need_nobody_is_free_for_is_unmatched_as_no_eligible_provider():
     assert "没有空" in away.unmatched[1].reason_zh
 
 
+
+SATURDAY_EVENING = (datetime(2026, 12, 12, 19), datetime(2026, 12, 12, 21))
+
+
+def test_a_desk_closed_in_the_residents_window_is_proposed_at_another_time_for_a_coordinator_to_agree():
+    lamp = need(1, text="楼下的路灯坏了，晚上黑乎乎的", service="public", window=SATURDAY_EVENING)
+    desk = ProviderView(kind="resource", id=1, ref="R1", name="路灯维护班", services=frozenset({"public"}),
+                        skills=("路灯",), capacity=3, slots=parse_slots(["mon-fri 08:00-18:00"]))
+    # A grid worker free that evening offers the service but not the skill: no fit, in or out of the window.
+    grid_worker = volunteer(2, services=frozenset({"public"}), skills=("政策咨询",), description="网格员")
+
+    result = match_batch([lamp], [desk, grid_worker], LINE)
+    [ranked] = [propose(lamp, ProviderIndex.build([desk, grid_worker]), LINE, limit=3)]
+
+    match = result.assignments[1]
+    assert match.provider_key == ("resource", 1) and match.confirm and "改约其他时间" in match.explanation
+    assert [m.provider_key for m in ranked] == [("resource", 1)] and ranked[0].confirm
+    assert match_batch([replace(lamp, window=None)], [desk], LINE).assignments[1].confirm is False
+
+
+def test_a_volunteer_busy_in_the_residents_window_is_not_proposed_at_another_time():
+    # The window is an appointment (Saturday evening's), not the resident's whim: a volunteer who
+    # cannot come then is no answer.
+    escort = need(1, window=SATURDAY_EVENING)
+    weekday_only = volunteer(1, slots=parse_slots(["mon-fri 09:00-12:00"]))
+
+    assert match_batch([escort], [weekday_only], LINE).assignments == {}
+    assert propose(escort, ProviderIndex.build([weekday_only]), LINE) == []
+
 def test_a_need_with_no_providers_at_all_is_unmatched_not_an_error():
     result = match_batch([need(1), need(2, grid="G404", service="nonsense")], [], LINE)
     assert {u.reason_code for u in result.unmatched.values()} == {NO_ELIGIBLE_PROVIDER}

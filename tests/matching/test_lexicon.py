@@ -151,3 +151,42 @@ def test_asking_for_a_volunteer_names_no_skill():
 
     assert reading.tags == ("陪诊",)
     assert "社区活动" not in reading.mentioned
+
+
+# Phrasings written for these tests, none of them in the corpus, the demo's templates or the hard
+# cases: the table's words generalise beyond the sentences they were found on.
+@pytest.mark.parametrize("text, tag", [
+    ("小区里有人私自搭建彩钢房", "违建"), ("巷子里流动摊贩把路占了", "占道经营"),
+    ("楼下烧烤店每晚噪音很大", "噪音扰民"), ("对面商场半夜施工，扰民", "噪音扰民"), ("邻居家打电钻太吵了", "噪音扰民"),
+    ("马路上的护栏被撞歪了", "道路"), ("客厅想重新铺地板", "装修"), ("想粉刷一下卧室", "装修"),
+    ("他一喝醉就打我", "家庭调解"), ("我儿子说活着没意思", "心理咨询"), ("最近情绪崩溃，想找人聊聊", "心理咨询"),
+    ("老伴总发脾气摔东西", "心理咨询"), ("朋友欠钱不还，手里有欠条", "法律咨询"), ("我妈想报名社区舞蹈队", "文艺"),
+    ("楼道里那盏灯忽明忽暗", "路灯"), ("客厅的吸顶灯不亮了", "电路维修"),
+])
+def test_everyday_words_outside_the_corpus_reach_their_skill(text, tag):
+    assert tag in called_tags(text)
+
+
+@pytest.mark.parametrize("text, tag, typed", [
+    ("冰相不制冷了", "家电维修", "冰相"), ("孩子需要辅导座业", "辅导作业", "座业"),
+    ("想学用只能手机", "智能手机", "只能手机"), ("社报卡丢了怎么办", "社保", "社报"),
+])
+def test_an_input_method_slip_calls_the_word_it_sounds_like(text, tag, typed):
+    reading = read(text)
+
+    assert tag in reading.tags and typed in reading.triggers[tag]
+
+
+@pytest.mark.parametrize("text, tag", [
+    ("我心里很着急，家里水管爆了", "心理咨询"),  # 心里 is a word of its own, not a slip of 心理
+    ("我住裕安花园5栋，想找人帮忙买菜", "助浴"),  # zhu yu across two words, and no character kept
+    ("想找个钟点工打扫卫生", "电路维修"),  # 点工 is half of 钟点工, not a slip of 电工
+])
+def test_a_sound_alike_that_is_a_word_or_spans_other_words_calls_nothing(text, tag):
+    assert tag not in read(text).mentioned
+
+
+def test_a_providers_tag_names_the_trade_it_belongs_to_and_what_its_mandate_covers():
+    assert "装修" in implied_tags("水管维修") and "装修" in implied_tags("电路维修")
+    assert implied_tags("占道经营") == ("噪音扰民", "油烟扰民")  # 城管 enforce street trading, noise, fumes
+    assert "测血压" in implied_tags("家庭医生")  # the family doctor team takes blood pressure

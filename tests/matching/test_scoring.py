@@ -114,6 +114,35 @@ def test_a_trade_is_not_sent_to_a_provider_of_another_trade_however_near():
     assert keys(proposed(piano, [cleaner, tuner])) == [("volunteer", 2)]
 
 
+def test_unfit_neighbours_do_not_hide_the_fit_provider_across_the_subdistrict():
+    # Three free, proven cleaners in the need's grid are eligible, unfit, and score above anything
+    # tier 3 could reach but for the tuner's skill; the tuner lives two grids away.
+    piano = need(text="家里的老钢琴很久没弹了，想找人做钢琴调音", service="market")
+    cleaners = [volunteer(k, services=frozenset({"market"}), skills=("保洁",), description="家庭保洁",
+                          reliability=1.0) for k in (1, 2, 3)]
+    tuner = volunteer(4, services=frozenset({"market"}), skills=("钢琴调音",), home_grid="G3")
+    got = proposed(piano, [*cleaners, tuner], limit=2)
+    assert keys(got) == [("volunteer", 4)] and got[0].tier == 3
+
+
+
+def test_a_complaint_goes_to_the_desk_whose_mandate_covers_it_in_the_residents_words():
+    enforcement = resource(1, name="城管执法巡查队", skills=("违建", "占道经营", "环境卫生"), description="查处占道经营")
+    planning = resource(2, name="规划土地监察队", skills=("违建",), description="查处违法建筑")
+    desks = [enforcement, planning, resource(3)]
+    noise = need(text="楼下烧烤店每晚噪音很大，吵得睡不着", service="public")
+    shed = need(text="小区里有人私自搭建彩钢房", service="public")
+    assert keys(proposed(noise, desks)) == [("resource", 1)]
+    assert set(keys(proposed(shed, desks))) == {("resource", 1), ("resource", 2)}
+
+
+def test_a_small_renovation_goes_to_the_tradesman_whose_trade_it_is_part_of():
+    floor = need(text="客厅想重新铺地板，找个师傅", service="market")
+    plumber = volunteer(1, services=frozenset({"market"}), skills=("水管维修",), description="水电师傅")
+    cleaner = volunteer(2, services=frozenset({"market"}), skills=("保洁",), description="家庭保洁")
+    [p] = proposed(floor, [plumber, cleaner])
+    assert p.provider_key == ("volunteer", 1) and p.features["skill"] == 1.0
+
 def test_a_trade_may_go_to_a_provider_whose_description_is_close_enough_without_a_tag():
     leak = need(text="厨房水管漏水，想找师傅上门修", service="market")
     # "五金" is no word of the need's, nor a tag its words call for: only the description fits.

@@ -7,10 +7,12 @@ from datetime import datetime
 
 import pytest
 
+from core.database import make_engine
 from simulation import people, report
 from simulation.arrivals import hourly_rates
 from simulation.measures import gini, is_dispute
 from simulation.params import SENSITIVITY, Params, scenario, varied
+from simulation.runner import scratch
 
 MONDAY = datetime(2026, 12, 7)
 
@@ -101,3 +103,14 @@ def test_the_report_writes_the_summary_the_page_and_the_plots(tmp_path):
     assert "办结率" in page and "本街道暂无可服务本网格的公共服务力量" in page
     for image in ("closure.png", "time_to_match.png", "open_by_grid.png"):
         assert (tmp_path / image).read_bytes()[:4] == b"\x89PNG" and image in page
+
+
+def test_the_months_scratch_database_does_not_wait_for_the_disk_and_keeps_its_other_settings(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'month.db'}")
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() != 0
+    scratch(engine)
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 0  # OFF
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"

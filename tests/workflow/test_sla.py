@@ -9,12 +9,14 @@ from sqlalchemy import func, select
 
 from core.config import DEFAULT_SLA_CLOSE_HOURS as DEFAULT_CLOSE_HOURS
 from core.config import DEFAULT_SLA_MATCH_HOURS as DEFAULT_MATCH_HOURS
+from core.vocab import OPEN
 from models import AuditEntry, Need, Notification, Proposal, User
 from tests.factories import make_account, make_map, make_need, make_volunteer, table_counts
 from workflow.service import apply_action, record, record_creation
 from workflow.sla import (
     OVERDUE_MARK,
     SlaConfigError,
+    late_ids,
     load_targets,
     overdue_needs,
     run_escalation,
@@ -282,3 +284,20 @@ def test_the_escalate_command_runs_at_a_given_time_and_reports_its_counts(app, r
 def test_no_counts_are_reported_for_an_empty_needs_pool(session):
     assert run_escalation(session, now=T0, config={}) == ZEROS
     assert session.scalar(select(func.count()).select_from(Notification)) == 0
+
+
+def test_the_late_needs_read_as_rows_are_those_past_their_own_target(session, grid_map):
+    """late_ids narrows what the job loads; it must keep every need past its target, for every pair
+    of service (or none yet) and urgency, and leave out those not yet due."""
+    table = load_targets().close_hours
+    needs = []
+    for k, (service, urgency) in enumerate([(s, u) for s in (None, "public", "social", "market", "volunteer")
+                                            for u in ("low", "normal", "high", "urgent")]):
+        for late in (True, False):
+            hours = target_hours(table, service, urgency) + (0.5 if late else -0.5)
+            need = submit(session, f"P{k:02d}{'L' if late else 'E'}", at=T0 - timedelta(hours=hours),
+                          urgency=urgency, service=service or "public")
+            need.service = service
+            needs.append((need, late))
+    session.flush()
+    assert set(late_ids(session, table, T0, OPEN)) == {n.id for n, late in needs if late}

@@ -114,17 +114,19 @@ def _steps(stop: str, rng: random.Random) -> list[tuple[Action, dict[str, object
 
 def _give_the_volunteer_account_work(session: Session, username: str) -> None:
     """The demo's volunteer account speaks for the Party member in its Party grid the history gave the most tasks
-    (some still to answer, if any), so that 我的任务 and 我的责任田 show what a volunteer's pages look like."""
+    (some still to answer, if any), so that 我的任务 and 我的责任田 show what a volunteer's pages look like; where
+    no Party member of that Party grid was given any, the busiest of its subdistrict."""
     account = session.scalar(select(User).where(User.username == username))
     if account is None or account.volunteer is None or account.volunteer.grid is None:
         return
-    party_grid_id = account.volunteer.grid.party_grid_id
-    busiest = session.execute(
-        select(Volunteer.id, Volunteer.name).join(Proposal, Proposal.volunteer_id == Volunteer.id)
-        .join(Need, Need.id == Proposal.need_id)
-        .where(Volunteer.kind == "person", Volunteer.party_member.is_(True), Need.grid.has(party_grid_id=party_grid_id),
-               Proposal.review_required.is_(False))
-        .group_by(Volunteer.id, Volunteer.name)
-        .order_by(func.count(Proposal.id).desc(), Volunteer.id).limit(1)).first()
+    own = account.volunteer
+    busiest_of = (select(Volunteer.id, Volunteer.name).join(Proposal, Proposal.volunteer_id == Volunteer.id)
+                  .join(Need, Need.id == Proposal.need_id)
+                  .where(Volunteer.kind == "person", Volunteer.party_member.is_(True), Volunteer.grid_id.is_not(None),
+                         Volunteer.subdistrict_id == own.subdistrict_id, Proposal.review_required.is_(False))
+                  .group_by(Volunteer.id, Volunteer.name)
+                  .order_by(func.count(Proposal.id).desc(), Volunteer.id).limit(1))
+    busiest = (session.execute(busiest_of.where(Need.grid.has(party_grid_id=own.grid.party_grid_id))).first()
+               or session.execute(busiest_of).first())
     if busiest is not None:
         account.volunteer_id, account.display_name = busiest.id, busiest.name

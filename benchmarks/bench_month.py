@@ -26,8 +26,10 @@ from simulation.policies import POLICIES  # noqa: E402
 from simulation.runner import AppRecipe, run_policies  # noqa: E402
 
 COLUMNS = (("closure_rate", "closure"), ("closed_within_sla", "in SLA"), ("median_hours_to_match", "match p50 h"),
+           ("p90_hours_to_match", "match p90 h"), ("median_hours_to_close", "close p50 h"),
            ("p90_hours_to_close", "close p90 h"), ("urgent_matched_within_1h", "urgent<1h"),
-           ("escalated_share", "escalated"), ("dispute_mean_days", "dispute d"), ("load_gini", "gini"),
+           ("escalated_share", "escalated"), ("dispute_mean_days", "dispute d"),
+           ("dispute_mean_days_to_done", "settled d"), ("load_gini", "gini"),
            ("declines_per_closed", "decl/closed"), ("no_shows_per_closed", "noshow/closed"), ("needs", "needs"),
            ("cpu_seconds", "cpu s"))
 

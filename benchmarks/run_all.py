@@ -11,10 +11,10 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 SCRIPTS = ("bench_solver.py", "bench_proposals.py", "bench_quality.py", "bench_scale.py", "bench_hard_cases.py",
-           "bench_classifier.py", "borderline_slice.py", "bench_load.py", "bench_pages.py", "bench_addresses.py",
-           "bench_month.py", "bench_backup.py",
+           "bench_wording.py", "bench_classifier.py", "borderline_slice.py", "bench_load.py", "bench_pages.py",
+           "bench_addresses.py", "bench_month.py", "bench_backup.py",
            "bench_city.py")  # PostgreSQL and Redis DB 7 (skipped without them); the longest: --quick about 15 minutes
-WITHOUT_QUICK = ("bench_classifier.py", "bench_hard_cases.py", "borderline_slice.py")  # one size only
+WITHOUT_QUICK = ("bench_classifier.py", "bench_hard_cases.py", "borderline_slice.py", "bench_wording.py")  # one size only
 
 
 def main() -> int:

@@ -119,14 +119,14 @@ def _give_the_volunteer_account_work(session: Session, username: str) -> None:
     account = session.scalar(select(User).where(User.username == username))
     if account is None or account.volunteer is None or account.volunteer.grid is None:
         return
-    own = account.volunteer
+    own, party_grid_id = account.volunteer, account.volunteer.grid.party_grid_id
     busiest_of = (select(Volunteer.id, Volunteer.name).join(Proposal, Proposal.volunteer_id == Volunteer.id)
                   .join(Need, Need.id == Proposal.need_id)
                   .where(Volunteer.kind == "person", Volunteer.party_member.is_(True), Volunteer.grid_id.is_not(None),
                          Volunteer.subdistrict_id == own.subdistrict_id, Proposal.review_required.is_(False))
                   .group_by(Volunteer.id, Volunteer.name)
                   .order_by(func.count(Proposal.id).desc(), Volunteer.id).limit(1))
-    busiest = (session.execute(busiest_of.where(Need.grid.has(party_grid_id=own.grid.party_grid_id))).first()
+    busiest = (session.execute(busiest_of.where(Need.grid.has(party_grid_id=party_grid_id))).first()
                or session.execute(busiest_of).first())
     if busiest is not None:
         account.volunteer_id, account.display_name = busiest.id, busiest.name

@@ -236,6 +236,7 @@ ACTION_ROLES: Mapping[Action, frozenset[str]] = {
     Action.REPORT_DONE: frozenset({_VOL, _COORD, _ADMIN}),
     Action.CONFIRM: frozenset({_RES}),
     Action.AUTO_CLOSE: frozenset({SYSTEM}),
+    Action.RETURN_VISIT: frozenset({_COORD, _ADMIN}),
     Action.CANCEL: frozenset({_RES, _ADMIN}),
     Action.REOPEN: frozenset({_RES}),
     Action.ESCALATE: frozenset({SYSTEM, _COORD, _REVIEW, _ADMIN}),

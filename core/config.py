@@ -51,6 +51,9 @@ class Config:
     NOTIFY_WEBHOOK_URL = ""
     REOPEN_DAYS = 7  # a resident may reopen a closed or cancelled need this long
     AUTO_CLOSE_DAYS = 7  # a done need closes itself after this many days without the resident's answer
+    # A coordinator may close a done need on the resident's word by phone (回访) once the resident has had
+    # this long to confirm in the app: their own word first, and staff cannot close a need the moment it is done.
+    RETURN_VISIT_HOURS = 24
     SLA_MATCH_HOURS: dict[str, float] = DEFAULT_SLA_MATCH_HOURS
     SLA_CLOSE_HOURS: dict[str, float] = DEFAULT_SLA_CLOSE_HOURS
     TOKEN_TTL_SECONDS = 8 * 3600  # a bearer token lasts one working day
@@ -137,6 +140,7 @@ ENVIRONMENT: dict[str, tuple[str, str]] = {
     "NOTIFY_WEBHOOK_URL": ("SANKU_NOTIFY_WEBHOOK_URL", "text"),
     "REOPEN_DAYS": ("SANKU_REOPEN_DAYS", "int"),
     "AUTO_CLOSE_DAYS": ("SANKU_AUTO_CLOSE_DAYS", "float"),
+    "RETURN_VISIT_HOURS": ("SANKU_RETURN_VISIT_HOURS", "float"),
     "SLA_MATCH_HOURS": ("SANKU_SLA_MATCH_HOURS", "json"),
     "SLA_CLOSE_HOURS": ("SANKU_SLA_CLOSE_HOURS", "json"),
     "TOKEN_TTL_SECONDS": ("SANKU_TOKEN_TTL_SECONDS", "int"),
@@ -246,6 +250,9 @@ def _check(config: Mapping[str, Any]) -> list[str]:
                 "NOTIFY_BACKOFF_SECONDS", "NOTIFY_BACKOFF_MAX_SECONDS", "NOTIFY_LEASE_SECONDS"):
         if not _positive(config[key]):
             problems.append(f"{key} should be a positive number, not {config[key]!r}")
+    hours = config["RETURN_VISIT_HOURS"]
+    if isinstance(hours, bool) or not isinstance(hours, (int, float)) or hours < 0:
+        problems.append(f"RETURN_VISIT_HOURS should be a number of hours, 0 or more, not {hours!r}")
     if not isinstance(config["PROXY_COUNT"], int) or not 0 <= config["PROXY_COUNT"] <= 5:
         problems.append(f"PROXY_COUNT should be 0 to 5 trusted proxies, not {config['PROXY_COUNT']!r}")
     if not str(config["RATELIMIT_STORAGE_URI"]).startswith(("memory://", "redis://", "rediss://")):

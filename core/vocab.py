@@ -121,6 +121,7 @@ class Action(StrEnum):
     REPORT_DONE = "report_done"
     CONFIRM = "confirm"
     AUTO_CLOSE = "auto_close"
+    RETURN_VISIT = "return_visit"  # 回访: a coordinator reaches the resident who has not confirmed
     CANCEL = "cancel"
     REOPEN = "reopen"
     ESCALATE = "escalate"

@@ -16,7 +16,7 @@ from sqlalchemy.orm import selectinload
 from access.audit import record_access
 from access.auth import signed_in
 from access.policy import get_visible_need, grid_ids_in_scope, mask_phone, may_match, may_reveal_contact, need_filter
-from core.config import zone
+from core.config import setting, zone
 from core.database import db_session
 from core.errors import Forbidden
 from core.times import local_today, utcnow
@@ -45,6 +45,7 @@ from models import Building, Grid, Need, Proposal, Resource, User, Volunteer
 from pools.needs import lock_need
 from pools.providers import search
 from web.routes import allow
+from workflow.effects import return_visit_due
 from workflow.service import allowed_for, audit_trail, match_scope
 
 from .resident import PART_CHOICES, URGENCY_CHOICES, grid_choices, need_from_form
@@ -62,8 +63,9 @@ QUEUES: dict[str, tuple[str, ColumnElement[bool]]] = {
     "proposed": ("已推荐待答复", and_(Need.status == NeedStatus.PROPOSED, ~_declined)),
     "declined": ("被婉拒后待答复", and_(Need.status == NeedStatus.PROPOSED, _declined)),
     "escalated": ("已提交议事会", Need.status == NeedStatus.ESCALATED),
-    "serving": ("办理中", Need.status.in_([NeedStatus.ACCEPTED, NeedStatus.APPROVED, NeedStatus.IN_SERVICE,
-                                           NeedStatus.DONE])),
+    "serving": ("办理中", Need.status.in_([NeedStatus.ACCEPTED, NeedStatus.APPROVED, NeedStatus.IN_SERVICE])),
+    # Done, the resident has not confirmed yet: after RETURN_VISIT_HOURS the coordinator calls them (回访).
+    "done": ("已完成待确认", Need.status == NeedStatus.DONE),
 }
 AGES = [("", "不限"), ("1", "超过 1 天"), ("3", "超过 3 天"), ("7", "超过 7 天")]
 # Oldest and most urgent first.
@@ -196,7 +198,9 @@ def _need_page(need: Need, errors: FormErrors | None = None, status: int = 200, 
                 story=tell(need, audit_trail(session, need), for_resident=False), ranked=ranked,
                 weights=WEIGHTS, labels=FEATURE_LABELS_ZH, back=back, q=query, found=found[:10],
                 errors=errors or FormErrors(), services=list(SERVICE_LABELS_ZH.items()),
-                history=sorted(need.proposals, key=lambda p: p.id), shown=shown, revealed=revealed)
+                history=sorted(need.proposals, key=lambda p: p.id), shown=shown, revealed=revealed,
+                reopen_days=setting("REOPEN_DAYS"), now=utcnow(),
+                visit_due=return_visit_due(need) if need.status == NeedStatus.DONE else None)
 
 
 @bp.get("/needs/<int:id_>")
@@ -211,6 +215,7 @@ DONE_MESSAGES: dict[str, str] = {
     Action.PROPOSE: "已推荐该服务方。", Action.REASSIGN: "已改派该服务方。", Action.CLASSIFY: "已确定服务类型。",
     Action.ESCALATE: "已提交网格议事会。", Action.START: "已开始服务。", Action.REPORT_DONE: "已报告完成。",
     Action.APPROVE: "已审核通过。", Action.SEND_BACK: "已退回重新确认。", Action.CANCEL: "需求已撤销。",
+    Action.RETURN_VISIT: "已记录回访，需求已办结。",
 }
 
 
@@ -231,6 +236,9 @@ def act(id_: int, action: str) -> Any:
         payload["provider"] = {"kind": form_text("provider_kind", 16), "id": payload.pop("provider_id")}
     if action == Action.CLASSIFY:
         payload["service"] = form_text("service", 16)
+    if action == Action.RETURN_VISIT and form_text("rating", 8):
+        rating = form_text("rating", 8)
+        payload["rating"] = int(rating) if rating.isdigit() else rating
 
     get_visible_need(session, user, id_)  # outside the scope: 404, before anything else
     need, errors = attempt(lambda: take_action(id_, payload))

@@ -49,7 +49,9 @@ def _sentence(entry: AuditEntry, provider: str, own: bool) -> str:
         S.APPROVED: "网格党支部已审核通过",
         S.IN_SERVICE: f"{provider}开始服务",
         S.DONE: f"{provider}报告服务已完成，等待{you}确认",
-        S.CLOSED: "超过确认期限，系统自动办结" if entry.actor_role == SYSTEM else f"{you}确认办结并作了评价",
+        S.CLOSED: ("超过确认期限，系统自动办结" if entry.actor_role == SYSTEM
+                   else f"工作人员电话回访{you}后办结" if entry.actor_role != "resident"
+                   else f"{you}确认办结并作了评价"),
         S.UNMATCHED: "附近暂时没有合适的服务方，工作人员会继续协调",
         S.ESCALATED: "已提交网格议事会商议解决",
         S.CANCELLED: f"{you}撤销了需求" if entry.actor_role == "resident" else "工作人员撤销了需求",

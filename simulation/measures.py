@@ -11,9 +11,10 @@ audit trail), as the reports would read them.
   recognised by their words), mean days from submission to closing, over those closed.
   ``dispute_mean_days_to_done`` the same to the provider's report that the dispute is settled (完成),
   and ``dispute_auto_closed_share`` the share of them closed by the SLA job, the resident silent: the
-  resident's confirmation, or ``AUTO_CLOSE_DAYS`` without it, comes on top of the settling.
+  resident's confirmation, a coordinator's return visit (回访) after ``RETURN_VISIT_HOURS``, or
+  ``AUTO_CLOSE_DAYS`` without either, comes on top of the settling.
 - ``load_gini``: Gini coefficient of tasks (accepted proposals) per volunteer who served this month.
-- declines and no-shows per closed need.
+- declines and no-shows per closed need; ``return_visit_share`` the closed needs closed on a return visit.
 """
 from __future__ import annotations
 
@@ -101,6 +102,7 @@ def measure(session: Session, world: World) -> dict[str, Any]:
         "load_gini": round(gini(list(tasks.values())), 4),
         "declines_per_closed": _share(world.tally.declines, len(closed)),
         "no_shows_per_closed": _share(world.tally.no_shows, len(closed)),
+        "return_visit_share": _share(world.tally.return_visits, len(closed)),
         "needs": len(needs),
         "due": len(due),
         "closed_due": len(closed_due),

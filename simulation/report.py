@@ -21,7 +21,7 @@ SUMMARY_KEYS = ("closure_rate", "closed_within_sla", "median_hours_to_match", "p
                 "urgent_matched_within_1h", "escalated_share", "dispute_mean_days", "load_gini")
 MORE_KEYS = ("p90_hours_to_match", "median_hours_to_close", "declines_per_closed", "no_shows_per_closed", "needs",
              "due", "closed_due", "cancelled", "urgent", "disputes_closed", "dispute_mean_days_to_done",
-             "dispute_auto_closed_share", "misclassified", "batches", "seconds", "cpu_seconds")
+             "dispute_auto_closed_share", "return_visit_share", "misclassified", "batches", "seconds", "cpu_seconds")
 LABELS_ZH = {
     "closure_rate": "办结率（当月到期需求）", "closed_within_sla": "时限内办结占比",
     "median_hours_to_match": "匹配用时中位数（小时）", "p90_hours_to_match": "匹配用时 P90（小时）",
@@ -29,7 +29,7 @@ LABELS_ZH = {
     "urgent_matched_within_1h": "紧急需求 1 小时内匹配占比", "escalated_share": "提交网格议事会占比",
     "dispute_mean_days": "纠纷类平均办结天数", "load_gini": "志愿者任务基尼系数",
     "dispute_mean_days_to_done": "纠纷类平均调处完成天数", "dispute_auto_closed_share": "纠纷类居民未确认、自动办结占比",
-    "declines_per_closed": "每件办结的婉拒次数", "no_shows_per_closed": "每件办结的爽约次数",
+    "return_visit_share": "回访办结占比", "declines_per_closed": "每件办结的婉拒次数", "no_shows_per_closed": "每件办结的爽约次数",
     "needs": "需求数", "due": "当月到期", "closed_due": "其中已办结", "cancelled": "撤销",
     "urgent": "紧急需求", "disputes_closed": "已办结纠纷", "misclassified": "分类错误", "batches": "匹配批次",
     "seconds": "运行秒数", "cpu_seconds": "CPU 秒数",

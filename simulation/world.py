@@ -23,6 +23,7 @@ import simpy
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from core.config import setting
 from core.errors import ApiError
 from core.times import controlled_clock, to_local, to_utc
 from core.vocab import MATCHABLE, OPEN, SERVING, Action, NeedStatus, ProposalStatus, ProviderKind
@@ -52,6 +53,7 @@ class Tally:
     batches: int = 0
     declines: int = 0
     no_shows: int = 0
+    return_visits: int = 0  # needs closed on a coordinator's return visit (回访)
     refused: int = 0  # moves the workflow refused (409/403/422), as an API client would meet them
     daily: list[tuple[int, int]] = field(default_factory=list)  # per day: needs submitted, closed so far
     open_at_month_end: dict[str, int] = field(default_factory=dict)  # grid code -> open needs
@@ -338,15 +340,27 @@ class World:
         self.dirty = True  # the provider has room again
         need = self._need(need_id)
         rng = people.draw(self.seed, self.tally.arrival[need_id], "confirm")
+        rating = rng.choice([5, 5, 5, 4, 4, 3])
         if rng.random() < self.params.confirm_share:
             resident = self.session.get(User, need.resident_id) if need.resident_id else None
-            rating = rng.choice([5, 5, 5, 4, 4, 3])
             self._later(rng.expovariate(1.0 / self.params.confirm_hours),
                         lambda: self._confirm(need_id, resident, rating))
+        # The coordinator works the 已完成待确认 tab: a need still unconfirmed once the resident has had
+        # RETURN_VISIT_HOURS gets a call, in office hours; not every resident answers the phone.
+        wait = float(setting("RETURN_VISIT_HOURS"))
+        wait += people.office_delay(self.local() + timedelta(hours=wait), self.params.coordinator_delay_hours, rng)
+        if rng.random() < self.params.return_visit_reach:
+            self._later(wait, lambda: self._return_visit(need_id, rating))
 
     def _confirm(self, need_id: int, resident: User | None, rating: int) -> None:
         if self._need(need_id).status == NeedStatus.DONE:
             self._act(need_id, Action.CONFIRM, resident, rating=rating, reason="谢谢")
+
+
+    def _return_visit(self, need_id: int, rating: int) -> None:
+        if self._need(need_id).status == NeedStatus.DONE:
+            self.tally.return_visits += 1
+            self._act(need_id, Action.RETURN_VISIT, self.staff, rating=rating, reason="电话回访，居民表示满意")
 
 
 def inactive_volunteers(session: Session, share_active: float, seed: int) -> int:

@@ -138,6 +138,25 @@ def confirm(step: Step) -> None:
     step.need.rating, step.need.feedback = step.fields["rating"], step.reason
 
 
+def return_visit_due(need: Need) -> datetime | None:
+    """When a coordinator may close a done need on a return visit: once the resident has had
+    ``RETURN_VISIT_HOURS`` to confirm it themselves."""
+    done_at = need.done_at or need.status_changed_at
+    return None if done_at is None else done_at + timedelta(hours=float(setting("RETURN_VISIT_HOURS")))
+
+
+def return_visit(step: Step) -> None:
+    """A coordinator closes the need on the resident's word by phone (回访); the rating is theirs, when
+    they gave one."""
+    due = return_visit_due(step.need)
+    if due is not None and step.now < due:
+        raise TransitionConflict(f"服务完成 {float(setting('RETURN_VISIT_HOURS')):g} 小时后才能回访办结，请先等居民自行确认",
+                                 extra={"status": step.need.status, "allowed": []})
+    step.need.rating = step.fields.get("rating")
+    step.need.feedback = f"回访：{step.reason}"
+    step.reason = f"回访：{step.reason}"
+
+
 def cancel(step: Step) -> None:
     _withdraw_current(step)
 
@@ -165,6 +184,7 @@ EFFECTS: Mapping[Action, Effect] = {
     Action.SEND_BACK: send_back,
     Action.REPORT_DONE: report_done,
     Action.CONFIRM: confirm,
+    Action.RETURN_VISIT: return_visit,
     Action.CANCEL: cancel,
     Action.REOPEN: reopen,
     Action.ESCALATE: escalate,

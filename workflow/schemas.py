@@ -57,6 +57,12 @@ ACTION_FIELDS: dict[Action, dict[str, fields.Field]] = {
         "reason": fields.String(load_default="", validate=validate.Length(max=MAX_REASON),
                                 metadata={"description": "评价内容"}),
     },
+    Action.RETURN_VISIT: {
+        "reason": _reason(required=True, message="请记录回访时居民的答复"),
+        "rating": fields.Integer(load_default=None, allow_none=True, strict=True,
+                                 validate=validate.Range(min=1, max=5, error="评分应为 1 到 5 的整数"),
+                                 metadata={"description": "居民在回访中给出的评分（可不填）"}),
+    },
 }
 
 

@@ -4,7 +4,7 @@ what each action does besides moving the need is ``workflow.effects``.
 
     submitted ─▶ triage ─▶ submitted            (the classifier was unsure; a person sets the service)
     submitted ─▶ proposed ─▶ accepted ─▶ approved ─▶ in_service ─▶ done ─▶ closed
-                    │  ▲          │                                  (resident confirms, or automatically)
+                    │  ▲          │               (resident confirms, a coordinator's return visit, or automatically)
           declined ─┘  └─ sent back / reassigned by the grid branch
     submitted ─▶ unmatched ─▶ escalated (grid council) ─▶ proposed
     cancelled by the resident; closed or cancelled ─▶ submitted when the resident reopens in time
@@ -47,6 +47,7 @@ TRANSITIONS: dict[Action, Transition] = {t.action: t for t in (
     _t(Action.REPORT_DONE, {S.APPROVED, S.IN_SERVICE}, S.DONE, "报告完成"),
     _t(Action.CONFIRM, {S.DONE}, S.CLOSED, "确认办结并评价"),
     _t(Action.AUTO_CLOSE, {S.DONE}, S.CLOSED, "超时自动办结"),
+    _t(Action.RETURN_VISIT, {S.DONE}, S.CLOSED, "回访办结"),
     _t(Action.CANCEL, {S.SUBMITTED, S.TRIAGE, S.PROPOSED, S.ACCEPTED, S.APPROVED, S.UNMATCHED, S.ESCALATED},
        S.CANCELLED, "撤销需求"),
     _t(Action.REOPEN, {S.CLOSED, S.CANCELLED}, S.SUBMITTED, "重新打开"),

@@ -3,7 +3,9 @@ text and say why, nothing is half-saved, the cookie session needs its CSRF token
 its whole way through the pages."""
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from datetime import timedelta
+
+from sqlalchemy import func, select, update
 
 from core.vocab import NeedStatus, Role
 from models import AuditEntry, Need
@@ -271,3 +273,34 @@ def test_a_resident_writes_an_address_and_a_coordinator_places_an_unsure_one(app
     session.expire_all()
     waiting = session.get(Need, waiting.id)
     assert waiting.building_id == b1.id and not waiting.place_unsure and waiting.status == NeedStatus.SUBMITTED
+
+
+def test_a_coordinator_closes_a_done_need_on_a_return_visit_from_the_done_tab(app, session):
+    _world(session)
+    resident = Browser(app).login("resident-a")
+    need_id = int(resident.post("/my/needs/new", {"text": ESCORT_TEXT, "grid": "G1", "urgency": "normal",
+                                                  "part": "any"}).location.split("/")[3])
+    coordinator = Browser(app).login("coord-a")
+    coordinator.post("/queue/match", {"grid": "", "back": "/queue"})
+    proposal = session.scalar(select(Need).where(Need.id == need_id)).current_proposal.id
+    assert coordinator.post(f"/needs/{need_id}/accept", {"proposal": proposal}).status_code == 302
+    assert Browser(app).login("branch-a").post(f"/needs/{need_id}/approve", {}).status_code == 302
+    assert coordinator.post(f"/needs/{need_id}/report_done", {}).status_code == 302
+    page = coordinator.get(f"/needs/{need_id}").get_data(as_text=True)
+    assert "回访居民" not in page and "等待居民确认" in page  # the resident has their hours to confirm first
+
+    done_at = session.get(Need, need_id).done_at
+    session.execute(update(Need).where(Need.id == need_id)
+                    .values(done_at=done_at - timedelta(hours=app.config["RETURN_VISIT_HOURS"] + 1)))
+    session.commit()
+    assert f"/needs/{need_id}?back=" in coordinator.get("/queue?state=done").get_data(as_text=True)
+    assert "回访居民" in coordinator.get(f"/needs/{need_id}").get_data(as_text=True)
+    no_answer = coordinator.post(f"/needs/{need_id}/return_visit", {"rating": "4"})
+    assert no_answer.status_code == 422 and "请记录回访时居民的答复" in no_answer.get_data(as_text=True)
+    assert coordinator.post(f"/needs/{need_id}/return_visit",
+                            {"reason": "电话联系，已陪诊完", "rating": "4"}).status_code == 302
+
+    session.expire_all()
+    need = session.get(Need, need_id)
+    assert (need.status, need.rating) == (NeedStatus.CLOSED, 4)
+    assert "工作人员电话回访您后办结" in resident.get(f"/my/needs/{need_id}").get_data(as_text=True)

@@ -301,3 +301,49 @@ def test_the_escalate_command_auto_closes_a_done_need_after_the_configured_days_
     assert "3 天" in last["reason"] and "自动办结" in last["reason"]
     again = runner.invoke(args=["escalate", "--now", late.isoformat()])
     assert "自动办结 0 条" in again.output  # running it twice changes nothing
+
+
+# --- the return visit (回访) ---------------------------------------------------------------------------------
+
+def _done_hours_ago(session: Any, need_id: int, hours: float) -> None:
+    session.execute(update(Need).where(Need.id == need_id).values(done_at=utcnow() - timedelta(hours=hours)))
+    session.commit()
+
+
+def test_a_coordinator_closes_an_unconfirmed_need_on_a_return_visit_with_the_residents_rating(
+        app, as_, done, session):
+    _done_hours_ago(session, done["id"], app.config["RETURN_VISIT_HOURS"] + 1)
+
+    ok(act(as_("coord_g1"), done["id"], "return_visit", reason="电话回访，居民说很好", rating=4), "closed")
+
+    session.expire_all()
+    need = session.get(Need, done["id"])
+    assert (need.rating, need.feedback) == (4, "回访：电话回访，居民说很好")
+    last = audit_of(as_("res_a"), done["id"])[-1]
+    assert (last["actor_role"], last["from_status"], last["to_status"]) == ("coordinator", "done", "closed")
+    assert last["reason"] == "回访：电话回访，居民说很好"
+    # The resident may still reopen it, as after their own confirmation.
+    ok(act(as_("res_a"), done["id"], "reopen", reason="其实还没修好"), "submitted")
+
+
+def test_a_return_visit_before_the_resident_had_their_hours_to_confirm_is_refused_and_changes_nothing(
+        app, as_, done, session):
+    before = audit_count(session, done["id"])
+
+    response = act(as_("coord_g1"), done["id"], "return_visit", reason="回访")
+
+    assert response.status_code == 409, response.get_json()
+    assert f"{app.config['RETURN_VISIT_HOURS']:g} 小时后" in response.get_json()["error"]["message"]
+    assert status_of(as_("res_a"), done["id"]) == "done" and audit_count(session, done["id"]) == before
+
+
+def test_a_return_visit_needs_the_residents_answer_and_only_staff_who_arrange_make_it(app, as_, done, session):
+    _done_hours_ago(session, done["id"], app.config["RETURN_VISIT_HOURS"] + 1)
+
+    missing = act(as_("coord_g1"), done["id"], "return_visit", rating=5)
+    assert missing.status_code == 422 and "reason" in missing.get_json()["error"]["fields"]
+    bad = act(as_("coord_g1"), done["id"], "return_visit", reason="好", rating=9)
+    assert bad.status_code == 422 and "rating" in bad.get_json()["error"]["fields"]
+    for who in ("res_a", "vol_1", "rev_pg1"):
+        assert act(as_(who), done["id"], "return_visit", reason="好").status_code == 403, who
+    assert status_of(as_("res_a"), done["id"]) == "done"

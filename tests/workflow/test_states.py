@@ -52,6 +52,7 @@ SPEC: dict[str, tuple[set[str], str, set[str]]] = {
     "report_done": ({"approved", "in_service"}, "done", {"volunteer", "coordinator", "admin"}),
     "confirm": ({"done"}, "closed", {"resident"}),
     "auto_close": ({"done"}, "closed", {SYSTEM}),
+    "return_visit": ({"done"}, "closed", {"coordinator", "admin"}),
     "cancel": ({"submitted", "triage", "proposed", "accepted", "approved", "unmatched", "escalated"},
                "cancelled", {"resident", "admin"}),
     "reopen": ({"closed", "cancelled"}, "submitted", {"resident"}),

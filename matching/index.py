@@ -22,6 +22,7 @@ from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -147,6 +148,9 @@ class ProviderIndex:
 
         self._build_patterns()
         self._build_tags()
+        # What scoring derives from a need's words against this index's vocabulary and tags, by text
+        # (matching.scoring.PairScorer): shared by the copies with_loads makes, as the vocabulary is.
+        self.text_memo: dict[str, Any] = {}
         self.tfidf = CharNgramTfidf()
         text = self.tfidf.fit_transform([" ".join(p.skills) + " " + p.description for p in ps])
         self._build_memberships()

@@ -69,7 +69,7 @@ from .candidates import (
     wide_visits,
 )
 from .index import ProviderIndex
-from .lexicon import RECIPIENT_GROUPS, RECIPIENT_LABELS_ZH, canonical_tag, matter_text, read, skill_text
+from .lexicon import RECIPIENT_GROUPS, RECIPIENT_LABELS_ZH, Reading, canonical_tag, matter_text, read, skill_text
 from .slots import overlapping_slots
 from .textvec import cell_pair_cosines, concat_ranges, gather_rows
 from .types import GridMap, NeedView, ProviderView
@@ -265,9 +265,7 @@ class PairScorer:
         self.batch, self.index, self.grid_map = batch, index, grid_map
         self.min_score = min_score
         self.min_skill = min_skill  # pairs whose skill value is lower are not even scored
-        self.need_texts = index.tfidf.transform([matter_text(n.text) for n in batch.needs], count_unseen=True)
-        self.skills = _need_tag_scores(batch, index)
-        readings = [read(n.text) for n in batch.needs]
+        self.need_texts, self.skills, readings = _text_work(batch, index)
         group_bit = {g: 1 << k for k, g in enumerate(RECIPIENT_GROUPS)}
         self.need_groups = np.fromiter((sum(group_bit[g] for g in r.recipients) for r in readings),
                                        dtype=np.int64, count=len(batch))
@@ -294,6 +292,18 @@ class PairScorer:
         other = copy.copy(self)
         other.batch = batch
         other.needs_fit = self._needs_fit(batch)
+        return other
+
+    def repeated(self, batch: NeedBatch) -> PairScorer:
+        """This scorer of one need for ``batch``: that need asked in several services at once, one row
+        each (:func:`alternatives`), so they are scored in one pass instead of one pass each."""
+        rows = np.zeros(len(batch), dtype=np.int64)
+        other = copy.copy(self)
+        other.batch = batch
+        other.need_texts, other.skills = self.need_texts[rows], self.skills[rows]
+        other.need_groups, other.asks_skill, other.previous = (self.need_groups[rows], self.asks_skill[rows],
+                                                               self.previous[rows])
+        other.needs_fit = other._needs_fit(batch)
         return other
 
     def near(self) -> ScoredPairs:
@@ -426,6 +436,29 @@ class PairScorer:
         # Only in or next to the grid: tier 3's bound (_tier3_rest) leaves continuity out.
         put("continuity", ((self.previous[need] == provider) & (tier <= TIER_NEIGHBOUR)).astype(np.float64))
         return need, provider, tier, features
+
+
+# Texts whose analysis an index keeps for the instant proposals of one need (a need's page is asked for
+# again and again: each view, each action); beyond this the memo starts afresh.
+TEXT_MEMO_SIZE = 4096
+
+
+def _text_work(batch: NeedBatch, index: ProviderIndex) -> tuple[sparse.csr_matrix, sparse.csr_matrix, list[Reading]]:
+    """The needs' TF-IDF rows, their skill values against every tag, and their readings: about half the
+    cost of one need's proposals, kept per text on the index (its vocabulary and tags are the same in
+    the copies :meth:`ProviderIndex.with_loads` makes) when the batch is that one need."""
+    if len(batch) == 1:
+        text = batch.needs[0].text
+        known = index.text_memo.get(text)
+        if known is not None:
+            return known  # type: ignore[no-any-return]
+    work = (index.tfidf.transform([matter_text(n.text) for n in batch.needs], count_unseen=True),
+            _need_tag_scores(batch, index), [read(n.text) for n in batch.needs])
+    if len(batch) == 1:
+        if len(index.text_memo) >= TEXT_MEMO_SIZE:
+            index.text_memo.clear()
+        index.text_memo[text] = work
+    return work
 
 
 # Below one visited cell in this many, a batch's text cosines use blocks of just the visited cells.
@@ -740,11 +773,21 @@ def propose_across_services(need: NeedView, index: ProviderIndex, grid_map: Grid
                             min_score: float = MIN_SCORE, scorer: PairScorer | None = None) -> list[Match]:
     """Providers of any service whose skill matches the need strongly, marked for confirmation.
     ``scorer``: one already made for this need (with this index, map and ``min_score``)."""
+    alts = alternatives(need)
+    batch = NeedBatch.of(alts)
+    base = scorer or PairScorer(NeedBatch.of([need]), index, grid_map, min_score=min_score)
+    each = base.repeated(batch)
+    scored = score_candidates(batch, index, grid_map, widen_below=limit, min_score=min_score, scorer=each)
+    # Pairs come ordered by need row, then best first: each alternative's top ``limit``.
+    starts = np.searchsorted(scored.need, np.arange(len(batch) + 1))
+    top = np.concatenate([np.arange(s, min(s + limit, e)) for s, e in zip(starts[:-1], starts[1:])]
+                         ).astype(np.int64)
+    rows = scored.need[top]
     best: dict[tuple[str, int], Match] = {}
-    for alt in alternatives(need):
-        for m in _propose_within(alt, index, grid_map, limit, min_score, scorer):
-            if strong(m) and (m.provider_key not in best or m.score > best[m.provider_key].score):
-                best[m.provider_key] = confirmed(m, need)
+    for m in make_matches([alts[r] for r in rows.tolist()], scored.provider[top], scored.tier[top],
+                          scored.features[top], scored.score[top], index, each.skills, rows):
+        if strong(m) and (m.provider_key not in best or m.score > best[m.provider_key].score):
+            best[m.provider_key] = confirmed(m, need)
     return sorted(best.values(), key=lambda m: (-m.score, m.provider_key))[:limit]
 
 

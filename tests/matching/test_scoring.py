@@ -361,3 +361,38 @@ def test_module_constants_are_named_and_coherent():
     assert set(scoring.URGENCY_PRIORITY) == {"low", "normal", "high", "urgent"}
     assert scoring.URGENCY_PRIORITY["urgent"] > scoring.URGENCY_PRIORITY["normal"]
     assert TIER_SCORES[1] > TIER_SCORES[2] > TIER_SCORES[3]
+
+
+def _across_one_service_at_a_time(n: NeedView, index: ProviderIndex, grid_map: GridMap, limit: int) -> list:  # type: ignore[type-arg]
+    """What propose_across_services gave when it scored each other service in a pass of its own."""
+    best = {}
+    for alt in scoring.alternatives(n):
+        for m in scoring._propose_within(alt, index, grid_map, limit, MIN_SCORE):
+            if scoring.strong(m) and (m.provider_key not in best or m.score > best[m.provider_key].score):
+                best[m.provider_key] = scoring.confirmed(m, n)
+    return sorted(best.values(), key=lambda m: (-m.score, m.provider_key))[:limit]
+
+
+def test_the_other_services_scored_in_one_pass_propose_what_one_pass_each_did():
+    sub = make_subdistrict(120, 900, seed=7, n_grids=16)
+    index = ProviderIndex.build(sub.providers)
+    found = 0
+    for n in sub.needs:
+        got = scoring.propose_across_services(n, index, sub.grid_map, limit=5)
+        assert got == _across_one_service_at_a_time(n, index, sub.grid_map, 5), n.id
+        found += bool(got)
+    assert found > 10  # the comparison saw proposals, not only empty lists
+
+
+def test_a_texts_analysis_kept_by_the_index_gives_the_proposals_a_fresh_index_gives():
+    sub = make_subdistrict(40, 600, seed=8, n_grids=16)
+    index = ProviderIndex.build(sub.providers)
+    first = sub.needs[0]
+    propose(first, index, sub.grid_map)
+    assert first.text in index.text_memo
+    # The same words from another grid, at another time: only what the words give is reused.
+    other_grid = next(g for g in sub.grid_map.neighbors if g != first.grid)
+    again = replace(first, id=999, grid=other_grid, window=None)
+    fresh_index = ProviderIndex.build(sub.providers)
+    assert propose(again, index, sub.grid_map) == propose(again, fresh_index, sub.grid_map)
+    assert propose(first, index, sub.grid_map) == propose(first, fresh_index, sub.grid_map)

@@ -56,6 +56,7 @@ from .scoring import (
     score_candidates,
     strong_tags,
 )
+from .textvec import concat_ranges
 from .types import GridMap, NeedView, ProviderView
 
 NO_ELIGIBLE_PROVIDER = "no_eligible_provider"
@@ -504,7 +505,9 @@ def _no_eligible_reason(need: NeedView, graph: CandidateGraph) -> str:
         return f"本街道暂无可服务本网格的{label}力量"
     cell = t3.lookup(sub, np.array([service]), np.array([-1]))
     free = int(t3.table.size(cell).sum()) if cell[0] != NO_CELL else 0
-    free += int(index.cells.size(np.asarray(resource_cells, dtype=np.int64)).sum())
+    cells = np.asarray(resource_cells, dtype=np.int64)
+    members = index.cells.members[concat_ranges(index.cells.ptr[cells], index.cells.size(cells))]
+    free += int((index.free[members] > 0).sum())  # a resource's cells hold it when full too
     if free == 0:
         return f"提供{label}的力量均已满负荷"
     return f"提供{label}的力量在需求时间内都没有空"

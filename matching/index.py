@@ -203,7 +203,8 @@ class ProviderIndex:
         for row, (capacity, load, reliability) in zip(rows.tolist(), values):
             providers[row] = replace(providers[row], capacity=capacity, load=load, reliability=reliability)
         new.providers = tuple(providers)
-        flipped = rows[(new.free[rows] > 0) != (self.free[rows] > 0)]
+        # Only volunteers move in or out of cells (a resource stays in its cells, full or not).
+        flipped = rows[((new.free[rows] > 0) != (self.free[rows] > 0)) & ~self.is_resource[rows]]
         if flipped.size and not new._move_in_cells(np.unique(flipped)):
             with paused_gc():
                 new._build_cells()
@@ -224,10 +225,8 @@ class ProviderIndex:
     def _move_in_cells(self, flipped: np.ndarray) -> bool:
         """Take the volunteers of ``flipped`` that filled up out of their cells, and put those that
         got room into theirs, patching the tables a fresh build would make (False when it cannot:
-        a resource, or a cell that would appear or vanish, which renumbers the cells; then they
-        are built again). ``self`` is a fresh copy whose ``free`` is already the new one."""
-        if self.is_resource[flipped].any():
-            return False
+        a cell that would appear or vanish, which renumbers the cells; then they are built again).
+        ``self`` is a fresh copy whose ``free`` is already the new one; ``flipped`` holds volunteers."""
         leaving = [int(p) for p in flipped if self.free[p] == 0]
         coming = [int(p) for p in flipped if self.free[p] > 0]
         out: list[tuple[int, int]] = []
@@ -435,8 +434,10 @@ class ProviderIndex:
         self.offer_service = ms[~resource]
 
     def _build_cells(self) -> None:
-        """Volunteer and resource cells of free providers; tier 3 memberships; the counts of
-        providers offering each service, free or not, for the reasons a need stays unmatched."""
+        """Volunteer cells of free volunteers and resource cells of every resource (scoring skips the
+        full ones: a desk fills up and frees often, and its cells then stay as they are instead of
+        being built again); tier 3 memberships; the counts of providers offering each service, free
+        or not, for the reasons a need stays unmatched."""
         mp, ms = self.member_provider, self.member_service
         resource = self.is_resource[mp]
         room = self.free[mp] > 0
@@ -462,8 +463,7 @@ class ProviderIndex:
         for i, s in zip(mp[resource].tolist(), ms[resource].tolist()):
             covered = self.providers[i].grids_covered
             resource_offering[(covered, SERVICES[s])] += 1
-            if self.free[i] > 0:
-                resource_cells[(covered, SERVICES[s])].append(i)
+            resource_cells[(covered, SERVICES[s])].append(i)
         # One more cell, never visited at tiers 1-2: free volunteers without a home grid, so that
         # their text rows are kept for tier 3.
         homeless = np.unique(mp[~resource & room & (self.home[mp] == NO_GRID)])

@@ -394,6 +394,7 @@ class PairScorer:
         pairs = expand(visits)
         overlap = overlap_minutes(batch, index, pairs)
         keep = overlap != 0  # -1: unconstrained; 0: no slot in the window
+        keep &= index.free[pairs.provider] > 0  # a resource's cells hold it when full too
         if tier3:
             keep &= ~near_homes(batch, index, self.grid_map, pairs)
         if tier3 and visits.need.size:

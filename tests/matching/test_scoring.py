@@ -396,3 +396,17 @@ def test_a_texts_analysis_kept_by_the_index_gives_the_proposals_a_fresh_index_gi
     fresh_index = ProviderIndex.build(sub.providers)
     assert propose(again, index, sub.grid_map) == propose(again, fresh_index, sub.grid_map)
     assert propose(first, index, sub.grid_map) == propose(first, fresh_index, sub.grid_map)
+
+
+def test_a_full_desk_keeps_its_cells_but_is_not_proposed_until_it_has_room_again():
+    desk, other = resource(1, capacity=1), resource(2, capacity=3, name="社保窗口二")
+    index = ProviderIndex.build([desk, other], updatable=True)
+    asking = need(service="public", text="想咨询一下医保报销怎么办理")
+    assert ("resource", 1) in keys(propose(asking, index, LINE))
+
+    full = index.with_loads({("resource", 1): (1, 1, None)})
+
+    assert full.cells is index.cells  # nothing built again for a desk that filled up
+    assert keys(propose(asking, full, LINE)) == [("resource", 2)]
+    freed = full.with_loads({("resource", 1): (1, 0, None)})
+    assert ("resource", 1) in keys(propose(asking, freed, LINE))

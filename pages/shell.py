@@ -76,7 +76,7 @@ def install(app: Flask) -> None:
     """Template globals and filters, and errors outside /api/ answered as pages."""
     app.extensions[HTML_ERRORS] = error_page
     app.jinja_env.globals.update(csrf_token=csrf_token, menu=menu, elder_mode=elder_mode, asset_url=asset_url,
-                                 works_in=works_in,
+                                 works_in=works_in, role_label=role_label,
                                  SERVICE=SERVICE_LABELS_ZH, STATUS=STATUS_LABELS_ZH, URGENCY=URGENCY_LABELS_ZH,
                                  ROLE=ROLE_LABELS_ZH, CHANNEL=CHANNEL_LABELS_ZH, BADGE=BADGE)
     app.jinja_env.filters.update(when=when, day=day, hours=hours_text, percent=percent)
@@ -98,6 +98,13 @@ def works_in(user: User | None) -> str:
         return ""
     own = session.get(Subdistrict, user.subdistrict_id) if user.subdistrict_id else None
     return own.name if own is not None else "全市"
+
+
+def role_label(user: User) -> str:
+    """An account's role as the pages name it: the city's admins are 市级管理员, not 街道管理员."""
+    if user.role == Role.ADMIN and user.subdistrict_id is None and works_in(user) == "全市":
+        return "市级管理员"
+    return ROLE_LABELS_ZH.get(user.role, user.role)
 
 
 def menu() -> tuple[tuple[str, str], ...]:

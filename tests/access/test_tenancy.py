@@ -12,6 +12,7 @@ from models import MatchRun, Need, Subdistrict, User, Volunteer
 from pools import grids, needs, providers
 from pools.subdistricts import create_subdistrict
 from tests.factories import csv_bytes, error_of, make_account, signed_in
+from tests.pages.helpers import Browser
 
 ESCORT = "我妈周三上午要去医院复查，想找人陪一下"
 
@@ -238,3 +239,11 @@ def test_a_subdistrict_admin_registers_a_volunteer_without_a_grid_into_their_sub
     assert created.status_code == 201, created.get_json()
     assert created.get_json()["subdistrict"] == "east" and created.get_json()["grid"] is None
     error_of(city["api"]["west_admin"].get(f"/api/v1/volunteers/{created.get_json()['id']}"), 404, "not_found")
+
+
+def test_the_pages_header_names_where_an_account_works_and_the_citys_admins_role(city, app, session):
+    east = Browser(app).login("east-admin").get("/admin").get_data(as_text=True)
+    whole = Browser(app).login("city-admin").get("/admin").get_data(as_text=True)
+
+    assert "东街道 · " in east and "（街道管理员）" in east
+    assert "全市 · " in whole and "（市级管理员）" in whole

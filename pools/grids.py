@@ -117,8 +117,9 @@ def get_grid(session: Session, id_: int) -> Grid:
 def list_grids(session: Session, *, page: int, per_page: int, active: bool = True, q: str | None = None,
                community: str | None = None, party_grid: str | None = None,
                subdistrict: str | None = None) -> Page[Grid]:
-    query = (select(Grid).options(selectinload(Grid.community), selectinload(Grid.party_grid),
-                                  selectinload(Grid.neighbors), selectinload(Grid.subdistrict))
+    # Each grid's one community, Party grid and subdistrict in the same query; its neighbours in one more.
+    query = (select(Grid).options(joinedload(Grid.community), joinedload(Grid.party_grid),
+                                  selectinload(Grid.neighbors), joinedload(Grid.subdistrict))
              .where(Grid.active == active).order_by(Grid.code))
     if subdistrict:
         query = query.where(Grid.subdistrict_id == subdistrict_by_code(session, subdistrict).id)

@@ -479,7 +479,7 @@ def phases(app: Any, subdistrict_id: int, marks: tuple[int, int]) -> list[tuple[
     from dispatch.views import need_view
     from matching.engine import match_batch
     from workflow.notify import next_actors_of_many
-    from workflow.service import record_match_outcome
+    from workflow.service import record_match_outcomes
 
     db = app.extensions["sanku_db"]
     statements = [0]
@@ -508,10 +508,9 @@ def phases(app: Any, subdistrict_id: int, marks: tuple[int, int]) -> list[tuple[
             step(f"match (engine; {result.stats.edges_kept:,} edges kept)")
             _run, outcomes = store_batch(s, needs, result, "all", subdistrict_id)
             step(f"store the run and {result.stats.matched:,} proposals")
-            # As workflow.service.match_scope does: each move recorded, everyone told at once.
-            moves = [(o.need, moved) for o in outcomes
-                     if (moved := record_match_outcome(s, o.need, o.proposed, o.reason, tell=False)) is not None]
-            step("record each outcome (audit entry, status)")
+            # As workflow.service.match_scope does: every move recorded at once, everyone told at once.
+            moves = record_match_outcomes(s, outcomes)
+            step("record the outcomes (audit entries, statuses)")
             next_actors_of_many(s, moves)
             s.flush()
             step("tell whoever acts next (notifications)")

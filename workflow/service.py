@@ -6,9 +6,9 @@ from __future__ import annotations
 import logging
 import time
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Table, insert, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -169,6 +169,7 @@ def record_match_outcomes(session: Session, outcomes: list[Outcome],
     returns, all at once): the audit entries inserted and the needs updated with a few statements of many
     rows, not one ORM object each, by the same rules (:func:`outcome_of`, :func:`move_of`). The session's
     needs are kept in step with what was written, as if each had been moved through the session."""
+    session.flush()  # anything pending goes first, as the unit of work would have sent it
     now = now or utcnow()
     stamp = utcnow()  # updated_at, as the needs' ``onupdate`` would have set it at the flush
     moves: list[tuple[Need, NeedStatus]] = []
@@ -188,7 +189,7 @@ def record_match_outcomes(session: Session, outcomes: list[Outcome],
         if fields:
             changes.append((need, {**fields, "updated_at": stamp}))
     if entries:
-        session.execute(insert(AuditEntry), entries)
+        session.execute(insert(cast(Table, AuditEntry.__table__)), entries)  # Core: no ORM work per row
     if changes:
         # Rows setting the same columns side by side: each run of them is one executemany.
         rows = sorted(({"id": need.id, **fields} for need, fields in changes), key=lambda row: sorted(row))

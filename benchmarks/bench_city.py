@@ -13,7 +13,8 @@ table; never asserts timing.
    their whole capacity is free (the synthetic generator's loads are not written; a load is a live
    proposal in the database).
 2. ``--workers`` Celery workers (``celery -A worker worker --pool solo``, each one process, so its
-   peak resident memory, VmHWM, is the tasks'; development mode, Redis DB 7, a queue of their own) are
+   peak resident memory, VmHWM, is the tasks'; development mode, Redis DB 7 and queue ``citybench`` unless
+   ``--redis-db``/``--queue`` say otherwise, so that two runs on one machine stay apart) are
    started; each first runs a small batch of a warm-up subdistrict on a queue of its own (imports,
    the segmenter's dictionary), then its peak memory is reset (``/proc/<pid>/clear_refs``).
 3. **cold**: one ``jobs.match_scope`` per subdistrict is queued (``jobs.tasks.fan_out``, what
@@ -65,8 +66,9 @@ QUICK_COUNTS = (1, 2, 5)
 DATABASE = "sanku_citybench"
 PG_ADMIN_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres connect_timeout=3"
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-REDIS_URL = "redis://127.0.0.1:6379/7"
-QUEUE = "citybench"
+REDIS_DB = 7
+REDIS_URL = f"redis://127.0.0.1:6379/{REDIS_DB}"  # set from --redis-db by main()
+QUEUE = "citybench"  # set from --queue by main()
 WARMUP_NUMBER = 99  # the warm-up subdistrict's number (and seed): a small one, never in the timed runs
 WARMUP_SIZE = (50, 150)
 RUN_TIMEOUT_S = 3600.0
@@ -284,7 +286,7 @@ def fresh_database(name: str) -> str:
 
 
 def app_env(url: str, workdir: Path) -> dict[str, str]:
-    """Development mode (SANKU_ENV unset) against PostgreSQL and Redis DB 7, with keys of this run."""
+    """Development mode (SANKU_ENV unset) against PostgreSQL and this run's Redis DB, with keys of this run."""
     from cryptography.fernet import Fernet
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SANKU_", "PROMETHEUS_"))}
     env.update({"DATABASE_URL": url, "REDIS_URL": REDIS_URL, "SANKU_TASK_QUEUE": QUEUE,
@@ -338,7 +340,7 @@ def start_workers(count: int, env: dict[str, str], workdir: Path, tag: str) -> l
     for n in range(1, count + 1):
         log = workdir / f"worker-{tag}-{n}.log"
         command = [sys.executable, "-m", "celery", "-A", "worker", "worker", "--pool", "solo", "--loglevel", "INFO",
-                   "-Q", f"{QUEUE},{QUEUE}-w{n}", "-n", f"citybench-{tag}-{n}@%h",
+                   "-Q", f"{QUEUE},{QUEUE}-w{n}", "-n", f"{QUEUE}-{tag}-{n}@%h",
                    "--without-gossip", "--without-mingle", "--without-heartbeat"]
         with log.open("wb") as fh:
             proc = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=fh, stderr=subprocess.STDOUT,
@@ -477,7 +479,7 @@ def phases(app: Any, subdistrict_id: int, marks: tuple[int, int]) -> list[tuple[
     from dispatch.views import need_view
     from matching.engine import match_batch
     from workflow.notify import next_actors_of_many
-    from workflow.service import record_match_outcome
+    from workflow.service import record_match_outcomes
 
     db = app.extensions["sanku_db"]
     statements = [0]
@@ -506,10 +508,9 @@ def phases(app: Any, subdistrict_id: int, marks: tuple[int, int]) -> list[tuple[
             step(f"match (engine; {result.stats.edges_kept:,} edges kept)")
             _run, outcomes = store_batch(s, needs, result, "all", subdistrict_id)
             step(f"store the run and {result.stats.matched:,} proposals")
-            # As workflow.service.match_scope does: each move recorded, everyone told at once.
-            moves = [(o.need, moved) for o in outcomes
-                     if (moved := record_match_outcome(s, o.need, o.proposed, o.reason, tell=False)) is not None]
-            step("record each outcome (audit entry, status)")
+            # As workflow.service.match_scope does: every move recorded at once, everyone told at once.
+            moves = record_match_outcomes(s, outcomes)
+            step("record the outcomes (audit entries, statuses)")
             next_actors_of_many(s, moves)
             s.flush()
             step("tell whoever acts next (notifications)")
@@ -555,6 +556,13 @@ def detail(row: Row) -> str:
             f"{row.cached_tasks} of {row.k}; load average {load_average()}")
 
 
+def _use_redis(db: int, queue: str) -> None:
+    """The run's Redis DB and queue, read by the functions above (module globals: set once, before any use)."""
+    global REDIS_DB, REDIS_URL, QUEUE
+    REDIS_DB, QUEUE = db, queue
+    REDIS_URL = f"redis://127.0.0.1:6379/{db}"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--quick", action="store_true", help="k = 1, 2, 5")
@@ -568,7 +576,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the database at the end")
     parser.add_argument("--phases", action="store_true",
                         help="first, one subdistrict's batch step by step in this process (where the time goes)")
+    parser.add_argument("--redis-db", type=int, default=REDIS_DB, help="the Redis DB of the workers (flushed)")
+    parser.add_argument("--queue", default=QUEUE, help="the Celery queue (workers' own: <queue>-w<n>)")
     args = parser.parse_args(argv)
+    _use_redis(args.redis_db, args.queue)
     counts = sorted(set(args.counts or (QUICK_COUNTS if args.quick else COUNTS)))
     n_needs, n_providers = args.size
 
@@ -585,7 +596,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"# skipped: {why}")
         return 0
     print(f"# {dt.datetime.now().astimezone():%Y-%m-%d %H:%M %z}; {git_state()}; subdistricts of {n_needs:,} needs "
-          f"x {n_providers:,} providers; {args.workers} workers (solo pool) on Redis DB 7 and PostgreSQL "
+          f"x {n_providers:,} providers; {args.workers} workers (solo pool) on Redis DB {REDIS_DB} "
+          f"(queue {QUEUE}) and PostgreSQL "
           f"{args.database}; load average at start {load_average()}", flush=True)
     url = fresh_database(args.database)
     with tempfile.TemporaryDirectory(prefix="sanku-bench-city-") as tmp:

@@ -54,6 +54,12 @@ _WROTE = "sanku_wrote_in"  # Session.info: the root transaction that has flushed
 
 @event.listens_for(Session, "after_flush")
 def _remember_write(session: Session, _context: Any) -> None:
+    note_write(session)
+
+
+def note_write(session: Session) -> None:
+    """Record that the current transaction has written, as a flush does: bulk statements
+    (``session.execute(insert(...), rows)``) do not flush, yet they change what an index is made from."""
     session.info[_WROTE] = session.get_transaction()
 
 

@@ -7,6 +7,7 @@ in place as needs move and providers change.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
@@ -23,15 +24,21 @@ NAMED_PROVIDER_SEARCH = 200
 FEATURE_DECIMALS = 4
 
 
+def proposal_fields(match: Match, *, rank: int = 1) -> dict[str, Any]:
+    """The columns storing ``match`` as a proposal (the need and the run apart): the one home of what a
+    proposal row holds, for one row (:func:`proposal_row`) and a batch's rows written at once."""
+    return {
+        "resource_id": match.provider_id if match.provider_kind == ProviderKind.RESOURCE else None,
+        "volunteer_id": match.provider_id if match.provider_kind == ProviderKind.VOLUNTEER else None,
+        "rank": rank, "score": round(float(match.score), 6), "tier": int(match.tier),
+        "features": {"features": _rounded(match.features), "contributions": _rounded(match.contributions)},
+        "explanation": match.explanation, "status": ProposalStatus.PROPOSED, "review_required": match.confirm,
+        "service": match.service or None}
+
+
 def proposal_row(need: Need, match: Match, *, rank: int = 1, run: MatchRun | None = None) -> Proposal:
     """The row storing ``match`` as a proposal for ``need`` (not yet added to the session)."""
-    return Proposal(
-        need=need, resource_id=match.provider_id if match.provider_kind == ProviderKind.RESOURCE else None,
-        volunteer_id=match.provider_id if match.provider_kind == ProviderKind.VOLUNTEER else None,
-        match_run=run, rank=rank, score=round(float(match.score), 6), tier=int(match.tier),
-        features={"features": _rounded(match.features), "contributions": _rounded(match.contributions)},
-        explanation=match.explanation, status=ProposalStatus.PROPOSED, review_required=match.confirm,
-        service=match.service or None)
+    return Proposal(need=need, match_run=run, **proposal_fields(match, rank=rank))
 
 
 def _rounded(values: dict[str, float]) -> dict[str, float]:

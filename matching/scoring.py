@@ -328,18 +328,29 @@ class PairScorer:
                                  coo.col[strong])
         return self._scored(visits, widened=rows, tier3=True)
 
-    def _cosines(self, visits: Visits, pairs: Pairs) -> np.ndarray:
-        """Text cosine of every pair of these visits."""
+    def _cosines(self, visits: Visits, pairs: Pairs, idx: np.ndarray) -> np.ndarray:
+        """Text cosine of the pairs ``idx`` of these visits (those still eligible)."""
         index = self.index
         if visits.cells is index.cells and np.unique(visits.cell).size * SPARSE_VISITS > index.cells.ptr.size:
-            return cell_pair_cosines(self.need_texts, index.cell_text, visits.need, visits.cell, pairs.offset,
-                                     pairs.need.size)
+            every = cell_pair_cosines(self.need_texts, index.cell_text, visits.need, visits.cell, pairs.offset,
+                                      pairs.need.size)
+            kept: np.ndarray = every[idx]
+            return kept
         # Tier 3 cells are many and mostly unvisited, and a small batch (a proposal, the pass across
-        # services) visits few cells of any kind: one dot product per pair beats building blocks.
-        return self._pair_cosines(pairs.need, pairs.provider)
+        # services) visits few cells of any kind: one dot product per pair beats building blocks, and
+        # only the pairs still eligible need one (tier 3 of a city batch: a fraction of its pairs).
+        return self._pair_cosines(pairs.need[idx], pairs.provider[idx])
 
     def _pair_cosines(self, need: np.ndarray, provider: np.ndarray) -> np.ndarray:
-        """Text cosine of each (need row, provider row) pair, one sparse dot product each."""
+        """Text cosine of each (need row, provider row) pair, one sparse dot product each; in chunks of
+        pairs, since each pair's rows are copied side by side (a city batch's tier 3: hundreds of
+        thousands of pairs, a gigabyte at once)."""
+        if need.size <= PAIR_CHUNK:
+            return self._pair_cosines_of(need, provider)
+        return np.concatenate([self._pair_cosines_of(need[k: k + PAIR_CHUNK], provider[k: k + PAIR_CHUNK])
+                               for k in range(0, need.size, PAIR_CHUNK)])
+
+    def _pair_cosines_of(self, need: np.ndarray, provider: np.ndarray) -> np.ndarray:
         n_features = self.need_texts.shape[1]
         indptr, indices, data = gather_rows(self.need_texts, need)
         left = sparse.csr_matrix((data, indices, indptr), shape=(need.size, n_features))
@@ -410,7 +421,7 @@ class PairScorer:
             skill, text = skill[idx], self._pair_cosines(pairs.need[idx], pairs.provider[idx])
         else:
             idx = np.flatnonzero(keep)
-            text = self._cosines(visits, pairs)[idx]
+            text = self._cosines(visits, pairs, idx)
         need, provider, tier = pairs.need[idx], pairs.provider[idx], pairs.tier[idx]
         overlap = overlap[idx]
         if not self.min_skill:
@@ -464,6 +475,8 @@ def _text_work(batch: NeedBatch, index: ProviderIndex) -> tuple[sparse.csr_matri
 
 # Below one visited cell in this many, a batch's text cosines use blocks of just the visited cells.
 SPARSE_VISITS = 8
+# Pairs whose cosines are computed at once, one dot product each (their rows copied side by side).
+PAIR_CHUNK = 1 << 16
 
 
 def _tier3_rest() -> float:

@@ -6,18 +6,20 @@ from __future__ import annotations
 import logging
 import time
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, insert, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from access.policy import actions_for, describe, may_answer, may_take
 from core.errors import Forbidden
 from core.metrics import BATCH_MATCHED, BATCH_NEEDS, BATCH_SECONDS
 from core.times import utcnow
 from core.vocab import STATUS_LABELS_ZH, SYSTEM, Action, NeedStatus
-from dispatch.batch import batch_subdistrict, run_batch
+from dispatch.batch import Outcome, batch_subdistrict, run_batch
 from dispatch.classifier import needs_triage
+from dispatch.index_cache import note_write
 from matching.engine import BatchResult
 from models import AuditEntry, MatchRun, Need, Subdistrict, User
 from pools.subdistricts import default_subdistrict, subdistrict_by_code, subdistrict_for
@@ -35,26 +37,37 @@ def _level(actor: User | None) -> int:
     return logging.INFO if actor is not None else logging.DEBUG
 
 
+def move_of(need: Need, to_status: NeedStatus, actor: User | None, reason: str,
+            now: datetime) -> tuple[dict[str, Any], dict[str, Any]]:
+    """What moving ``need`` to ``to_status`` writes, computed, nothing written: the need's fields that
+    change and the audit entry's row. The one home of a move's rules, for :func:`record` (one need,
+    through the session) and :func:`record_match_outcomes` (a batch's needs, in bulk)."""
+    entry = {"need_id": need.id, "actor_id": actor.id if actor else None, "actor_role": actor.role if actor else SYSTEM,
+             "at": now, "from_status": need.status or "", "to_status": to_status, "reason": reason}
+    fields: dict[str, Any] = {"status": to_status, "status_changed_at": now}
+    if to_status == NeedStatus.PROPOSED and need.matched_at is None:
+        fields["matched_at"] = now
+    if to_status == NeedStatus.DONE:
+        fields["done_at"] = now
+    if to_status == NeedStatus.CLOSED:
+        fields["closed_at"] = now
+    if to_status == NeedStatus.ESCALATED:
+        fields["escalation_level"] = 2
+    return fields, entry
+
+
 def record(session: Session, need: Need, to_status: NeedStatus, actor: User | None, reason: str = "",
            now: datetime | None = None, *, tell: bool = True) -> AuditEntry:
-    """Move the need and append the audit entry; the only place that writes ``need.status``. Whoever acts
-    next is told, unless ``tell`` is off: the caller tells them, as a batch tells all its needs' at once."""
+    """Move the need and append the audit entry; the only place that writes ``need.status`` (with
+    :func:`record_match_outcomes`, by the same rules: :func:`move_of`). Whoever acts next is told, unless
+    ``tell`` is off: the caller tells them, as a batch tells all its needs' at once."""
     now = now or utcnow()
-    entry = AuditEntry(need_id=need.id, actor_id=actor.id if actor else None,
-                       actor_role=actor.role if actor else SYSTEM, at=now,
-                       from_status=need.status or "", to_status=to_status, reason=reason)
+    fields, row = move_of(need, to_status, actor, reason, now)
+    entry = AuditEntry(**row)
     session.add(entry)
     log.log(_level(actor), "need %s: %s → %s by %s", need.ref, need.status or "new", to_status, describe(actor))
-    need.status = to_status
-    need.status_changed_at = now
-    if to_status == NeedStatus.PROPOSED and need.matched_at is None:
-        need.matched_at = now
-    if to_status == NeedStatus.DONE:
-        need.done_at = now
-    if to_status == NeedStatus.CLOSED:
-        need.closed_at = now
-    if to_status == NeedStatus.ESCALATED:
-        need.escalation_level = 2
+    for name, value in fields.items():
+        setattr(need, name, value)
     if tell:
         notify.next_actors(session, need, to_status)
     return entry
@@ -124,21 +137,68 @@ def apply_action(session: Session, need: Need, action: str, actor: User | None, 
     return need
 
 
+def outcome_of(need: Need, proposed: bool, reason: str) -> tuple[NeedStatus | None, dict[str, Any]]:
+    """What the batch matcher's finding for a need does to it, computed: the status it moves to (None: it
+    stays) and the need's fields set besides the move's (:func:`move_of`). Raises ``IllegalTransition`` when
+    the need may not move so."""
+    if not proposed and need.status in (NeedStatus.UNMATCHED, NeedStatus.TRIAGE):
+        return None, {"unmatched_reason": reason}  # still waiting as it was: the latest reason, no new entry
+    target = check(Action.PROPOSE if proposed else Action.FAIL_MATCH, need.status).target
+    if proposed:
+        return target, {}
+    # The matcher already tried neighbours.
+    return target, {"unmatched_reason": reason, "escalation_level": max(need.escalation_level or 0, 1)}
+
+
 def record_match_outcome(session: Session, need: Need, proposed: bool, reason: str,
                          now: datetime | None = None, *, tell: bool = True) -> NeedStatus | None:
     """What the batch matcher found for a need, recorded as the system's move (at ``now``: a
     controlled clock, as the demo's history and the simulation keep). Returns the status it moved to
     (None: it stays), whose next actors are told unless ``tell`` is off (see :func:`record`)."""
-    if not proposed and need.status in (NeedStatus.UNMATCHED, NeedStatus.TRIAGE):
-        need.unmatched_reason = reason  # still waiting as it was: the latest reason, no new entry
-        return None
-    action = Action.PROPOSE if proposed else Action.FAIL_MATCH
-    target = check(action, need.status).target
-    if not proposed:
-        need.unmatched_reason = reason
-        need.escalation_level = max(need.escalation_level or 0, 1)  # the matcher already tried neighbours
-    record(session, need, target, None, reason, now, tell=tell)
+    target, fields = outcome_of(need, proposed, reason)
+    for name, value in fields.items():
+        setattr(need, name, value)
+    if target is not None:
+        record(session, need, target, None, reason, now, tell=tell)
     return target
+
+
+def record_match_outcomes(session: Session, outcomes: list[Outcome],
+                          now: datetime | None = None) -> list[tuple[Need, NeedStatus]]:
+    """:func:`record_match_outcome` for a batch's outcomes at once, nobody told (the caller tells the moves it
+    returns, all at once): the audit entries inserted and the needs updated with a few statements of many
+    rows, not one ORM object each, by the same rules (:func:`outcome_of`, :func:`move_of`). The session's
+    needs are kept in step with what was written, as if each had been moved through the session."""
+    session.flush()  # anything pending goes first, as the unit of work would have sent it
+    now = now or utcnow()
+    stamp = utcnow()  # updated_at, as the needs' ``onupdate`` would have set it at the flush
+    moves: list[tuple[Need, NeedStatus]] = []
+    entries: list[dict[str, Any]] = []
+    changes: list[tuple[Need, dict[str, Any]]] = []
+    for outcome in outcomes:
+        need = outcome.need
+        target, fields = outcome_of(need, outcome.proposed, outcome.reason)
+        if target is not None:
+            moved, entry = move_of(need, target, None, outcome.reason, now)
+            fields = {**fields, **moved}
+            entries.append(entry)
+            moves.append((need, target))
+            log.debug("need %s: %s → %s by %s", need.ref, need.status or "new", target, describe(None))
+        # As the unit of work: a field set to the value it has is no change, and a need unchanged keeps its updated_at.
+        fields = {name: value for name, value in fields.items() if getattr(need, name) != value}
+        if fields:
+            changes.append((need, {**fields, "updated_at": stamp}))
+    if entries:
+        session.execute(insert(cast(Table, AuditEntry.__table__)), entries)  # Core: no ORM work per row
+    if changes:
+        # Rows setting the same columns side by side: each run of them is one executemany.
+        rows = sorted(({"id": need.id, **fields} for need, fields in changes), key=lambda row: sorted(row))
+        session.execute(update(Need), rows)
+        for need, fields in changes:
+            for name, value in fields.items():
+                set_committed_value(need, name, value)
+    note_write(session)
+    return moves
 
 
 def match_scope(session: Session, *, grid: str | None = None, party_grid: str | None = None,
@@ -147,11 +207,7 @@ def match_scope(session: Session, *, grid: str | None = None, party_grid: str | 
     record each outcome in the workflow."""
     started = time.perf_counter()
     run, result, outcomes = run_batch(session, grid=grid, party_grid=party_grid, subdistrict_id=subdistrict_id)
-    moves = []
-    for outcome in outcomes:
-        moved = record_match_outcome(session, outcome.need, outcome.proposed, outcome.reason, tell=False)
-        if moved is not None:
-            moves.append((outcome.need, moved))
+    moves = record_match_outcomes(session, outcomes)
     notify.next_actors_of_many(session, moves)  # everyone told with a few queries, not a few per need
     session.flush()
     BATCH_SECONDS.observe(time.perf_counter() - started)

@@ -63,23 +63,21 @@ def test_a_batch_run_twice_under_new_ids_changes_no_proposal_audit_entry_notific
 
 
 def test_a_batch_task_that_fails_leaves_the_database_as_it_was(app, session, waiting, monkeypatch):
-    from workflow import service
-    calls = []
-    real = service.record_match_outcome
+    from workflow import notify
+    written = []
 
-    def fail_on_the_third(*args: Any, **kwargs: Any) -> None:
-        calls.append(1)
-        if len(calls) == 3:
-            raise RuntimeError("the worker's machine lost power")
-        real(*args, **kwargs)
+    def fail_when_telling(s: Any, moves: Any) -> None:
+        # The proposals, audit entries and moves are written by then (in bulk), the notifications not yet.
+        written.append((s.scalar(select(func.count()).select_from(Proposal)), len(moves)))
+        raise RuntimeError("the worker's machine lost power")
 
-    monkeypatch.setattr(service, "record_match_outcome", fail_on_the_third)
+    monkeypatch.setattr(notify, "next_actors_of_many", fail_when_telling)
     before = table_counts(session)
 
     with pytest.raises(RuntimeError):
         _task(app, "jobs.match_scope").apply().get()
 
-    assert len(calls) == 3  # it had written proposals and moved two needs before it failed
+    assert written == [(before["proposals"] + 2, 4)]  # it had proposed for two needs and moved four
     session.expire_all()
     assert table_counts(session) == before
     assert {s for s in _state(session)["statuses"].values()} == {"submitted"}

@@ -190,3 +190,13 @@ def test_a_providers_tag_names_the_trade_it_belongs_to_and_what_its_mandate_cove
     assert "装修" in implied_tags("水管维修") and "装修" in implied_tags("电路维修")
     assert implied_tags("占道经营") == ("噪音扰民", "油烟扰民")  # 城管 enforce street trading, noise, fumes
     assert "测血压" in implied_tags("家庭医生")  # the family doctor team takes blood pressure
+
+
+def test_the_syllables_looked_up_a_character_at_a_time_are_pypinyins_reading_of_the_text():
+    from pypinyin import lazy_pinyin
+
+    from matching.lexicon import _syllables
+    texts = ["银行行长重新长大", "水笼头坏了，能来修一下吗？", "wifi连不上 2楼 A座", "", "調理・おはよう", "乐乐音乐"]
+    for text in texts:
+        assert _syllables(text) == lazy_pinyin(list(text))
+        assert len(_syllables(text)) == len(text)

@@ -346,6 +346,24 @@ def test_cell_cosines_equal_plain_dot_products():
     np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
 
 
+def test_a_batch_scores_the_same_pairs_the_same_whatever_the_chunk_of_its_pair_cosines(monkeypatch):
+    from matching.engine import candidate_graph
+
+    sub = make_subdistrict(300, 900, seed=7, n_grids=36)
+    index = ProviderIndex.build(sub.providers)
+
+    def scored() -> tuple[np.ndarray, ...]:
+        s = candidate_graph(sub.needs, index, sub.grid_map).scored
+        return s.need, s.provider, s.tier, s.features, s.score
+
+    whole = scored()
+    monkeypatch.setattr(scoring, "PAIR_CHUNK", 7)  # many chunks, the last one short
+    chunked = scored()
+    assert whole[0].size > 1000 and int(whole[2].max()) == 3  # tier 3 pairs, scored one by one
+    for a, b in zip(whole, chunked):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_matching_imports_neither_flask_nor_sqlalchemy():
     code = ("import sys, matching, matching.scoring, matching.engine, matching.index, "
             "matching.candidates, matching.textvec, matching.pricing\n"

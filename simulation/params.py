@@ -67,8 +67,9 @@ class Params:
     # --- residents [WF]
     confirm_share: float = 0.85  # [ASSUME] residents who confirm and rate; the rest close after AUTO_CLOSE_DAYS
     confirm_hours: float = 6.0  # [ASSUME] mean hours to confirm (exponential)
-    # [ASSUME] residents a coordinator reaches by phone for the return visit (回访) of a need still unconfirmed
-    # RETURN_VISIT_HOURS after it was done [WF]; the others close after AUTO_CLOSE_DAYS
+    # [ASSUME] the chance that a call of the return visit (回访) reaches the resident of a need still unconfirmed
+    # RETURN_VISIT_HOURS after it was done [WF]; one not reached is called again the next office day, until
+    # the need closes itself after AUTO_CLOSE_DAYS
     return_visit_reach: float = 0.8
     cancel_share: float = 0.02  # [ASSUME] residents who cancel a need (sorted it out themselves)
     cancel_after_hours: float = 12.0  # [ASSUME] mean hours after submitting, if it is not yet being served

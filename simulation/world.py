@@ -346,21 +346,29 @@ class World:
             self._later(rng.expovariate(1.0 / self.params.confirm_hours),
                         lambda: self._confirm(need_id, resident, rating))
         # The coordinator works the 已完成待确认 tab: a need still unconfirmed once the resident has had
-        # RETURN_VISIT_HOURS gets a call, in office hours; not every resident answers the phone.
+        # RETURN_VISIT_HOURS gets a call, in office hours.
         wait = float(setting("RETURN_VISIT_HOURS"))
         wait += people.office_delay(self.local() + timedelta(hours=wait), self.params.coordinator_delay_hours, rng)
-        if rng.random() < self.params.return_visit_reach:
-            self._later(wait, lambda: self._return_visit(need_id, rating))
+        self._later(wait, lambda: self._return_visit(need_id, rating, 0))
 
     def _confirm(self, need_id: int, resident: User | None, rating: int) -> None:
         if self._need(need_id).status == NeedStatus.DONE:
             self._act(need_id, Action.CONFIRM, resident, rating=rating, reason="谢谢")
 
-
-    def _return_visit(self, need_id: int, rating: int) -> None:
-        if self._need(need_id).status == NeedStatus.DONE:
+    def _return_visit(self, need_id: int, rating: int, attempt: int) -> None:
+        """A call of the return visit; a resident who does not answer stays in the tab and is called again
+        the next office day (until the need closes itself)."""
+        if self._need(need_id).status != NeedStatus.DONE:
+            return
+        rng = people.draw(self.seed, self.tally.arrival[need_id], "visit", attempt)
+        if rng.random() < self.params.return_visit_reach:
             self.tally.return_visits += 1
             self._act(need_id, Action.RETURN_VISIT, self.staff, rating=rating, reason="电话回访，居民表示满意")
+            return
+        tomorrow = people.hours_until_hour(self.local(), people.OFFICE_SESSIONS[0][0])
+        tomorrow += people.office_delay(self.local() + timedelta(hours=tomorrow), self.params.coordinator_delay_hours,
+                                        rng)
+        self._later(tomorrow, lambda: self._return_visit(need_id, rating, attempt + 1))
 
 
 def inactive_volunteers(session: Session, share_active: float, seed: int) -> int:

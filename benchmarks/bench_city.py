@@ -578,6 +578,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="first, one subdistrict's batch step by step in this process (where the time goes)")
     parser.add_argument("--redis-db", type=int, default=REDIS_DB, help="the Redis DB of the workers (flushed)")
     parser.add_argument("--queue", default=QUEUE, help="the Celery queue (workers' own: <queue>-w<n>)")
+    parser.add_argument("--cache-entries", type=int, default=None,
+                        help="SANKU_INDEX_CACHE_ENTRIES of the workers (default: the subdistricts a worker takes at "
+                             "the largest k, at least the app's default 8), as a city sizes it")
     args = parser.parse_args(argv)
     _use_redis(args.redis_db, args.queue)
     counts = sorted(set(args.counts or (QUICK_COUNTS if args.quick else COUNTS)))
@@ -603,6 +606,9 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="sanku-bench-city-") as tmp:
         workdir = Path(tmp)
         env = app_env(url, workdir)
+        per_worker = -(-max(counts) // args.workers)
+        env["SANKU_INDEX_CACHE_ENTRIES"] = str(args.cache_entries or max(8, per_worker))
+        print(f"# each worker keeps the indexes of {env['SANKU_INDEX_CACHE_ENTRIES']} subdistricts", flush=True)
         try:
             migrate(env)
             redis.Redis.from_url(REDIS_URL).flushdb()

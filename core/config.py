@@ -54,6 +54,7 @@ class Config:
     # A coordinator may close a done need on the resident's word by phone (回访) once the resident has had
     # this long to confirm in the app: their own word first, and staff cannot close a need the moment it is done.
     RETURN_VISIT_HOURS = 24
+    INDEX_CACHE_ENTRIES = 8  # subdistricts whose provider index a process keeps (~90 MiB each at 15,000 providers)
     SLA_MATCH_HOURS: dict[str, float] = DEFAULT_SLA_MATCH_HOURS
     SLA_CLOSE_HOURS: dict[str, float] = DEFAULT_SLA_CLOSE_HOURS
     TOKEN_TTL_SECONDS = 8 * 3600  # a bearer token lasts one working day
@@ -141,6 +142,7 @@ ENVIRONMENT: dict[str, tuple[str, str]] = {
     "REOPEN_DAYS": ("SANKU_REOPEN_DAYS", "int"),
     "AUTO_CLOSE_DAYS": ("SANKU_AUTO_CLOSE_DAYS", "float"),
     "RETURN_VISIT_HOURS": ("SANKU_RETURN_VISIT_HOURS", "float"),
+    "INDEX_CACHE_ENTRIES": ("SANKU_INDEX_CACHE_ENTRIES", "int"),
     "SLA_MATCH_HOURS": ("SANKU_SLA_MATCH_HOURS", "json"),
     "SLA_CLOSE_HOURS": ("SANKU_SLA_CLOSE_HOURS", "json"),
     "TOKEN_TTL_SECONDS": ("SANKU_TOKEN_TTL_SECONDS", "int"),
@@ -250,6 +252,9 @@ def _check(config: Mapping[str, Any]) -> list[str]:
                 "NOTIFY_BACKOFF_SECONDS", "NOTIFY_BACKOFF_MAX_SECONDS", "NOTIFY_LEASE_SECONDS"):
         if not _positive(config[key]):
             problems.append(f"{key} should be a positive number, not {config[key]!r}")
+    entries = config["INDEX_CACHE_ENTRIES"]
+    if isinstance(entries, bool) or not isinstance(entries, int) or entries < 1:
+        problems.append(f"INDEX_CACHE_ENTRIES should be a whole number of subdistricts, 1 or more, not {entries!r}")
     hours = config["RETURN_VISIT_HOURS"]
     if isinstance(hours, bool) or not isinstance(hours, (int, float)) or hours < 0:
         problems.append(f"RETURN_VISIT_HOURS should be a number of hours, 0 or more, not {hours!r}")

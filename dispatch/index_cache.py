@@ -37,6 +37,7 @@ from flask import current_app, has_app_context
 from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
+from core.config import setting
 from matching.index import ProviderIndex
 from matching.types import GridMap, ProviderView
 from models import AuditEntry, Proposal, Resource, Subdistrict, Volunteer
@@ -46,9 +47,6 @@ from .views import ProviderHistory, ProviderKey, load_providers, neighbor_map, p
 CACHE_KEY = "sanku_provider_index_cache"
 ALL = None  # the key of every provider of the deployment
 RECHECK_SECONDS = 5.0  # an entry older than this reads the loads again even if the state is the same
-# Subdistricts whose index a process keeps (the least recently used goes first): an index of 15,000
-# providers takes about 80-95 MiB, and a worker of a 70-subdistrict city would otherwise keep them all.
-MAX_ENTRIES = 8
 _WROTE = "sanku_wrote_in"  # Session.info: the root transaction that has flushed a change
 
 
@@ -140,7 +138,11 @@ def capacity_changes(index: ProviderIndex,
 class ProviderIndexCache:
     """One :class:`CachedIndex` per subdistrict key, for one process (see the module doc)."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_entries: int = 8) -> None:
+        # Subdistricts whose index the process keeps (the least recently used goes first): an index of
+        # 15,000 providers takes about 80-95 MiB, and a worker of a 70-subdistrict city would otherwise keep
+        # them all (INDEX_CACHE_ENTRIES: size it to the subdistricts a worker serves, memory allowing).
+        self.max_entries = max_entries
         self._entries: OrderedDict[int | None, CachedIndex] = OrderedDict()
         self._locks: dict[int | None, threading.Lock] = {}
         self.rebuilds = 0  # full builds so far (for tests and benchmarks)
@@ -165,7 +167,7 @@ class ProviderIndexCache:
             entry = self._refresh(session, entry, state, subdistrict)
             self._entries[subdistrict] = entry
             self._touch(subdistrict)
-            while len(self._entries) > MAX_ENTRIES:
+            while len(self._entries) > self.max_entries:
                 self._entries.popitem(last=False)
             return entry
 
@@ -204,7 +206,7 @@ def index_cache() -> ProviderIndexCache | None:
         return None
     cache = current_app.extensions.get(CACHE_KEY)
     if cache is None:
-        cache = current_app.extensions.setdefault(CACHE_KEY, ProviderIndexCache())
+        cache = current_app.extensions.setdefault(CACHE_KEY, ProviderIndexCache(int(setting("INDEX_CACHE_ENTRIES"))))
     assert isinstance(cache, ProviderIndexCache)
     return cache
 

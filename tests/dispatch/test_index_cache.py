@@ -357,8 +357,7 @@ def test_a_process_keeps_the_indexes_of_its_most_recent_subdistricts_only(monkey
     monkeypatch.setattr(index_cache, "provider_history", lambda session, subdistrict_id=None: ProviderHistory())
     monkeypatch.setattr(index_cache, "neighbor_map", lambda session, subdistrict=None: {})
     monkeypatch.setattr(index_cache, "load_providers", lambda session, history=None, subdistrict_id=None: [])
-    monkeypatch.setattr(index_cache, "MAX_ENTRIES", 2)
-    cache = ProviderIndexCache()
+    cache = ProviderIndexCache(max_entries=2)
 
     for subdistrict in (1, 2, 1, 3):  # 1 was used after 2: 2 is the one to go
         cache.entry(Session(), subdistrict)

@@ -34,8 +34,8 @@ proc_name = "sanku-web"
 
 def child_exit(_server: Any, worker: Any) -> None:
     """A worker that exits leaves its metric files: mark it dead so its live gauges stop counting."""
+    import os
+
     from prometheus_client import multiprocess
-    try:
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):  # else not in multiprocess mode: nothing to mark
         multiprocess.mark_process_dead(worker.pid)
-    except (KeyError, ValueError):  # not in multiprocess mode: nothing to mark
-        pass

@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_load import PG_ADMIN_DSN, REPO_ROOT, SECRET_KEY, SERVER_HOST, git_state, log_tail  # noqa: E402
+from bench_load import KEYS_CONFIG, PG_ADMIN_DSN, REPO_ROOT, SECRET_KEY, SERVER_HOST, git_state, log_tail  # noqa: E402
 from load_mix import copied_database, free_port, running, server_env, submit_first_needs  # noqa: E402
 
 REDIS_URL = "redis://127.0.0.1:6379/1"
@@ -183,7 +183,7 @@ def make_accounts(url: str, workdir: Path, residents: int) -> tuple[list[dict[st
     sys.path.insert(0, str(REPO_ROOT))
     from access.auth import create_user, issue_token
     from app import create_app
-    app = create_app({"DATABASE_URL": url, "SECRET_KEY": SECRET_KEY, "ENV": "development", "LOG_LEVEL": "WARNING",
+    app = create_app({"DATABASE_URL": url, "SECRET_KEY": SECRET_KEY, "ENV": "development", "LOG_LEVEL": "WARNING", **KEYS_CONFIG,
                       "CLASSIFIER_PATH": str(workdir / "classifier.joblib")})
     with app.app_context():
         db = app.extensions["sanku_db"]

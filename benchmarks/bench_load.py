@@ -46,6 +46,7 @@ include the clients' own work; compare rows, not machines.
 from __future__ import annotations
 
 import argparse
+import base64
 import datetime as dt
 import http.client
 import importlib.util
@@ -76,6 +77,11 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 # What the demo and the brief fix.
 DEMO_PASSWORD = "sanku-demo-2026"
 SECRET_KEY = "bench-secret-key-0123456789abcdef"
+# This run's personal-data keys (production refuses to start without them); every process of the run, the
+# servers and the scripts' own apps, uses the same, or one could not read what another wrote.
+DATA_KEY = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()  # a Fernet key
+LOOKUP_KEY = secrets.token_hex(16)
+KEYS_CONFIG = {"DATA_KEYS": [DATA_KEY], "LOOKUP_KEY": LOOKUP_KEY}
 CREATE_ACCOUNT = "admin"  # creates and lists: sees every need
 PROPOSALS_ACCOUNT = "coordinator"  # proposals: scoped to the first demo Party grid
 NEED_GRID = "G001"
@@ -437,6 +443,8 @@ def app_env(database_url: str, workdir: Path) -> dict[str, str]:
         "DATABASE_URL": database_url,
         "SANKU_ENV": "development",
         "SECRET_KEY": SECRET_KEY,
+        "SANKU_DATA_KEYS": DATA_KEY,
+        "SANKU_LOOKUP_KEY": LOOKUP_KEY,
         "SANKU_CLASSIFIER_PATH": str(workdir / "classifier.joblib"),
         "FLASK_DEBUG": "0",  # no reloader: the server is one process we can stop
         "PYTHONUNBUFFERED": "1",

@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from bench_load import (  # type: ignore[import-not-found]
+    KEYS_CONFIG,
     PG_ADMIN_DSN,
     PG_URL,
     REPO_ROOT,
@@ -161,7 +162,7 @@ def make_residents(url: str, workdir: Path, count: int) -> list[dict[str, Any]]:
     sys.path.insert(0, str(REPO_ROOT))
     from access.auth import create_user, issue_token
     from app import create_app
-    app = create_app({"DATABASE_URL": url, "SECRET_KEY": SECRET_KEY, "ENV": "development",
+    app = create_app({"DATABASE_URL": url, "SECRET_KEY": SECRET_KEY, "ENV": "development", **KEYS_CONFIG,
                       "CLASSIFIER_PATH": str(workdir / "classifier.joblib"), "LOG_LEVEL": "WARNING"})
     accounts = []
     with app.app_context():

@@ -224,9 +224,12 @@ class ProviderIndex:
 
     def _move_in_cells(self, flipped: np.ndarray) -> bool:
         """Take the volunteers of ``flipped`` that filled up out of their cells, and put those that
-        got room into theirs, patching the tables a fresh build would make (False when it cannot:
-        a cell that would appear or vanish, which renumbers the cells; then they are built again).
-        ``self`` is a fresh copy whose ``free`` is already the new one; ``flipped`` holds volunteers."""
+        got room into theirs, patching the tables in place of a fresh build (False when it cannot: a
+        cell that would have to appear, which renumbers the cells; then they are built again). A cell
+        left empty stays, empty, where a fresh build would have none: it holds nobody to score, and the
+        volunteer who left it (the only one, often, of their grid and service) comes back into it
+        without a rebuild. ``self`` is a fresh copy whose ``free`` is already the new one; ``flipped``
+        holds volunteers."""
         leaving = [int(p) for p in flipped if self.free[p] == 0]
         coming = [int(p) for p in flipped if self.free[p] > 0]
         out: list[tuple[int, int]] = []
@@ -237,9 +240,7 @@ class ProviderIndex:
                 if cells is None:
                     return False
                 pairs.extend((c, p) for c in cells)
-        table, removed = _without_members(self.cells, out, keep_empty=self.homeless_cell)
-        if table is None:
-            return False
+        table, removed = _without_members(self.cells, out)
         table, inserted = _with_members(table, into)
         self.cells = table
         assert self._text is not None
@@ -294,9 +295,7 @@ class ProviderIndex:
                 if (cells == NO_CELL).any():
                     return
                 pairs.extend((int(c), p) for c in cells)
-        table, _ = _without_members(t3.table, out, keep_empty=None)
-        if table is None:
-            return
+        table, _ = _without_members(t3.table, out)
         table, _ = _with_members(table, into)
         self._tier3 = (grid_map, replace(t3, table=table))
 
@@ -513,11 +512,9 @@ def _by_cell_then_provider(pair: tuple[int, int]) -> tuple[int, int]:
     return pair
 
 
-def _without_members(table: CellTable, pairs: list[tuple[int, int]], *,
-                     keep_empty: int | None) -> tuple[CellTable | None, np.ndarray]:
+def _without_members(table: CellTable, pairs: list[tuple[int, int]]) -> tuple[CellTable, np.ndarray]:
     """``table`` with provider ``p`` taken out of cell ``c`` for each ``(c, p)``, and the positions
-    removed (in the old members). None when a cell other than ``keep_empty`` would be left empty:
-    a fresh build would not have it, and every later cell id would move."""
+    removed (in the old members). A cell left empty stays (empty): every later cell id stays too."""
     if not pairs:
         return table, np.zeros(0, dtype=np.int64)
     ptr, members = table.ptr, table.members
@@ -529,9 +526,6 @@ def _without_members(table: CellTable, pairs: list[tuple[int, int]], *,
     removed = np.unique(np.asarray(positions, dtype=np.int64))
     lost = np.bincount(np.asarray([c for c, _ in pairs]), minlength=sizes.size)
     left = sizes - lost
-    emptied = np.flatnonzero((left == 0) & (lost > 0))
-    if emptied.size and not (emptied.size == 1 and emptied[0] == keep_empty):
-        return None, removed
     new_ptr = np.zeros_like(ptr)
     np.cumsum(left, out=new_ptr[1:])
     return CellTable(ptr=new_ptr, members=np.delete(members, removed)), removed
@@ -581,15 +575,17 @@ def _blocks_with_rows(blocks: CellBlocks, rows: np.ndarray, cells: list[int], pr
     the result, ascending) of cell ``cells[k]``, its columns moved into that cell's block."""
     row_ptr, indices, data, shifts = blocks.row_ptr, blocks.indices, blocks.data, blocks.row_shift
     if rows.size:
-        lengths = np.diff(row_ptr)
-        for row, cell, p in zip(rows.tolist(), cells, providers):
-            lo, hi = int(text.indptr[p]), int(text.indptr[p + 1])
-            shift = np.int32((cell % blocks.cells_per_chunk) * blocks.n_features)
-            at = int(lengths[:row].sum())
-            indices = np.insert(indices, at, text.indices[lo:hi].astype(np.int32) + shift)
-            data = np.insert(data, at, text.data[lo:hi])
-            lengths = np.insert(lengths, row, hi - lo)
-            shifts = np.insert(shifts, row, shift)
+        # Every row inserted in one pass over the (large) entry arrays, at positions of the arrays as they
+        # are: the k-th new row (result position rows[k], ascending) goes before old row rows[k] - k.
+        old_rows = rows.astype(np.int64) - np.arange(rows.size)
+        spans = [(int(text.indptr[p]), int(text.indptr[p + 1])) for p in providers]
+        new_shifts = np.asarray([(cell % blocks.cells_per_chunk) * blocks.n_features for cell in cells], dtype=np.int32)
+        at = np.repeat(row_ptr[old_rows], [hi - lo for lo, hi in spans])
+        indices = np.insert(indices, at, np.concatenate(
+            [text.indices[lo:hi].astype(np.int32) + s for (lo, hi), s in zip(spans, new_shifts)]))
+        data = np.insert(data, at, np.concatenate([text.data[lo:hi] for lo, hi in spans]))
+        lengths = np.insert(np.diff(row_ptr), old_rows, [hi - lo for lo, hi in spans])
+        shifts = np.insert(shifts, old_rows, new_shifts)
         row_ptr = np.zeros(lengths.size + 1, dtype=blocks.row_ptr.dtype)
         np.cumsum(lengths, out=row_ptr[1:])
     return replace(blocks, cell_ptr=cell_ptr, row_ptr=row_ptr, indices=indices, data=data, row_shift=shifts)

@@ -5,7 +5,7 @@ triaged need, and a need entered on a resident's behalf. Admins use the same pag
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -199,8 +199,13 @@ def _need_page(need: Need, errors: FormErrors | None = None, status: int = 200, 
                 weights=WEIGHTS, labels=FEATURE_LABELS_ZH, back=back, q=query, found=found[:10],
                 errors=errors or FormErrors(), services=list(SERVICE_LABELS_ZH.items()),
                 history=sorted(need.proposals, key=lambda p: p.id), shown=shown, revealed=revealed,
-                reopen_days=setting("REOPEN_DAYS"), now=utcnow(),
-                visit_due=return_visit_due(need) if need.status == NeedStatus.DONE else None)
+                reopen_days=setting("REOPEN_DAYS"), visit_from=_visit_not_yet(need))
+
+
+def _visit_not_yet(need: Need) -> datetime | None:
+    """When a return visit becomes possible, if the resident still has time to confirm themselves."""
+    due = return_visit_due(need) if need.status == NeedStatus.DONE else None
+    return due if due is not None and due > utcnow() else None
 
 
 @bp.get("/needs/<int:id_>")

@@ -7,7 +7,8 @@
   offers its service and is free in its window, skills unread; nobody in the grid: it waits for the council.
 - ``random``: any eligible provider (service, coverage, capacity, window), uniformly.
 
-Every policy stores its choices as proposals and the workflow records them (``record_match_outcome``);
+Every policy stores its choices as proposals and the workflow records them as after the app's own
+batch (``workflow.service.record_batch``);
 after that the month goes on through the same services for all of them: a decline brings the
 workflow's next best (``workflow.effects.decline``), whatever the policy. A person choosing a provider
 by hand (the branch after a no-show, the council) picks by the policy's rule from the ranked list the

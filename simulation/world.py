@@ -33,7 +33,7 @@ from models import Grid, Need, Proposal, User, Volunteer
 from pools.schemas import NeedIn
 from workflow.minutes import record_decision
 from workflow.service import apply_action as _apply
-from workflow.service import record_match_outcome
+from workflow.service import record_batch
 from workflow.sla import run_escalation
 
 from . import people
@@ -189,8 +189,7 @@ class World:
         proposed: list[int] = []
         with self.unit() as session:
             outcomes = self.policy.batch(session, self.batch_rng)
-            for outcome in outcomes:
-                record_match_outcome(session, outcome.need, outcome.proposed, outcome.reason, now=self.now())
+            record_batch(session, outcomes, now=self.now())  # as the app records a batch (match_scope)
             proposed = [o.need.id for o in outcomes if o.proposed]
             self.tally.batches += 1
         for need_id in proposed:

@@ -201,14 +201,21 @@ def record_match_outcomes(session: Session, outcomes: list[Outcome],
     return moves
 
 
+def record_batch(session: Session, outcomes: list[Outcome], now: datetime | None = None) -> list[tuple[Need, NeedStatus]]:
+    """A batch's outcomes recorded and whoever acts next told, with a few statements in all: what follows
+    matching for any batch (:func:`match_scope`; the simulated month's policies). Returns the moves."""
+    moves = record_match_outcomes(session, outcomes, now)
+    notify.next_actors_of_many(session, moves)  # everyone told with a few queries, not a few per need
+    return moves
+
+
 def match_scope(session: Session, *, grid: str | None = None, party_grid: str | None = None,
                 subdistrict_id: int | None = None) -> tuple[MatchRun, BatchResult]:
     """Batch-match the open needs of a scope (in one subdistrict: ``dispatch.batch.batch_subdistrict``) and
     record each outcome in the workflow."""
     started = time.perf_counter()
     run, result, outcomes = run_batch(session, grid=grid, party_grid=party_grid, subdistrict_id=subdistrict_id)
-    moves = record_match_outcomes(session, outcomes)
-    notify.next_actors_of_many(session, moves)  # everyone told with a few queries, not a few per need
+    record_batch(session, outcomes)
     session.flush()
     BATCH_SECONDS.observe(time.perf_counter() - started)
     BATCH_NEEDS.observe(len(outcomes))

@@ -52,7 +52,21 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn: Any) -> None:
             conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(WRITES) else "BEGIN")
+    if engine.dialect.name == "postgresql":
+        event.listen(engine, "handle_error", _broken_ping_is_a_disconnect)
     return engine
+
+
+def _broken_ping_is_a_disconnect(ctx: Any) -> None:
+    """The pre-ping of a connection whose backend was killed: psycopg's ping fails with the lost
+    socket, then SQLAlchemy's restoring of autocommit on the half-dead connection raises a
+    ProgrammingError, which is not read as a disconnect, so the request failed instead of drawing
+    a new connection (now and then: it depends on when the socket's end is seen). A pre-ping that
+    failed while handling an OperationalError is a disconnect."""
+    if ctx.is_pre_ping and not ctx.is_disconnect:
+        cause = ctx.original_exception.__context__
+        if isinstance(cause, ctx.dialect.loaded_dbapi.OperationalError):
+            ctx.is_disconnect = True
 
 
 class Database:

@@ -148,3 +148,38 @@ def test_a_pooled_connection_the_database_killed_is_replaced_before_a_request_us
     with own.connect() as conn:
         assert conn.execute(text("SELECT pg_backend_pid()")).scalar() != pid
     own.dispose()
+
+
+def test_a_pre_ping_that_breaks_while_restoring_autocommit_counts_as_a_disconnect():
+    """psycopg: the ping's SELECT fails with the lost socket, then setting autocommit back raises a
+    ProgrammingError; the pool must take that as a dead connection (replace it), not fail the request."""
+    import psycopg
+
+    from core.database import make_engine
+
+    class Dead:  # a DBAPI connection whose backend was killed, as psycopg shows it mid-ping
+        closed = broken = False  # not yet known to psycopg itself
+        _autocommit = False
+
+        @property
+        def autocommit(self) -> bool:
+            return self._autocommit
+
+        @autocommit.setter
+        def autocommit(self, value: bool) -> None:
+            if not value:
+                raise psycopg.ProgrammingError("can't change 'autocommit' now: connection in transaction status ACTIVE")
+            self._autocommit = value
+
+        def cursor(self) -> Any:
+            class Cursor:
+                def execute(self, _sql: str) -> None:
+                    raise psycopg.OperationalError("connection socket closed")
+
+                def close(self) -> None:
+                    pass
+            return Cursor()
+
+    engine = make_engine("postgresql+psycopg://nobody@127.0.0.1:1/none")
+    assert engine.dialect._do_ping_w_event(Dead()) is False  # a disconnect: the pool reconnects
+    engine.dispose()

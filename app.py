@@ -35,6 +35,18 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     return app
 
 
+def warm_up(app: Flask) -> None:
+    """Load now what the first requests would otherwise wait for: the classifier (a submission's first
+    use loads or trains it) and the ORM's mappers. A production worker calls this before it serves
+    (``gunicorn.conf.py``)."""
+    from sqlalchemy.orm import configure_mappers
+
+    from dispatch.classifier import current_model
+    configure_mappers()
+    with app.app_context():
+        current_model()
+
+
 def register_logging(app: Flask) -> None:
     """One line per event on stderr (text, or JSON with ``LOG_FORMAT=json``), set up once; tests keep
     pytest's own capture."""

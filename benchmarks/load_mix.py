@@ -5,21 +5,23 @@ never asserts timing.
 1. A seeded template database on the local PostgreSQL (``seed-demo``: 158 grids, ~3,050 providers,
    400 needs with a month of history), made once (or ``--template NAME``, an existing seeded one),
    copied for each server (``CREATE DATABASE … TEMPLATE``), so both start from the same data.
-2. The server in a subprocess: ``gunicorn --config gunicorn.conf.py`` (2 processes × 4 threads,
+2. The server in a subprocess: ``gunicorn --config gunicorn.conf.py`` (4 processes × 1 thread,
    ``SANKU_ENV=production``: what ``make prod`` serves) or ``flask run --with-threads`` (``make run``).
 3. Residents with a bearer token each (made in this process, as the CLI does) submit one need each
-   over HTTP; then locust (``benchmarks/locustfile.py``), headless in a subprocess, runs them at a fixed
-   rate each (2 requests/s a user; users = rate ÷ 2): 70% reads, 20% submissions, 10% cancel/reopen
-   of their own need.
-4. One row per offered rate, each ``--step`` seconds (ramp-up included); the curve stops one step
-   after saturation (served below 90% of the offered rate, or more than 1% errors).
+   over HTTP (one per user, so that no two users move one need); then ``benchmarks/loadgen.py`` runs
+   them, each at Poisson times 2 requests/s on average (users = rate ÷ 2): 70% reads, 20% submissions,
+   10% cancel/reopen of their own need. Each worker of the server has served a few requests first.
+4. One row per offered rate, each ``--step`` seconds; the curve stops one step after saturation
+   (served below 90% of the offered rate, or more than 1% errors).
 
-Locust shares the two cores with the server (it uses about half of one at 200 requests/s), so the
-figures are the service and its load generator together on one small machine.
+The generator shares the two cores with the server (about a tenth of one at 200 requests/s), so the
+figures are the service and its load generator together on one small machine. ``--calibrate`` measures
+what the generator itself adds (``/healthz``, this generator beside locust).
 
     python benchmarks/bench_load.py --mixed                        # both servers, 30 s a step
     python benchmarks/bench_load.py --mixed --step 15 --rates 50,100,200 --servers gunicorn
     python benchmarks/bench_load.py --mixed --sustain 120 --rates 200 --servers gunicorn
+    python benchmarks/bench_load.py --mixed --calibrate --rates 100,200 --step 20
 """
 from __future__ import annotations
 
@@ -40,6 +42,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import loadgen  # type: ignore[import-not-found]
 from bench_load import (  # type: ignore[import-not-found]
     KEYS_CONFIG,
     PG_ADMIN_DSN,
@@ -55,7 +58,7 @@ from bench_load import (  # type: ignore[import-not-found]
     stop_server,
 )
 
-RATE_PER_USER = 2.0  # requests a second each locust user sends
+RATE_PER_USER = 2.0  # requests a second each user sends
 DEFAULT_RATES = (50, 100, 150, 200, 300, 400, 600)
 STEP_SECONDS = 30
 RESIDENTS = 40
@@ -77,6 +80,7 @@ class Step:
     p50: float
     p95: float
     p99: float
+    late_p99: float  # how late the generator sent (due → sent): large means the figures are the generator's
     by_operation: tuple[tuple[str, int, int, float, float], ...] = ()  # (name, requests, errors, p50, p99)
 
     @property
@@ -194,12 +198,14 @@ def submit_first_needs(port: int, accounts: list[dict[str, Any]], count: int | N
     return entries
 
 
-def run_locust(port: int, users_file: Path, rate: float, seconds: float, prefix: Path) -> dict[str, dict[str, str]]:
+def run_locust_probe(port: int, rate: float, seconds: float, prefix: Path) -> dict[str, dict[str, str]]:
+    """locust (``benchmarks/locustfile.py``'s ``Prober``: ``/healthz`` at Poisson times), for the calibration."""
     users = max(1, round(rate / RATE_PER_USER))
-    env = dict(os.environ, SANKU_BENCH_USERS=str(users_file), SANKU_BENCH_RATE_PER_USER=str(rate / users))
+    env = dict(os.environ, SANKU_BENCH_RATE_PER_USER=str(rate / users))
     command = [sys.executable, "-m", "locust", "-f", str(REPO_ROOT / "benchmarks" / "locustfile.py"), "--headless",
                "-u", str(users), "-r", str(users), "--run-time", f"{int(seconds)}s", "--stop-timeout", "5",
-               "--host", f"http://{SERVER_HOST}:{port}", "--csv", str(prefix), "--only-summary", "--loglevel", "ERROR"]
+               "--host", f"http://{SERVER_HOST}:{port}", "--csv", str(prefix), "--only-summary", "--loglevel", "ERROR",
+               "Prober"]
     subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=seconds + 120)
     with open(f"{prefix}_stats.csv", encoding="utf-8") as fh:
         return {row["Name"]: row for row in csv.DictReader(fh)}
@@ -210,43 +216,72 @@ def _ms(row: dict[str, str], key: str) -> float:
     return float(value) if value != "N/A" else float("nan")
 
 
+def step_of(server: str, rate: float, seconds: float, answers: Sequence[loadgen.Answer]) -> Step:
+    latencies = [a.latency_ms for a in answers]
+    by_operation = []
+    for name, _ in loadgen.OPERATIONS:
+        mine = [a for a in answers if a.operation == name]
+        if mine:
+            ms = [a.latency_ms for a in mine]
+            by_operation.append((name, len(mine), sum(not a.ok for a in mine), percentile(ms, 0.5), percentile(ms, 0.99)))
+    return Step(server, rate, seconds, len(answers), sum(not a.ok for a in answers), len(answers) / seconds,
+                percentile(latencies, 0.5), percentile(latencies, 0.95), percentile(latencies, 0.99),
+                percentile([a.late_ms for a in answers], 0.99), tuple(by_operation))
+
+
+def percentile(values: Sequence[float], fraction: float) -> float:
+    return round(loadgen.percentile(values, fraction), 1)
+
+
 def measure(kind: str, template: str, rates: Sequence[float], seconds: float, workdir: Path,
             residents: int, stop_at_saturation: bool) -> list[Step]:
     steps: list[Step] = []
     with copied_database(template) as url:
         accounts = make_residents(url, workdir, residents)
         with running(kind, server_env(kind, url, workdir), workdir / f"{kind}.log") as port:
-            # Each locust user acts on a need of its own: no two users cancel one need at once.
-            entries = submit_first_needs(port, accounts, max(1, round(max(rates) / RATE_PER_USER)))
-            users_file = workdir / f"{kind}-users.json"
-            users_file.write_text(json.dumps(entries), encoding="utf-8")
+            # Each user acts on a need of its own: no two users cancel one need at once.
+            users = max(1, round(max(rates) / RATE_PER_USER))
+            entries = submit_first_needs(port, accounts, users)
+            loadgen.run(port, entries, min(users, 20), RATE_PER_USER, 5.0)  # every worker serves once first
             saturated_seen = False
             for rate in rates:
-                rows = run_locust(port, users_file, rate, seconds, workdir / f"{kind}-{int(rate)}")
-                row = rows.pop("Aggregated")
-                requests, failures = int(row["Request Count"]), int(row["Failure Count"])
-                by_operation = tuple((name, int(r["Request Count"]), int(r["Failure Count"]), _ms(r, "50%"), _ms(r, "99%"))
-                                     for name, r in sorted(rows.items()))
-                step = Step(kind, rate, seconds, requests, failures, float(row["Requests/s"]), _ms(row, "50%"),
-                            _ms(row, "95%"), _ms(row, "99%"), by_operation)
+                answers = loadgen.run(port, entries, max(1, round(rate / RATE_PER_USER)), RATE_PER_USER, seconds)
+                step = step_of(kind, rate, seconds, answers)
                 steps.append(step)
                 print(f"# {kind} {rate:g}/s: served {step.served:.1f}/s, p99 {step.p99:g} ms, "
-                      f"{failures} failures", flush=True)
+                      f"{step.failures} failures", flush=True)
                 if stop_at_saturation and saturated_seen:
                     break
                 saturated_seen = saturated_seen or step.saturated
     return steps
 
 
+def calibrate(template: str, rates: Sequence[float], seconds: float, workdir: Path) -> None:
+    """Both generators against ``/healthz`` of the production server (about 1 ms of work): what each adds."""
+    print(f"{'generator':<10} {'offered/s':>9} {'served/s':>9} {'requests':>8} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7}")
+    with copied_database(template) as url, running("gunicorn", server_env("gunicorn", url, workdir),
+                                                   workdir / "calibrate.log") as port:
+        probe = [{"token": "", "need_id": 0, "status": ""}]
+        for rate in rates:
+            users = max(1, round(rate / RATE_PER_USER))
+            answers = loadgen.run(port, probe, users, RATE_PER_USER, seconds, operations=(("GET /healthz", 1),))
+            ms = [a.latency_ms for a in answers]
+            print(f"{'sanku':<10} {rate:>9g} {len(answers) / seconds:>9.1f} {len(answers):>8} {percentile(ms, .5):>7g} "
+                  f"{percentile(ms, .95):>7g} {percentile(ms, .99):>7g}", flush=True)
+            row = run_locust_probe(port, rate, seconds, workdir / f"probe-{int(rate)}")["Aggregated"]
+            print(f"{'locust':<10} {rate:>9g} {float(row['Requests/s']):>9.1f} {row['Request Count']:>8} "
+                  f"{_ms(row, '50%'):>7g} {_ms(row, '95%'):>7g} {_ms(row, '99%'):>7g}", flush=True)
+
+
 def print_table(steps: Sequence[Step]) -> None:
     header = (f"{'server':<9} {'offered/s':>9} {'served/s':>9} {'seconds':>7} {'requests':>8} {'errors':>6} "
-              f"{'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7}  note")
+              f"{'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'late p99':>8}  note")
     print(header)
     print("-" * len(header))
     for s in steps:
         note = "saturated" if s.saturated else ""
         print(f"{s.server:<9} {s.offered:>9g} {s.served:>9.1f} {s.seconds:>7g} {s.requests:>8} {s.failures:>6} "
-              f"{s.p50:>7g} {s.p95:>7g} {s.p99:>7g}  {note}")
+              f"{s.p50:>7g} {s.p95:>7g} {s.p99:>7g} {s.late_p99:>8g}  {note}")
     # Where the time goes: each operation at each server's highest rate it kept up with.
     print()
     print(f"{'server':<9} {'offered/s':>9} {'operation':<30} {'requests':>8} {'errors':>6} {'p50 ms':>7} {'p99 ms':>7}")
@@ -267,6 +302,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="run each rate this long and do not stop at saturation (the 2-minute run)")
     parser.add_argument("--template", default=None, help="an existing seeded database to copy")
     parser.add_argument("--residents", type=int, default=RESIDENTS)
+    parser.add_argument("--calibrate", action="store_true",
+                        help="instead: /healthz at --rates from this script's generator and from locust")
     args = parser.parse_args(argv)
     rates = [float(r) for r in args.rates.split(",")]
     seconds = args.sustain or args.step
@@ -276,6 +313,9 @@ def main(argv: Sequence[str] | None = None) -> int:
           f"{load[0]:.1f} {load[1]:.1f} {load[2]:.1f}", flush=True)
     steps: list[Step] = []
     with tempfile.TemporaryDirectory(prefix="sanku-bench-mixed-") as tmp, seeded_template(args.template, Path(tmp)) as tpl:
+        if args.calibrate:
+            calibrate(tpl, rates, seconds, Path(tmp))
+            return 0
         for kind in [s.strip() for s in args.servers.split(",") if s.strip()]:
             workdir = Path(tmp) / kind
             workdir.mkdir()

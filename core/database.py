@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from flask import Flask, current_app, g, has_request_context, request
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -54,7 +54,37 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(WRITES) else "BEGIN")
     if engine.dialect.name == "postgresql":
         event.listen(engine, "handle_error", _broken_ping_is_a_disconnect)
+        event.listen(engine, "checkout", _bound_statements)
     return engine
+
+
+_TIMEOUT = "sanku_statement_timeout_ms"  # the connection record's info: the statement_timeout it runs under
+
+
+def _wanted_timeout_ms() -> int:
+    """An API request's statements are bounded (``API_STATEMENT_TIMEOUT_MS``); pages, commands and jobs not."""
+    if has_request_context() and request.path.startswith("/api/"):
+        return int(current_app.config.get("API_STATEMENT_TIMEOUT_MS") or 0)
+    return 0
+
+
+def _bound_statements(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+    """Give a connection drawn from the pool the statement timeout its user needs. The setting lives on
+    the connection (a session-level SET, outside any transaction) and is remembered on its pool record,
+    so the many API requests that draw the same connection in turn pay nothing: only a change (an API
+    request after a page, or back) costs a round trip. A new connection starts at the server's default, 0."""
+    wanted = _wanted_timeout_ms()
+    if record.info.get(_TIMEOUT, 0) == wanted:
+        return
+    autocommit = dbapi_conn.autocommit
+    dbapi_conn.autocommit = True  # not in a transaction: a rolled-back request would undo a SET made in one
+    try:
+        cursor = dbapi_conn.cursor()
+        cursor.execute(f"SET statement_timeout = {int(wanted)}")
+        cursor.close()
+    finally:
+        dbapi_conn.autocommit = autocommit
+    record.info[_TIMEOUT] = wanted
 
 
 def _broken_ping_is_a_disconnect(ctx: Any) -> None:
@@ -120,21 +150,11 @@ def get_db() -> Database:
 
 def db_session() -> Session:
     """The session of the current request or command, opened on first use. On PostgreSQL an API
-    request's statements are bounded (``API_STATEMENT_TIMEOUT_MS``): one runaway query fails its own
-    request (500, rolled back) instead of holding a connection every other request waits for."""
+    request's statements are bounded (``API_STATEMENT_TIMEOUT_MS``, set as the connection leaves the
+    pool: ``_bound_statements``): one runaway query fails its own request (500, rolled back) instead of
+    holding a connection every other request waits for."""
     if "db_session" not in g:
         writes = not has_request_context() or request.method not in READ_ONLY_METHODS
-        session = get_db().session(writes=writes)
-        g.db_session = session
-        if has_request_context() and request.path.startswith("/api/"):
-            limit_statements(session, int(current_app.config.get("API_STATEMENT_TIMEOUT_MS") or 0))
+        g.db_session = get_db().session(writes=writes)
     found: Session = g.db_session
     return found
-
-
-def limit_statements(session: Session, milliseconds: int) -> None:
-    """Bound each statement of the session's transaction (PostgreSQL; elsewhere nothing)."""
-    if milliseconds > 0 and session.get_bind().dialect.name == "postgresql":
-        # set_config(…, true) is SET LOCAL: it ends with the transaction, so a pooled connection
-        # goes back to the next user without it.
-        session.execute(text("SELECT set_config('statement_timeout', :ms, true)"), {"ms": f"{milliseconds}ms"})

@@ -117,9 +117,10 @@ def get_grid(session: Session, id_: int) -> Grid:
 def list_grids(session: Session, *, page: int, per_page: int, active: bool = True, q: str | None = None,
                community: str | None = None, party_grid: str | None = None,
                subdistrict: str | None = None) -> Page[Grid]:
-    # Each grid's one community, Party grid and subdistrict in the same query; its neighbours in one more.
+    # Each grid's one community, Party grid and subdistrict in the same query; its neighbours in one more,
+    # their codes only (a neighbour's boundary is a GeoJSON document to parse, and the list shows codes).
     query = (select(Grid).options(joinedload(Grid.community), joinedload(Grid.party_grid),
-                                  selectinload(Grid.neighbors), joinedload(Grid.subdistrict))
+                                  selectinload(Grid.neighbors).load_only(Grid.code), joinedload(Grid.subdistrict))
              .where(Grid.active == active).order_by(Grid.code))
     if subdistrict:
         query = query.where(Grid.subdistrict_id == subdistrict_by_code(session, subdistrict).id)

@@ -117,18 +117,39 @@ def test_json_logs_carry_the_request_id_into_the_tasks_a_request_queues(app, ses
 
 
 @pytest.mark.postgres
-def test_an_api_request_s_statements_are_cut_off_at_the_statement_timeout(app):
+def test_an_api_request_s_statements_are_cut_off_at_the_statement_timeout(tmp_path, database_url):
+    from flask import g
     from sqlalchemy import text
 
     from core.database import db_session
-    app.config["API_STATEMENT_TIMEOUT_MS"] = 200
+    app = _app(tmp_path, DATABASE_URL=database_url, TASKS_EAGER=True, API_STATEMENT_TIMEOUT_MS=200)
+    own = app.extensions["sanku_db"].engine
+
+    def in_request(path: str) -> tuple[str, int]:
+        """The statement timeout a request of ``path`` runs under, and its connection's backend."""
+        with app.test_request_context(path):
+            try:
+                return db_session().execute(text("SHOW statement_timeout")).scalar_one(), \
+                    db_session().execute(text("SELECT pg_backend_pid()")).scalar_one()
+            finally:
+                g.pop("db_session").close()  # rolled back, as a GET is
+
     with app.test_request_context("/api/v1/needs"):
         with pytest.raises(OperationalError, match="statement timeout"):
             db_session().execute(text("SELECT pg_sleep(2)"))
-    with app.test_request_context("/needs"):  # a page is not bound
-        from flask import g
-        g.pop("db_session", None)
+        g.pop("db_session").close()
+    # The same pooled connection, each time: the setting follows who draws it, and a rollback keeps it.
+    api, backend = in_request("/api/v1/needs")
+    assert api == "200ms"
+    assert in_request("/needs") == ("0", backend)  # a page is not bound
+    with app.test_request_context("/needs"):
         assert db_session().execute(text("SELECT pg_sleep(0.3), 1")).one()[1] == 1
+        g.pop("db_session").close()
+    assert in_request("/api/v1/grids") == ("200ms", backend)
+    with app.app_context():  # a command or a job is not bound either
+        with own.connect() as conn:
+            assert conn.execute(text("SHOW statement_timeout")).scalar_one() == "0"
+    own.dispose()
 
 
 @pytest.mark.postgres

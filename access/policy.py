@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, exists, false, or_, select, true
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from core.errors import NotFound
 from core.vocab import (
@@ -149,7 +149,8 @@ def can_see(session: Session, user: User, need: Need) -> bool:
 
 def get_visible_need(session: Session, user: User, need_id: int) -> Need:
     """The need, if ``user`` may see it; otherwise it does not exist for them (404)."""
-    need = session.get(Need, need_id)
+    # Its grid and proposals in the same query: whoever shows or moves the need reads them next.
+    need = session.get(Need, need_id, options=[joinedload(Need.grid), joinedload(Need.proposals)])
     # A deactivated (DELETEd) need is gone from the API; its row stays for the reports.
     if need is None or not need.active or not can_see(session, user, need):
         raise NotFound(f"找不到编号为 {need_id} 的记录")

@@ -204,7 +204,10 @@ class TrainedClassifier:
         rows = [uniform] * len(batch)
         if not batch:
             return []
-        features = self.pipeline[:-1].transform(batch)
+        # The model and its input are ours and checked once (at training): scikit-learn's per-call
+        # validation of parameters and finiteness was about half of one text's prediction.
+        with sklearn.config_context(assume_finite=True, skip_parameter_validation=True):
+            features = self._featurizer.transform(batch)
         # A text sharing no n-gram with the training data ("嗯", "xyz") carries no evidence either:
         # without this the model answers with its bias, confidently. Whitespace n-grams (the padding
         # of char_wb) are in every text, so they do not count as evidence.
@@ -213,11 +216,19 @@ class TrainedClassifier:
         if informative:
             chosen = features[informative]
             folds = self._sigmoid_folds
-            proba = _calibrated_proba(chosen, folds) if folds is not None else \
-                self.pipeline[-1].predict_proba(chosen)
+            if folds is not None:
+                proba = _calibrated_proba(chosen, folds)
+            else:
+                with sklearn.config_context(assume_finite=True, skip_parameter_validation=True):
+                    proba = self.pipeline[-1].predict_proba(chosen)
             for i, row in zip(informative, proba):
                 rows[i] = row
         return [_prediction(classes, row) for row in rows]
+
+    @functools.cached_property
+    def _featurizer(self) -> Any:
+        """The pipeline but its last step (slicing a Pipeline builds a new one each time)."""
+        return self.pipeline[:-1]
 
     @functools.cached_property
     def _sigmoid_folds(self) -> list[SigmoidFold] | None:

@@ -68,8 +68,10 @@ class Grid(Base):
     party_grid_id: Mapped[Optional[int]] = mapped_column(ForeignKey("party_grids.id"), index=True)
     active: Mapped[bool] = mapped_column(default=True)
     # The grid's outline: a GeoJSON Polygon or MultiPolygon geometry in lng/lat (WGS84), or none
-    # (SQL NULL, not a JSON null, so "has a boundary" is ``boundary IS NOT NULL``).
-    boundary: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON(none_as_null=True), default=None)
+    # (SQL NULL, not a JSON null, so "has a boundary" is ``boundary IS NOT NULL``). Deferred: a need's
+    # grid is loaded with every need, and parsing its outline was most of loading a page of needs; the
+    # map, the grid list and the import ask for it (``undefer``).
+    boundary: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON(none_as_null=True), default=None, deferred=True)
 
     subdistrict: Mapped[Subdistrict] = relationship()
     community: Mapped[Community] = relationship(back_populates="grids")

@@ -5,7 +5,7 @@ from collections.abc import Collection
 from typing import Any
 
 from sqlalchemy import or_, select, update
-from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload, undefer
 
 from core.errors import Conflict, InvalidData
 from models import Community, Grid, PartyGrid, Subdistrict
@@ -120,7 +120,8 @@ def list_grids(session: Session, *, page: int, per_page: int, active: bool = Tru
     # Each grid's one community, Party grid and subdistrict in the same query; its neighbours in one more,
     # their codes only (a neighbour's boundary is a GeoJSON document to parse, and the list shows codes).
     query = (select(Grid).options(joinedload(Grid.community), joinedload(Grid.party_grid),
-                                  selectinload(Grid.neighbors).load_only(Grid.code), joinedload(Grid.subdistrict))
+                                  selectinload(Grid.neighbors).load_only(Grid.code), joinedload(Grid.subdistrict),
+                                  undefer(Grid.boundary))
              .where(Grid.active == active).order_by(Grid.code))
     if subdistrict:
         query = query.where(Grid.subdistrict_id == subdistrict_by_code(session, subdistrict).id)
@@ -137,7 +138,7 @@ def grid_features(session: Session, grid_ids: Collection[int] | None = None) -> 
     """The active grids that have a boundary (all, or those of ``grid_ids``) as a GeoJSON FeatureCollection,
     ordered by code; each feature's id is the grid's code and its properties name the grid, its community
     and its Party grid (codes and names)."""
-    query = (select(Grid).options(joinedload(Grid.community), joinedload(Grid.party_grid))
+    query = (select(Grid).options(joinedload(Grid.community), joinedload(Grid.party_grid), undefer(Grid.boundary))
              .where(Grid.active.is_(True), Grid.boundary.is_not(None)).order_by(Grid.code))
     if grid_ids is not None:
         ids = sorted(set(grid_ids))

@@ -20,7 +20,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, selectinload, undefer
 
 from core.vocab import Channel
 from matching.slots import format_slot_text
@@ -290,7 +290,7 @@ def _count(report: ImportReport, before: dict[str, Any] | None, after: dict[str,
 def _upsert_grids(session: Session, rows: list[dict[str, Any]], report: ImportReport, _intake: NeedIntake) -> None:
     existing = {g.code: g for g in session.scalars(
         select(Grid).options(selectinload(Grid.neighbors), selectinload(Grid.community),
-                             selectinload(Grid.party_grid)))}
+                             selectinload(Grid.party_grid), undefer(Grid.boundary)))}
     befores = {code: grid_snapshot(g) for code, g in existing.items()}
     listed: dict[str, set[str]] = {}
     for data in rows:

@@ -31,7 +31,8 @@ def get_or_404(session: Session, model: type[T], id_: int) -> T:
 
 def paginate(session: Session, query: Select[Any], page: int, per_page: int) -> Page[Any]:
     total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
-    items = list(session.scalars(query.limit(per_page).offset((page - 1) * per_page)))
+    # unique(): a page may load a collection eagerly in the same query (a need's proposals), one row each.
+    items = list(session.scalars(query.limit(per_page).offset((page - 1) * per_page)).unique())
     return Page(items=items, page=page, per_page=per_page, total=total)
 
 

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import or_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload
 
 from core.errors import Conflict, InvalidData
 from core.vocab import Channel, NeedStatus, Service
@@ -58,7 +58,8 @@ def create_need(session: Session, data: dict[str, Any], classify: Classify | Non
     ref = data.get("ref") or _unused_ref(session)
     if data.get("ref") and _ref_taken(session, ref):
         raise Conflict(f"编号 {ref} 已存在", fields={"ref": [f"编号 {ref} 已存在"]})
-    need = Need(ref=ref, status=NeedStatus.SUBMITTED, channel=Channel.APP)
+    # proposals=[]: a new need has none, and saying so spares the query its first reading would make.
+    need = Need(ref=ref, status=NeedStatus.SUBMITTED, channel=Channel.APP, proposals=[])
     _apply(session, need, data)
     if need.service is None and classify is not None:
         service, need.service_confidence = classify(need.text)
@@ -82,7 +83,9 @@ def lock_need(session: Session, need: Need) -> Need:
     transition locks the need first and a provider after it (workflow.effects.accept), always in that
     order, so two requests never wait on each other in a circle. (SQLite serialises writing
     requests as a whole: ``core.database``.)"""
-    session.refresh(need, with_for_update=True)
+    # OF needs: the need may have been loaded with its grid and proposals joined (access.policy), and
+    # PostgreSQL locks no row of an outer join's nullable side.
+    session.refresh(need, with_for_update={"of": Need})
     session.expire(need, ["proposals"])
     return need
 
@@ -101,7 +104,9 @@ def list_needs(session: Session, *, page: int, per_page: int, active: bool = Tru
                grid: str | None = None, service: str | None = None, status: str | None = None,
                urgency: str | None = None, visible: Any = None) -> Page[Need]:
     """Needs matching the filters; ``visible`` is the caller's scope condition (access.policy)."""
-    query = select(Need).options(selectinload(Need.grid), selectinload(Need.proposals)).where(Need.active == active)
+    # The grid and the proposals in the page's own query (SQLAlchemy limits the needs in a subquery): each
+    # further query cost about 0.55 ms of CPU, even for needs with no proposal.
+    query = select(Need).options(joinedload(Need.grid), joinedload(Need.proposals)).where(Need.active == active)
     if visible is not None:
         query = query.where(visible)
     if q:

@@ -8,7 +8,7 @@ from flask import Blueprint
 from marshmallow import Schema, fields, validate
 
 from access.auth import signed_in
-from access.limits import CLASSIFY_LIMIT, limiter
+from access.limits import CLASSIFY_LIMIT, limited
 from access.policy import get_visible_need
 from core.database import db_session
 from core.vocab import SERVICE_LABELS_ZH, STAFF
@@ -80,7 +80,7 @@ class ProposalArgs(StrictSchema):
 @bp.post("/classify")
 @public
 @documented("判断需求属于四项服务中的哪一项", body=ClassifyIn, response=ClassifyOut, tag="matching")
-@limiter.limit(CLASSIFY_LIMIT)  # no login, and each call costs the classifier's CPU
+@limited(CLASSIFY_LIMIT)  # no login, and each call costs the classifier's CPU
 def classify() -> Any:
     text = json_body(ClassifyIn())["text"]
     model = current_model()
@@ -96,7 +96,7 @@ def classify() -> Any:
 @allow(*SIGNED_IN)
 @documented("地址解析：居民写的地址对应哪个楼栋、哪个网格（候选按得分排序）", query=ResolveArgs, response=ResolveOut,
             tag="matching", limited=True)
-@limiter.limit(CLASSIFY_LIMIT)
+@limited(CLASSIFY_LIMIT)
 def resolve() -> Any:
     args = query_args(ResolveArgs())
     candidates = resolve_address(db_session(), args["q"], limit=args["limit"])

@@ -21,7 +21,7 @@ from pools.tabular import TEMPLATES_DIR, TableError, format_rejects_csv
 from web.http import json_body, uploaded_file
 from web.openapi import documented
 from web.routes import SIGNED_IN, allow, public
-from web.schemas import Timestamp
+from web.schemas import Timestamp, shared
 
 from .photos import MAX_PHOTO_BYTES, MAX_PHOTOS_PER_NEED, attach_photo, clean_photo, photos_of
 from .service import import_records, submit_need
@@ -41,7 +41,7 @@ class ImportRejected(ApiError):
 def create_need() -> Any:
     user = signed_in()
     session = db_session()
-    need = submit_need(session, json_body(NeedIn()), user)
+    need = submit_need(session, json_body(shared(NeedIn)), user)
     return need_body(session, need, user), 201
 
 

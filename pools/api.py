@@ -23,7 +23,7 @@ from models import Building, Grid, Need, Resource, User, Volunteer
 from web.http import json_body, query_args
 from web.openapi import documented
 from web.routes import SIGNED_IN, allow, public
-from web.schemas import page_body
+from web.schemas import page_body, shared
 
 from . import buildings as building_service
 from . import grids as grid_service
@@ -93,9 +93,9 @@ def _readable(record: Record) -> Record:
 @public
 @documented("网格列表", query=GridListArgs, response=GridOut, paged=True, tag="grids")
 def list_grids() -> Any:
-    args = query_args(GridListArgs())
+    args = query_args(shared(GridListArgs))
     args["subdistrict"] = _listed_subdistrict(args["subdistrict"])
-    return page_body(grid_service.list_grids(db_session(), **args), GridOut())
+    return page_body(grid_service.list_grids(db_session(), **args), shared(GridOut))
 
 
 @bp.post("/grids")
@@ -284,7 +284,7 @@ def search_volunteers() -> Any:
 @documented("需求列表", query=NeedListArgs, response=NeedOut, paged=True, tag="needs")
 def list_needs() -> Any:
     user = signed_in()
-    args = query_args(NeedListArgs())
+    args = query_args(shared(NeedListArgs))
     session = db_session()
     page = need_service.list_needs(session, visible=policy.need_filter(user), **args)
     return page_body(page, NEED_OUT, [need_body(session, n, user, visible=True) for n in page.items])

@@ -1,8 +1,9 @@
 """Base schemas every blueprint shares: strict input, the list arguments, a page of results."""
 from __future__ import annotations
 
+import functools
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
@@ -90,6 +91,17 @@ class PageLike(Protocol):
     page: int
     per_page: int
     total: int
+
+
+S = TypeVar("S", bound=Schema)
+
+
+@functools.cache
+def shared(schema: type[S]) -> S:
+    """One instance of ``schema`` for every request: making a marshmallow schema copies its every field
+    (about 0.1-0.3 ms), more than loading or dumping a small body with it; loading and dumping keep no
+    state on the instance, so one serves every thread."""
+    return schema()
 
 
 def page_body(page: PageLike, out: Schema, items: list[Any] | None = None) -> dict[str, Any]:

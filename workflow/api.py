@@ -17,6 +17,7 @@ from pools.needs import lock_need
 from web.http import json_body, json_object
 from web.openapi import documented
 from web.routes import SIGNED_IN, allow
+from web.schemas import shared
 
 from .notify import mark_read
 from .schemas import ACTION_SCHEMAS, ActionResultOut, AuditOut, MatchIn, NotificationOut, ReadIn, load_action
@@ -38,7 +39,7 @@ def act(id_: int) -> Any:
     session = db_session()
     need = lock_need(session, get_visible_need(session, user, id_))
     apply_action(session, need, action, user, **fields)
-    return ActionResultOut().dump({"id": need.id, "status": need.status, "status_label": STATUS_LABELS_ZH[need.status],
+    return shared(ActionResultOut).dump({"id": need.id, "status": need.status, "status_label": STATUS_LABELS_ZH[need.status],
                                    "allowed": allowed_for(need, user.role)})
 
 
@@ -57,7 +58,7 @@ def audit(id_: int) -> Any:
 def notifications() -> Any:
     rows = db_session().scalars(select(Notification).where(Notification.user_id == signed_in().id)
                                 .order_by(Notification.id.desc()).limit(NOTIFICATIONS_SHOWN))
-    return {"items": NotificationOut().dump(list(rows), many=True)}
+    return {"items": shared(NotificationOut).dump(list(rows), many=True)}
 
 
 @bp.post("/notifications/read")

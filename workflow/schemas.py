@@ -9,7 +9,7 @@ from marshmallow import Schema, fields, validate
 
 from core.vocab import STATUS_LABELS_ZH, Action, ProviderKind
 from pools.fields import Service
-from web.schemas import Id, StrictSchema, Timestamp
+from web.schemas import Id, StrictSchema, Timestamp, shared
 
 MAX_REASON = 1000
 MAX_SERVICE_HOURS = 24 * 14  # two weeks of service reported at once is already a lot
@@ -89,8 +89,8 @@ class _ActionName(Schema):
 
 def load_action(payload: dict[str, Any]) -> tuple[Action, dict[str, Any]]:
     """The action named by the body and its fields, loaded by that action's schema."""
-    action: Action = _ActionName().load(payload)["action"]
-    data = ACTION_SCHEMAS[action]().load(payload)
+    action: Action = shared(_ActionName).load(payload)["action"]
+    data = shared(ACTION_SCHEMAS[action]).load(payload)
     data.pop("action")
     return action, data
 

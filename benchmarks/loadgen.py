@@ -21,6 +21,7 @@ from __future__ import annotations
 import http.client
 import json
 import multiprocessing
+import os
 import random
 import threading
 import time
@@ -137,6 +138,12 @@ def _run_user(resident: Resident, rate: float, start: float, end: float, out: li
 
 def _run_process(entries: Sequence[dict[str, Any]], port: int, rate: float, start: float, seconds: float,
                  seed: int, operations: Sequence[tuple[str, int]]) -> list[Answer]:
+    try:
+        # Ahead of the server for the CPU: the generator stands in for clients on other machines, whose
+        # clocks do not wait for the server's processes (root may raise priority; others keep theirs).
+        os.nice(-10)
+    except OSError:
+        pass
     residents = [Resident(entry, port, random.Random(seed * 100_003 + i)) for i, entry in enumerate(entries)]
     for resident in residents:
         resident.learn_status()

@@ -12,7 +12,8 @@ never asserts timing.
    them, each at Poisson times 2 requests/s on average (users = rate ÷ 2): 70% reads, 20% submissions,
    10% cancel/reopen of their own need. Each worker of the server has served a few requests first.
 4. One row per offered rate, each ``--step`` seconds; the curve stops one step after saturation
-   (served below 90% of the offered rate, or more than 1% errors).
+   (answered within the step below 90% of the offered rate, a p99 of sends over a second late, or
+   more than 1% errors).
 
 The generator shares the two cores with the server (about a tenth of one at 200 requests/s), so the
 figures are the service and its load generator together on one small machine. ``--calibrate`` measures
@@ -64,6 +65,7 @@ STEP_SECONDS = 30
 RESIDENTS = 40
 SATURATED_SHARE = 0.9  # served below this share of the offered rate: saturated
 MAX_ERROR_SHARE = 0.01
+MAX_LATE_MS = 1000.0  # sends this late (users waiting on their previous answers): the server no longer keeps up
 SERVER_START_TIMEOUT_S = 90.0
 BENCH_PASSWORD = "bench-resident-password-2026"
 DB_PREFIX = "sanku_ops_bench"  # the databases this script makes and drops
@@ -85,7 +87,8 @@ class Step:
 
     @property
     def saturated(self) -> bool:
-        return self.served < SATURATED_SHARE * self.offered or self.failures > MAX_ERROR_SHARE * max(1, self.requests)
+        return (self.served < SATURATED_SHARE * self.offered or self.late_p99 > MAX_LATE_MS
+                or self.failures > MAX_ERROR_SHARE * max(1, self.requests))
 
 
 def _pg_admin(statement: str) -> None:
@@ -216,7 +219,8 @@ def _ms(row: dict[str, str], key: str) -> float:
     return float(value) if value != "N/A" else float("nan")
 
 
-def step_of(server: str, rate: float, seconds: float, answers: Sequence[loadgen.Answer]) -> Step:
+def step_of(server: str, rate: float, seconds: float, run: loadgen.Run) -> Step:
+    answers = run.answers
     latencies = [a.latency_ms for a in answers]
     by_operation = []
     for name, _ in loadgen.OPERATIONS:
@@ -224,7 +228,7 @@ def step_of(server: str, rate: float, seconds: float, answers: Sequence[loadgen.
         if mine:
             ms = [a.latency_ms for a in mine]
             by_operation.append((name, len(mine), sum(not a.ok for a in mine), percentile(ms, 0.5), percentile(ms, 0.99)))
-    return Step(server, rate, seconds, len(answers), sum(not a.ok for a in answers), len(answers) / seconds,
+    return Step(server, rate, seconds, len(answers), sum(not a.ok for a in answers), run.served_per_s,
                 percentile(latencies, 0.5), percentile(latencies, 0.95), percentile(latencies, 0.99),
                 percentile([a.late_ms for a in answers], 0.99), tuple(by_operation))
 
@@ -245,8 +249,8 @@ def measure(kind: str, template: str, rates: Sequence[float], seconds: float, wo
             loadgen.run(port, entries, min(users, 20), RATE_PER_USER, 5.0)  # every worker serves once first
             saturated_seen = False
             for rate in rates:
-                answers = loadgen.run(port, entries, max(1, round(rate / RATE_PER_USER)), RATE_PER_USER, seconds)
-                step = step_of(kind, rate, seconds, answers)
+                run = loadgen.run(port, entries, max(1, round(rate / RATE_PER_USER)), RATE_PER_USER, seconds)
+                step = step_of(kind, rate, seconds, run)
                 steps.append(step)
                 print(f"# {kind} {rate:g}/s: served {step.served:.1f}/s, p99 {step.p99:g} ms, "
                       f"{step.failures} failures", flush=True)
@@ -264,9 +268,9 @@ def calibrate(template: str, rates: Sequence[float], seconds: float, workdir: Pa
         probe = [{"token": "", "need_id": 0, "status": ""}]
         for rate in rates:
             users = max(1, round(rate / RATE_PER_USER))
-            answers = loadgen.run(port, probe, users, RATE_PER_USER, seconds, operations=(("GET /healthz", 1),))
-            ms = [a.latency_ms for a in answers]
-            print(f"{'sanku':<10} {rate:>9g} {len(answers) / seconds:>9.1f} {len(answers):>8} {percentile(ms, .5):>7g} "
+            run = loadgen.run(port, probe, users, RATE_PER_USER, seconds, operations=(("GET /healthz", 1),))
+            ms = [a.latency_ms for a in run.answers]
+            print(f"{'sanku':<10} {rate:>9g} {run.served_per_s:>9.1f} {len(run.answers):>8} {percentile(ms, .5):>7g} "
                   f"{percentile(ms, .95):>7g} {percentile(ms, .99):>7g}", flush=True)
             row = run_locust_probe(port, rate, seconds, workdir / f"probe-{int(rate)}")["Aggregated"]
             print(f"{'locust':<10} {rate:>9g} {float(row['Requests/s']):>9.1f} {row['Request Count']:>8} "

@@ -61,6 +61,19 @@ class Answer:
         return 200 <= self.status < 300
 
 
+@dataclass(frozen=True)
+class Run:
+    start: float  # time.time() seconds: the window the requests were due in
+    end: float
+    answers: list[Answer]
+
+    @property
+    def served_per_s(self) -> float:
+        """Answers received within the window, a second: a server that falls behind answers the
+        rest after it (each user waits for its previous answer, then sends what is overdue)."""
+        return sum(a.answered <= self.end for a in self.answers) / (self.end - self.start)
+
+
 class Resident:
     """One user: a token, a need of their own, a connection, and what they last saw of the need."""
 
@@ -161,17 +174,17 @@ def _run_process(entries: Sequence[dict[str, Any]], port: int, rate: float, star
 
 
 def run(port: int, entries: Sequence[dict[str, Any]], users: int, rate_per_user: float, seconds: float,
-        processes: int = 2, seed: int = 2026, operations: Sequence[tuple[str, int]] = OPERATIONS) -> list[Answer]:
+        processes: int = 2, seed: int = 2026, operations: Sequence[tuple[str, int]] = OPERATIONS) -> Run:
     """``users`` residents (taken from ``entries`` in turn; keep ``users`` ≤ ``len(entries)`` so that no two
     move one need) at ``rate_per_user`` requests a second each for ``seconds``, doing ``operations`` (name,
-    weight); every answer."""
+    weight); every answer, and the window they were due in."""
     chosen = [entries[i % len(entries)] for i in range(users)]
     chunks = [chosen[p::processes] for p in range(processes) if chosen[p::processes]]
     start = time.time() + 1.0 + 0.02 * users  # every process has its threads up before the first is due
     with ProcessPoolExecutor(len(chunks), mp_context=multiprocessing.get_context("fork")) as pool:
         futures = [pool.submit(_run_process, chunk, port, rate_per_user, start, seconds, seed + p, operations)
                    for p, chunk in enumerate(chunks)]
-        return [answer for future in futures for answer in future.result()]
+        return Run(start, start + seconds, [answer for future in futures for answer in future.result()])
 
 
 def percentile(values: Sequence[float], fraction: float) -> float:

@@ -312,6 +312,8 @@ def main(argv: list[str] | None = None) -> int:
                     n, e, kinds = errors_between(load, a, b)
                     report.append(f"{name:<45} {n:>8} {e:>6}  {dict(kinds) if kinds else ''}")
                 received = Counter(re.findall(r"Task jobs\.match_scope\[([0-9a-f-]+)\] received", worker_log.read_text()))
+                failed = Counter(m[:160] for m in re.findall(r"Task jobs\.\w+\[[0-9a-f-]+\] raised unexpected: (.*)",
+                                                            worker_log.read_text()))
                 report += [
                     f"server errors logged: {dict(server_errors(workdir / 'gunicorn.log')) or 'none'}",
                     f"batch jobs taken by a worker more than once (redelivered after the kill): "
@@ -320,6 +322,7 @@ def main(argv: list[str] | None = None) -> int:
                     f" (missing {len(created - stored)})",
                     f"batch jobs: {Counter(states.values())}; match runs per task id: "
                     f"{Counter(c for _, c in runs)} over {len(runs)} task ids; needs with two live proposals: {len(doubled)}",
+                    f"batch jobs failed, as the worker logged them: {dict(failed) or 'none'}",
                     f"notifications: {len(rows)}; delivered {len(rows) - len(undelivered)}; still pending "
                     f"{len(undelivered)}; dead {dead}; delivered but never received {len(missing_at_receiver)}; "
                     f"received more than once {duplicates}; all settled {settled:.0f} s after the receiver came back",

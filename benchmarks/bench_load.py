@@ -48,6 +48,7 @@ from __future__ import annotations
 import argparse
 import base64
 import datetime as dt
+import hashlib
 import http.client
 import importlib.util
 import ipaddress
@@ -77,10 +78,12 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 # What the demo and the brief fix.
 DEMO_PASSWORD = "sanku-demo-2026"
 SECRET_KEY = "bench-secret-key-0123456789abcdef"
-# This run's personal-data keys (production refuses to start without them); every process of the run, the
-# servers and the scripts' own apps, uses the same, or one could not read what another wrote.
-DATA_KEY = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()  # a Fernet key
-LOOKUP_KEY = secrets.token_hex(16)
+# The benchmarks' personal-data keys (production refuses to start without them): every process of a run, the
+# servers and the scripts' own apps, uses the same, or one could not read what another wrote. Fixed, not drawn
+# per run: a seeded database kept for ``--template`` is read by later runs (with keys drawn per run, a later
+# run's batch over the demo's needs failed to decrypt their contacts). Throwaway databases only.
+DATA_KEY = base64.urlsafe_b64encode(hashlib.sha256(b"sanku-benchmarks-data-key").digest()).decode()  # a Fernet key
+LOOKUP_KEY = hashlib.sha256(b"sanku-benchmarks-lookup-key").hexdigest()[:32]
 KEYS_CONFIG = {"DATA_KEYS": [DATA_KEY], "LOOKUP_KEY": LOOKUP_KEY}
 CREATE_ACCOUNT = "admin"  # creates and lists: sees every need
 PROPOSALS_ACCOUNT = "coordinator"  # proposals: scoped to the first demo Party grid

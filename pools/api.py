@@ -287,7 +287,7 @@ def list_needs() -> Any:
     args = query_args(shared(NeedListArgs))
     session = db_session()
     page = need_service.list_needs(session, visible=policy.need_filter(user), **args)
-    return page_body(page, NEED_OUT, [need_body(session, n, user, visible=True) for n in page.items])
+    return page_body(page, shared(NeedOut), [need_body(session, n, user, visible=True) for n in page.items])
 
 
 EXPORT_MAX_ROWS = 5000
@@ -321,14 +321,10 @@ def export_needs() -> Any:
                     headers={"Content-Disposition": "attachment; filename=needs.csv"})
 
 
-# Made once: a marshmallow schema costs more to make than to dump a need with (a list made one per need).
-NEED_OUT = NeedOut()
-
-
 def need_body(session: Session, need: Need, user: User, visible: bool = False) -> dict[str, Any]:
     """A need as ``user`` may see it: the contact masked unless it is theirs or they must call (staff reveal it
     with ``POST /needs/<id>/contact``); each look at a contact or at a sensitive need's words is recorded."""
-    body: dict[str, Any] = NEED_OUT.dump(need)
+    body: dict[str, Any] = shared(NeedOut).dump(need)
     if not policy.sees_contact(session, user, need, visible=visible):
         body["contact"] = policy.mask_phone(body["contact"])
         body["resident_phone"] = policy.mask_phone(body["resident_phone"])

@@ -58,6 +58,9 @@ from bench_load import (  # type: ignore[import-not-found]
     run_cli,
     stop_server,
 )
+from bench_load import (
+    percentile as nearest_rank,
+)
 
 RATE_PER_USER = 2.0  # requests a second each user sends
 DEFAULT_RATES = (50, 100, 150, 200, 300, 400, 600)
@@ -234,7 +237,7 @@ def step_of(server: str, rate: float, seconds: float, run: loadgen.Run) -> Step:
 
 
 def percentile(values: Sequence[float], fraction: float) -> float:
-    return round(loadgen.percentile(values, fraction), 1)
+    return round(nearest_rank(sorted(values), fraction), 1)
 
 
 def measure(kind: str, template: str, rates: Sequence[float], seconds: float, workdir: Path,

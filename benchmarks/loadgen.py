@@ -186,10 +186,3 @@ def run(port: int, entries: Sequence[dict[str, Any]], users: int, rate_per_user:
                    for p, chunk in enumerate(chunks)]
         return Run(start, start + seconds, [answer for future in futures for answer in future.result()])
 
-
-def percentile(values: Sequence[float], fraction: float) -> float:
-    """The nearest-rank percentile of ``values`` (nan when empty)."""
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, int(round(fraction * len(ordered) + 0.5)) - 1))]

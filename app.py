@@ -122,6 +122,7 @@ def register_commands(app: Flask) -> None:
     from intake.recurring_cli import register as register_recurring
     from intake.responsibility_cli import register as register_responsibility
     from migrations.cli import register as register_migrations
+    from migrations.runner import known_revisions
     from open311.cli import register as register_open311
     from privacy.cli import register as register_privacy
     from simulation.cli import register as register_simulation
@@ -129,5 +130,6 @@ def register_commands(app: Flask) -> None:
 
     for register in (register_migrations, register_access, register_intake, register_recurring,
                      register_responsibility, register_dispatch, register_workflow, register_demo, register_open311,
-                     register_privacy, register_simulation, register_backup):
+                     register_privacy, register_simulation):
         register(app)
+    register_backup(app, known_revisions)  # a backup from a newer schema is refused, not restored

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import secrets
 import sys
+from collections.abc import Callable, Collection
 from pathlib import Path
 
 import click
@@ -18,7 +19,13 @@ from .service import create_backup, restore_backup
 backup_group = AppGroup("backup", help="备份与恢复：数据库、全部照片与带校验和的清单。")
 
 
-def register(app: Flask) -> None:
+KNOWN_REVISIONS = "sanku_known_revisions"  # app.extensions: what answers the schema revisions this code knows
+
+
+def register(app: Flask, known_revisions: Callable[[], Collection[str]]) -> None:
+    """``known_revisions`` answers the schema revisions of this code's migrations (the app passes them in:
+    the migrations are a room beside this one)."""
+    app.extensions[KNOWN_REVISIONS] = known_revisions
     app.cli.add_command(backup_group)
 
 
@@ -56,7 +63,8 @@ def restore_command(file: Path) -> None:
     """把备份 FILE 恢复进空数据库与空照片目录，并核对每张表的行数。"""
     try:
         summary = restore_backup(get_db().engine, current_app.config["DATABASE_URL"],
-                                 Path(current_app.config["PHOTO_DIR"]), file, _key())
+                                 Path(current_app.config["PHOTO_DIR"]), file, _key(),
+                                 known_revisions=current_app.extensions[KNOWN_REVISIONS]())
     except BackupError as exc:
         _fail("恢复", exc)
         return

@@ -3,7 +3,8 @@
 Create: the database first (a consistent dump and its row counts), then the photos — a photo's file is
 written before its row is committed, so every photo row in the dump finds its file in the archive.
 
-Restore: refuse early (a database or photo folder that is not empty, a foreign file, another dialect), then
+Restore: refuse early (a database or photo folder that is not empty, a foreign file, another dialect, a schema
+revision this code does not know: a backup from a newer Sanku), then
 read and check the whole archive into a staging folder beside the photo folder before touching the target;
 restore the database in one transaction, check its rows against the manifest, and only then move the photos
 into place. Whatever fails, the target is left empty, as it was.
@@ -13,6 +14,7 @@ from __future__ import annotations
 import os
 import tempfile
 import time
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -105,21 +107,29 @@ def check_empty_photos(folder: Path) -> None:
         raise BackupError(f"照片目录不是空的：{folder}。恢复只能进入空的或不存在的照片目录（SANKU_PHOTO_DIR）。")
 
 
-def restore_backup(engine: Engine, url: str, photo_dir: Path, source: Path, key: str | None) -> Summary:
+def restore_backup(engine: Engine, url: str, photo_dir: Path, source: Path, key: str | None,
+                   known_revisions: Collection[str] | None = None) -> Summary:
+    """Restore ``source`` into the empty database and photo folder. ``known_revisions``: the schema revisions
+    this code can run on (its migrations); a backup made at another one is refused before anything is written:
+    restored, it would leave a database that neither this code nor ``db upgrade`` can use."""
     started = time.perf_counter()
     dialect = _dialect(engine)
     check_empty_database(engine)
     photo_dir = photo_dir.resolve()
     check_empty_photos(photo_dir)
 
-    def same_dialect(manifest: Manifest) -> None:
+    def usable_here(manifest: Manifest) -> None:
         if manifest.dialect != dialect:
             raise BackupError(f"此备份来自 {manifest.dialect} 数据库，当前数据库是 {dialect}：不能跨数据库类型恢复。")
+        revision = manifest.alembic_revision
+        if known_revisions is not None and revision is not None and revision not in known_revisions:
+            raise BackupError(f"此备份的数据库版本 {revision} 不是本程序认识的版本（备份来自更新的三库）："
+                              "请先把本程序升级到做备份时的版本或更新的版本，再恢复。")
 
     photo_dir.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".sanku-restore-", dir=photo_dir.parent) as staging_dir:
         staging = Path(staging_dir)
-        manifest = read_archive(source, staging, key, same_dialect)
+        manifest = read_archive(source, staging, key, usable_here)
         database = staging / manifest.database_member
         if dialect == "sqlite":
             sqlite.restore(engine, database)

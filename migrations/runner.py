@@ -5,6 +5,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent
@@ -22,6 +23,11 @@ def alembic_config(url: str | None = None, connection: Connection | None = None)
     if connection is not None:
         cfg.attributes["connection"] = connection
     return cfg
+
+
+def known_revisions() -> frozenset[str]:
+    """Every schema revision of this code's migrations (a database at another one is from a newer Sanku)."""
+    return frozenset(script.revision for script in ScriptDirectory.from_config(alembic_config()).walk_revisions())
 
 
 def upgrade(url: str | None = None, connection: Connection | None = None, revision: str = "head") -> None:

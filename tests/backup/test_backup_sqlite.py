@@ -150,6 +150,18 @@ def test_rows_that_do_not_match_the_manifest_undo_the_restore(archive: Path, tar
     refused(target(), _tampered(archive, tmp_path, MANIFEST, lie), "核对行数不符", "needs")
 
 
+def test_a_backup_from_a_newer_schema_is_refused_before_anything_is_written(archive: Path, target: MakeTarget,
+                                                                            tmp_path: Path) -> None:
+    """A backup made by a newer Sanku (a schema revision this code's migrations do not have) would leave a
+    database that neither this code nor ``db upgrade`` can use: refused, the target left empty."""
+    def newer(raw: bytes) -> bytes:
+        revision = json.loads(raw)["alembic_revision"]
+        unknown = "9" * len(revision)
+        return raw.replace(f'"alembic_revision": "{revision}"'.encode(), f'"alembic_revision": "{unknown}"'.encode())
+    output = refused(target(), _tampered(archive, tmp_path, MANIFEST, newer), "不是本程序认识的版本", "升级")
+    assert "9999" in output
+
+
 def test_restore_into_a_database_with_tables_is_refused(sqlite_source: Source, archive: Path,
                                                         target: MakeTarget) -> None:
     before = all_rows(engine_of(sqlite_source.app))

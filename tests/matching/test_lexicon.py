@@ -162,6 +162,7 @@ def test_asking_for_a_volunteer_names_no_skill():
     ("他一喝醉就打我", "家庭调解"), ("我儿子说活着没意思", "心理咨询"), ("最近情绪崩溃，想找人聊聊", "心理咨询"),
     ("老伴总发脾气摔东西", "心理咨询"), ("朋友欠钱不还，手里有欠条", "法律咨询"), ("我妈想报名社区舞蹈队", "文艺"),
     ("楼道里那盏灯忽明忽暗", "路灯"), ("客厅的吸顶灯不亮了", "电路维修"),
+    ("腿上的伤口要每天换药，行动不便", "上门医疗"), ("想请社区护士上门帮忙换药", "上门医疗"),
 ])
 def test_everyday_words_outside_the_corpus_reach_their_skill(text, tag):
     assert tag in called_tags(text)

@@ -11,7 +11,7 @@ Providers are grouped into *cells*, the unit in which candidates are looked up:
   widened to tier 3 (see :mod:`matching.candidates` and :mod:`matching.scoring`).
 
 Cells hold only providers with capacity left, in provider order (sorted by ``(kind, id)``), so
-every tie later falls to the smaller provider key.
+every tie later falls to the smaller provider key; a cell whose volunteers are all busy is there, empty.
 """
 from __future__ import annotations
 
@@ -225,11 +225,9 @@ class ProviderIndex:
     def _move_in_cells(self, flipped: np.ndarray) -> bool:
         """Take the volunteers of ``flipped`` that filled up out of their cells, and put those that
         got room into theirs, patching the tables in place of a fresh build (False when it cannot: a
-        cell that would have to appear, which renumbers the cells; then they are built again). A cell
-        left empty stays, empty, where a fresh build would have none: it holds nobody to score, and the
-        volunteer who left it (the only one, often, of their grid and service) comes back into it
-        without a rebuild. ``self`` is a fresh copy whose ``free`` is already the new one; ``flipped``
-        holds volunteers."""
+        cell missing, which a build over the same providers always makes; then they are built again). A
+        cell left empty stays, empty, as a fresh build makes it too. ``self`` is a fresh copy whose
+        ``free`` is already the new one; ``flipped`` holds volunteers."""
         leaving = [int(p) for p in flipped if self.free[p] == 0]
         coming = [int(p) for p in flipped if self.free[p] > 0]
         out: list[tuple[int, int]] = []
@@ -255,13 +253,8 @@ class ProviderIndex:
 
     def _t3_entries(self, p: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Volunteer row ``p``'s tier 3 memberships, as :meth:`_build_cells` lists them."""
-        services = self.member_service[np.searchsorted(self.member_provider, p, side="left"):
-                                       np.searchsorted(self.member_provider, p, side="right")]
-        tags = self.tag_ids[self.tag_ptr[p]:self.tag_ptr[p + 1]]
-        per = tags.size + 1
-        service = np.repeat(services, per)
-        tag = np.tile(np.concatenate([np.array([-1], dtype=np.int64), tags.astype(np.int64)]), services.size)
-        return np.full(service.size, p, dtype=np.int32), service.astype(np.int64), tag
+        return self._tier3_memberships(np.arange(np.searchsorted(self.member_provider, p, side="left"),
+                                                 np.searchsorted(self.member_provider, p, side="right")))
 
     def _move_tier3(self, leaving: list[int], coming: list[int]) -> None:
         # Memberships are in provider order: each leaving provider's are one range.
@@ -331,17 +324,19 @@ class ProviderIndex:
 
         offering = np.zeros((len(sub_ids), len(SERVICES)), dtype=np.int64)
         np.add.at(offering, (subdistrict_of(self.offer_provider), self.offer_service), 1)
-        sub = subdistrict_of(self.t3_provider)
-        cells = Tier3Cells(table=CellTable(np.zeros(1, np.int64), np.zeros(0, np.int64)),
+        shape = Tier3Cells(table=CellTable(np.zeros(1, np.int64), np.zeros(0, np.int64)),
                            keys=np.zeros(0, np.int64), n_tags=len(self.tags), subdistrict_ids=sub_ids)
-        key = cells.key(sub, self.t3_service, self.t3_tag)
+        # A cell for every key some volunteer holds, free or not (empty while all of them are busy), so that
+        # one getting room again finds its cells (_move_tier3) instead of their being made again.
+        every = self._tier3_memberships(np.flatnonzero(~self.is_resource[self.member_provider]))
+        keys = np.unique(shape.key(subdistrict_of(every[0]), every[1], every[2]))
+        key = shape.key(subdistrict_of(self.t3_provider), self.t3_service, self.t3_tag)
         order = np.argsort(key, kind="stable")  # memberships are in provider order already
-        key = key[order]
-        starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if key.size else np.zeros(0, np.int64)
-        ptr = np.append(starts, key.size).astype(np.int64)
+        sizes = np.bincount(np.searchsorted(keys, key[order]), minlength=keys.size)
+        ptr = np.zeros(keys.size + 1, dtype=np.int64)
+        np.cumsum(sizes, out=ptr[1:])
         cells = Tier3Cells(table=CellTable(ptr=ptr, members=self.t3_provider[order]),
-                           keys=key[starts], n_tags=len(self.tags), subdistrict_ids=sub_ids,
-                           offering=offering)
+                           keys=keys, n_tags=len(self.tags), subdistrict_ids=sub_ids, offering=offering)
         self._tier3 = (grid_map, cells)
         return cells
 
@@ -436,25 +431,30 @@ class ProviderIndex:
         """Volunteer cells of free volunteers and resource cells of every resource (scoring skips the
         full ones: a desk fills up and frees often, and its cells then stay as they are instead of
         being built again); tier 3 memberships; the counts of providers offering each service, free
-        or not, for the reasons a need stays unmatched."""
+        or not, for the reasons a need stays unmatched.
+
+        There is a volunteer cell for every (home grid, service) some volunteer offers, free or not, empty
+        when all of them are busy: a volunteer getting room again then always finds its cell, and
+        :meth:`with_loads` patches the tables instead of building them all again (at 30,000 providers
+        that rebuild was the slowest request for proposals after a transition)."""
         mp, ms = self.member_provider, self.member_service
         resource = self.is_resource[mp]
         room = self.free[mp] > 0
         n_services = len(SERVICES)
 
         # Volunteer cells: (home grid, service), members in provider order.
-        pick = np.flatnonzero(~resource & room & (self.home[mp] != NO_GRID))
+        housed = ~resource & (self.home[mp] != NO_GRID)
+        cell_keys = np.unique(self.home[mp[housed]] * n_services + ms[housed])
+        pick = np.flatnonzero(housed & room)
         key = self.home[mp[pick]] * n_services + ms[pick]
         order = np.argsort(key, kind="stable")
         key, vol_members = key[order], mp[pick][order]
-        starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if key.size else np.zeros(0, np.int64)
-        vol_ptr = np.append(starts, key.size).astype(np.int64)
+        vol_sizes = np.bincount(np.searchsorted(cell_keys, key), minlength=cell_keys.size).astype(np.int64)
         # [home grid id, service code] -> cell; the last row and column (an unknown grid or
         # service) hold no cell.
         self.volunteer_cell_table = np.full((len(self.grid_codes) + 1, n_services + 1), NO_CELL,
                                             dtype=np.int64)
-        cell_keys = key[starts]
-        self.volunteer_cell_table[cell_keys // n_services, cell_keys % n_services] = np.arange(starts.size)
+        self.volunteer_cell_table[cell_keys // n_services, cell_keys % n_services] = np.arange(cell_keys.size)
 
         # Resource cells: (covered grids, service); there are few resources.
         resource_cells: dict[tuple[frozenset[str] | None, str], list[int]] = defaultdict(list)
@@ -466,10 +466,10 @@ class ProviderIndex:
         # One more cell, never visited at tiers 1-2: free volunteers without a home grid, so that
         # their text rows are kept for tier 3.
         homeless = np.unique(mp[~resource & room & (self.home[mp] == NO_GRID)])
-        self.homeless_cell = len(starts)
+        self.homeless_cell = cell_keys.size
         members = [vol_members, homeless]
-        sizes = [np.diff(vol_ptr), np.array([homeless.size])]
-        cell = len(starts) + 1
+        sizes = [vol_sizes, np.array([homeless.size])]
+        cell = cell_keys.size + 1
         self.resource_cells_by_grid: dict[tuple[str, str], list[int]] = defaultdict(list)
         self.resource_cells_everywhere: dict[str, list[int]] = defaultdict(list)
         for (covered, s), ids in sorted(resource_cells.items(), key=lambda kv: kv[1][0]):
@@ -495,17 +495,19 @@ class ProviderIndex:
 
         # Tier 3 memberships of free volunteers: (provider, service, tag), with tag -1 standing
         # for the service as a whole; cells over them depend on the map (see tier3_cells).
-        t3 = np.flatnonzero(~resource & room)
-        provider = mp[t3]
-        n_tags = self.tag_ptr[provider + 1] - self.tag_ptr[provider]
-        memberships = n_tags + 1
-        first = np.cumsum(memberships) - memberships
-        self.t3_provider = np.repeat(provider, memberships).astype(np.int32)
-        self.t3_service = np.repeat(ms[t3], memberships)
-        self.t3_tag = np.full(self.t3_provider.size, -1, dtype=np.int64)
-        own_tags = self.tag_ids[concat_ranges(self.tag_ptr[provider], n_tags)]
-        self.t3_tag[concat_ranges(first + 1, n_tags)] = own_tags
+        self.t3_provider, self.t3_service, self.t3_tag = self._tier3_memberships(np.flatnonzero(~resource & room))
         self._tier3 = None
+
+    def _tier3_memberships(self, memberships: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(provider, service, tag) of these (provider, service) memberships: one with tag -1, the service as a
+        whole, then one per tag the provider holds; in membership order."""
+        provider = self.member_provider[memberships]
+        n_tags = self.tag_ptr[provider + 1] - self.tag_ptr[provider]
+        per = n_tags + 1
+        first = np.cumsum(per) - per
+        tag = np.full(int(per.sum()), -1, dtype=np.int64)
+        tag[concat_ranges(first + 1, n_tags)] = self.tag_ids[concat_ranges(self.tag_ptr[provider], n_tags)]
+        return np.repeat(provider, per).astype(np.int32), np.repeat(self.member_service[memberships], per), tag
 
 
 def _by_cell_then_provider(pair: tuple[int, int]) -> tuple[int, int]:

@@ -27,7 +27,7 @@ def _rows(index: ProviderIndex, member_rows: np.ndarray) -> tuple[list[int], lis
 
 def served(index: ProviderIndex, grid_map) -> dict[tuple[object, ...], object]:  # type: ignore[no-untyped-def]
     """What an index serves, its cells' numbering aside: each non-empty cell's members and their text rows,
-    by what the cell is for (an emptied cell stays in an updated index, where a fresh build has none)."""
+    by what the cell is for."""
     cells = index.cells
 
     def content(c: int) -> object:
@@ -112,6 +112,28 @@ def test_a_lone_volunteer_filling_up_leaves_its_cell_empty_and_comes_back_into_i
     back = full.with_loads({lone.key: (1, 0, None)})
     assert_same(back, ProviderIndex.build([lone, other]), sub.grid_map)
     assert np.array_equal(back.cells.ptr, index.cells.ptr) and np.array_equal(back.cells.members, index.cells.members)
+
+
+def test_a_volunteer_busy_when_the_index_was_built_gets_room_into_a_cell_already_there(monkeypatch) -> None:
+    """A build makes a cell, empty, for every (home grid, service) and tier 3 key some volunteer holds, busy or
+    not: one getting room again is patched in, with no table built again (at 30,000 providers that rebuild
+    was the slowest request for proposals after a transition)."""
+    busy = ProviderView(kind="volunteer", id=1, ref="V1", name="甲", services=frozenset({"volunteer"}),
+                        skills=("陪诊",), home_grid="G1", capacity=1, load=1)
+    other = replace(busy, id=2, ref="V2", home_grid="G2", load=0)
+    sub = make_subdistrict(5, 0, seed=0, n_grids=9)
+    index = ProviderIndex.build([busy, other], updatable=True)
+    index.tier3_cells(sub.grid_map)
+    assert index.volunteer_cell_table[index.grid_ids["G1"]].max() != NO_CELL  # its cell is there, empty
+
+    def no_rebuild(_self: ProviderIndex) -> None:
+        raise AssertionError("the cells were built again")
+    monkeypatch.setattr(ProviderIndex, "_build_cells", no_rebuild)
+    back = index.with_loads({busy.key: (1, 0, None)})
+    monkeypatch.undo()
+
+    assert back._tier3 is not None  # the map's tier 3 cells patched, not dropped to be made again
+    assert_same(back, ProviderIndex.build([replace(busy, load=0), other]), sub.grid_map)
 
 
 def test_an_index_not_built_updatable_says_so() -> None:

@@ -100,6 +100,9 @@ class Config:
     WEBHOOK_SECRET = ""  # HMAC-SHA256 key that signs every webhook body (required in production with a webhook URL)
     # prometheus_client's multiprocess folder (gunicorn's workers and Celery's share it); empty: one process.
     METRICS_MULTIPROC_DIR = ""
+    # When set, /metrics answers only a scraper sending it (Authorization: Bearer …; Prometheus' bearer_token):
+    # the page names every endpoint and counts the notifications with a query on each read.
+    METRICS_TOKEN = ""
     BACKUP_KEY = ""  # encrypts `backup create --encrypt` (backup/crypto.py); kept apart from the backups
 
 
@@ -173,6 +176,7 @@ ENVIRONMENT: dict[str, tuple[str, str]] = {
     "NOTIFY_LEASE_SECONDS": ("SANKU_NOTIFY_LEASE", "int"),
     "WEBHOOK_SECRET": ("SANKU_WEBHOOK_SECRET", "text"),
     "METRICS_MULTIPROC_DIR": ("PROMETHEUS_MULTIPROC_DIR", "text"),
+    "METRICS_TOKEN": ("SANKU_METRICS_TOKEN", "text"),
     "BACKUP_KEY": ("SANKU_BACKUP_KEY", "text"),
 }
 _TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off", ""}

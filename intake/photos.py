@@ -18,6 +18,7 @@ import os
 import tempfile
 import warnings
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -27,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from core.config import setting
 from core.errors import InvalidData
-from models import Need, NeedPhoto, User
+from models import Need, NeedPhoto, User, utcnow
 
 MAX_PHOTO_BYTES = 10 * 1024 * 1024
 MAX_PIXELS = 40_000_000  # a 40-megapixel photo is already more than any phone takes
@@ -51,13 +52,15 @@ class CleanPhoto:
 
 class PhotoStore(Protocol):
     """Where photo files live: ``put`` keeps bytes under a name (the same bytes twice are one file), ``get``
-    gives them back (None if absent)."""
+    gives them back (None if absent), ``listing`` names every file with when it was written."""
 
     def put(self, name: str, data: bytes) -> None: ...
 
     def get(self, name: str) -> bytes | None: ...
 
     def delete(self, name: str) -> None: ...
+
+    def listing(self) -> list[tuple[str, datetime]]: ...
 
 
 class FolderStore:
@@ -77,6 +80,13 @@ class FolderStore:
         path = self.folder / name
         if path.parent == self.folder:
             path.unlink(missing_ok=True)
+
+    def listing(self) -> list[tuple[str, datetime]]:
+        if not self.folder.is_dir():
+            return []
+        with os.scandir(self.folder) as entries:
+            return [(e.name, datetime.fromtimestamp(e.stat().st_mtime, UTC).replace(tzinfo=None))
+                    for e in entries if e.is_file()]
 
 
 def _refuse(message: str) -> InvalidData:
@@ -179,6 +189,30 @@ def forget_photos(session: Session, need_ids: list[int]) -> int:
     return len(rows)
 
 
+# A photo's files are written before its row is committed (so a backup's dump never names a missing file): a request
+# that then fails leaves them behind, named by no row. Older than this, no request in flight can still commit them.
+STRAY_FILE_GRACE = timedelta(hours=1)
+
+
+def stray_files(session: Session) -> list[str]:
+    """Files of the photo store that no photo names (a failed upload's photo and thumbnail, a temporary file a
+    crash left), written more than ``STRAY_FILE_GRACE`` ago (by the real clock: it is about requests in flight)."""
+    kept = set(session.scalars(select(NeedPhoto.stored_name)))
+    cutoff = utcnow() - STRAY_FILE_GRACE
+
+    def photo_of(name: str) -> str:
+        stem, dot, extension = name.rpartition(".")
+        return f"{stem.removesuffix('.thumb')}{dot}{extension}"
+    return sorted(name for name, written in photo_store().listing()
+                  if written < cutoff and photo_of(name) not in kept)
+
+
+def remove_files(names: list[str]) -> None:
+    store = photo_store()
+    for name in names:
+        store.delete(name)
+
+
 def photo_bytes(photo: NeedPhoto, *, thumbnail: bool = False) -> bytes | None:
     return photo_store().get(thumbnail_name(photo) if thumbnail else photo.stored_name)
 
@@ -188,6 +222,7 @@ def _write(folder: Path, name: str, data: bytes) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / name
     if target.exists():
+        os.utime(target)  # in use again: retention must not take it for a failed upload's file (stray_files)
         return
     fd, temporary = tempfile.mkstemp(dir=folder, prefix=".upload-")
     try:

@@ -184,5 +184,5 @@ def apply_retention_task() -> dict[str, int]:
     """Retention on beat (``privacy.retention``): erase what the needs ended long ago no longer need."""
     with get_db().unit_of_work() as session:
         report = apply_retention(session, utcnow(), int(setting("RETENTION_DAYS")))
-    log.info("retention: %d needs, %d photos", report.needs, report.photos)
-    return {"needs": report.needs, "photos": report.photos}
+    log.info("retention: %d needs, %d photos, %d stray photo files", report.needs, report.photos, report.stray_files)
+    return {"needs": report.needs, "photos": report.photos, "stray_files": report.stray_files}

@@ -6,14 +6,16 @@
   load balancer sends no traffic to an instance that cannot serve it.
 - ``/metrics``: request latency by endpoint (prometheus-flask-exporter), the batches, the classifier's
   confidence, notifications pending and dead, tasks by state (``core.metrics``). Under gunicorn and
-  Celery every process writes to the multiprocess folder and this reads them all.
+  Celery every process writes to the multiprocess folder and this reads them all. With ``METRICS_TOKEN`` set
+  it answers only a scraper sending that token (404 to anyone else: the page is not there for them).
 """
 from __future__ import annotations
 
+import hmac
 import time
 from typing import Any
 
-from flask import Blueprint, Flask, Response, current_app
+from flask import Blueprint, Flask, Response, current_app, request
 from marshmallow import Schema, fields
 from prometheus_client import REGISTRY, CollectorRegistry, generate_latest
 from prometheus_client import multiprocess as prometheus_multiprocess
@@ -22,7 +24,7 @@ from sqlalchemy import text
 
 from core.config import broker_url
 from core.database import get_db
-from core.errors import ApiError
+from core.errors import ApiError, NotFound
 
 from .openapi import documented
 from .routes import public
@@ -108,6 +110,10 @@ def install_metrics(app: Flask) -> None:
     @app.get("/metrics")
     @public
     def metrics() -> Response:
+        token = str(current_app.config.get("METRICS_TOKEN") or "")
+        if token and not hmac.compare_digest(request.headers.get("Authorization", "").encode(),
+                                             f"Bearer {token}".encode()):
+            raise NotFound("找不到该页面")
         _count_notifications()
         if multiproc_dir:
             merged = CollectorRegistry()

@@ -4,6 +4,7 @@ and erases themselves without a trace of a personal value left; contacts are enc
 from __future__ import annotations
 
 import io
+import os
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -162,6 +163,38 @@ def test_retention_erases_old_closed_needs_contacts_addresses_and_photos_and_kee
     assert kept.contact == f"王阿姨 {PHONE}"
     assert "已删除 0 条需求" in again.output
     assert _closure(as_) == before
+
+
+def test_retention_removes_photo_files_a_failed_upload_left_once_no_request_can_still_commit_them(
+        app, as_, runner, session, tmp_path):
+    """A photo's files are written before its row commits; when the request then fails they stay, named by no
+    row. Retention removes them an hour on (not before: a request in flight may still commit its row), and
+    never a file a photo or its thumbnail uses."""
+    photo_dir = tmp_path / "photos"
+    app.config["PHOTO_DIR"] = str(photo_dir)  # a folder of this test's own (the suite's is shared)
+    need = submit(as_)
+    kept = as_("res_a").post(f"{API}/needs/{need['id']}/photos", data={"photo": (io.BytesIO(png()), "p.png")},
+                             content_type="multipart/form-data")
+    assert kept.status_code == 201, kept.get_json()
+    used = sorted(p.name for p in photo_dir.iterdir())
+    assert len(used) == 2  # the photo and its thumbnail
+    hour_ago = (utcnow() - timedelta(hours=2)).timestamp()
+    for name in used:
+        os.utime(photo_dir / name, (hour_ago, hour_ago))
+    stray = {"ab" * 32 + ".png": hour_ago, "ab" * 32 + ".thumb.png": hour_ago, ".upload-x1y2": hour_ago}
+    for name, written in stray.items():
+        (photo_dir / name).write_bytes(b"left by a failed request")
+        os.utime(photo_dir / name, (written, written))
+    (photo_dir / ("cd" * 32 + ".png")).write_bytes(b"a request still in flight")
+
+    dry = runner.invoke(args=["retention", "apply", "--dry-run"])
+    assert dry.exit_code == 0 and "将删除 3 个" in dry.output, dry.output
+    assert len(list(photo_dir.iterdir())) == 6
+    done = runner.invoke(args=["retention", "apply"])
+
+    assert done.exit_code == 0 and "已删除 3 个" in done.output, done.output
+    assert sorted(p.name for p in photo_dir.iterdir()) == sorted([*used, "cd" * 32 + ".png"])
+    assert as_("res_a").get(kept.get_json()["url"]).status_code == 200
 
 
 def _council_item_and_recurrence(session: Any, cast: Any, need_id: int) -> None:

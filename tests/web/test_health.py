@@ -80,6 +80,19 @@ def test_metrics_count_tasks_by_state(app, session):
     assert 'sanku_tasks_total{state="succeeded",task="jobs.escalate"}' in text
 
 
+def test_with_a_metrics_token_only_a_scraper_sending_it_reads_the_metrics(app):
+    app.config["METRICS_TOKEN"] = "scrape-token-0123456789"
+    client = app.test_client()
+
+    nobody = client.get("/metrics")
+    wrong = client.get("/metrics", headers={"Authorization": "Bearer scrape-token-0123456789x"})
+    scraper = client.get("/metrics", headers={"Authorization": "Bearer scrape-token-0123456789"})
+
+    assert nobody.status_code == wrong.status_code == 404
+    assert "sanku_" not in nobody.get_data(as_text=True) and "sanku_" not in wrong.get_data(as_text=True)
+    assert scraper.status_code == 200 and "sanku_notifications" in scraper.get_data(as_text=True)
+
+
 def test_a_request_answers_its_id_and_keeps_a_sane_one_given_by_the_caller(anon_client):
     mine = anon_client.get("/healthz", headers={"X-Request-ID": "lb-0123456789abcdef"})
     odd = anon_client.get("/healthz", headers={"X-Request-ID": "<script>"})

@@ -197,7 +197,7 @@ class ProviderIndexCache:
             self.updates += 1
             return CachedIndex(state, entry.index.with_loads(changes), history, now, grids)
         self.rebuilds += 1
-        return CachedIndex(state, ProviderIndex.build(views, updatable=True), history, now, grids)
+        return CachedIndex(state, ProviderIndex.build(views), history, now, grids)
 
 
 def index_cache() -> ProviderIndexCache | None:
@@ -217,7 +217,7 @@ def current_entry(session: Session, subdistrict: int | None = ALL) -> CachedInde
     if cache is None:
         history = provider_history(session, subdistrict_id=subdistrict)
         views = load_providers(session, history=history, subdistrict_id=subdistrict)
-        return CachedIndex(pool_state(session, subdistrict), ProviderIndex.build(views, updatable=True), history,
+        return CachedIndex(pool_state(session, subdistrict), ProviderIndex.build(views), history,
                            time.monotonic(), GridMap(neighbors=neighbor_map(session, subdistrict)))
     return cache.entry(session, subdistrict)
 

@@ -484,7 +484,8 @@ def _eligible_elsewhere(row: int, graph: CandidateGraph) -> bool:
     counted them."""
     scorer = graph.scorer
     pairs = expand(wide_visits(scorer.batch, scorer.index, scorer.grid_map, np.array([row])))
-    return bool((overlap_minutes(scorer.batch, scorer.index, pairs) != 0).any())
+    room = scorer.index.free[pairs.provider] > 0  # cells hold busy providers too
+    return bool(((overlap_minutes(scorer.batch, scorer.index, pairs) != 0) & room).any())
 
 
 def _no_eligible_reason(need: NeedView, graph: CandidateGraph) -> str:
@@ -504,10 +505,11 @@ def _no_eligible_reason(need: NeedView, graph: CandidateGraph) -> str:
     if offering == 0:
         return f"本街道暂无可服务本网格的{label}力量"
     cell = t3.lookup(sub, np.array([service]), np.array([-1]))
-    free = int(t3.table.size(cell).sum()) if cell[0] != NO_CELL else 0
+    volunteers = (t3.table.members[t3.table.ptr[cell[0]]:t3.table.ptr[cell[0] + 1]] if cell[0] != NO_CELL
+                  else np.zeros(0, dtype=np.int64))
     cells = np.asarray(resource_cells, dtype=np.int64)
-    members = index.cells.members[concat_ranges(index.cells.ptr[cells], index.cells.size(cells))]
-    free += int((index.free[members] > 0).sum())  # a resource's cells hold it when full too
+    resources = index.cells.members[concat_ranges(index.cells.ptr[cells], index.cells.size(cells))]
+    free = int((index.free[volunteers] > 0).sum() + (index.free[resources] > 0).sum())  # cells hold busy ones too
     if free == 0:
         return f"提供{label}的力量均已满负荷"
     return f"提供{label}的力量在需求时间内都没有空"

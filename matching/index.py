@@ -10,8 +10,9 @@ Providers are grouped into *cells*, the unit in which candidates are looked up:
   offering one service, and those of them holding one skill tag; a need visits them only when
   widened to tier 3 (see :mod:`matching.candidates` and :mod:`matching.scoring`).
 
-Cells hold only providers with capacity left, in provider order (sorted by ``(kind, id)``), so
-every tie later falls to the smaller provider key; a cell whose volunteers are all busy is there, empty.
+Cells hold every provider, busy or not, in provider order (sorted by ``(kind, id)``), so every tie
+later falls to the smaller provider key; scoring skips those without capacity left. So a provider
+filling up or getting room again changes only the load arrays (:meth:`ProviderIndex.with_loads`).
 """
 from __future__ import annotations
 
@@ -60,7 +61,7 @@ NO_CELL = -1
 
 @dataclass(frozen=True)
 class Tier3Cells:
-    """Tier 3 cells of one map: the free volunteers of a (subdistrict, service), and of a
+    """Tier 3 cells of one map: the volunteers (busy or not) of a (subdistrict, service), and of a
     (subdistrict, service, skill tag). Cell ids are positions in ``keys``, sorted."""
 
     table: CellTable
@@ -110,7 +111,7 @@ class ProviderIndex:
     """
 
     _tier3: tuple[GridMap, Tier3Cells] | None  # the last map's, see tier3_cells
-    # Made by _build_cells (and patched by with_loads): declared here for the type checker.
+    # Made by _build_cells: declared here for the type checker.
     cells: CellTable
     cell_text: CellBlocks
     homeless_cell: int
@@ -118,12 +119,12 @@ class ProviderIndex:
     t3_service: np.ndarray
     t3_tag: np.ndarray
 
-    def __init__(self, providers: Sequence[ProviderView], *, updatable: bool = False) -> None:
+    def __init__(self, providers: Sequence[ProviderView]) -> None:
         with paused_gc():
-            self._build(providers, updatable)
+            self._build(providers)
         lexicon.warm()  # the index is built once per process and shared, so the segmenter loads with it
 
-    def _build(self, providers: Sequence[ProviderView], updatable: bool = False) -> None:
+    def _build(self, providers: Sequence[ProviderView]) -> None:
         self.providers: tuple[ProviderView, ...] = tuple(sorted(providers, key=lambda p: p.key))
         ps = self.providers
         n = len(ps)
@@ -155,11 +156,10 @@ class ProviderIndex:
         text = self.tfidf.fit_transform([" ".join(p.skills) + " " + p.description for p in ps])
         self._build_memberships()
         # Only providers in some cell ever get a text cosine: keep their rows, in cell order, and
-        # not the full matrix (at a city's size that would be another 200 MB) unless the index is
-        # to be updated (:meth:`with_loads`: a provider filling up or freed changes the cells).
-        self._text: sparse.csr_matrix | None = text if updatable else None
+        # not the full matrix (at a city's size that would be another 200 MB).
         self._build_cells()
         self._build_cell_text(text)
+
 
     def _build_cell_text(self, text: sparse.csr_matrix) -> None:
         self.cell_text = CellBlocks.of(self.cells, gather_rows(text, self.cells.members),
@@ -168,27 +168,21 @@ class ProviderIndex:
         self.text_row[self.cells.members[::-1]] = np.arange(self.cells.members.size)[::-1]
 
     @classmethod
-    def build(cls, providers: Sequence[ProviderView], *, updatable: bool = False) -> ProviderIndex:
-        """The index of ``providers``; ``updatable`` keeps what :meth:`with_loads` needs."""
-        return cls(providers, updatable=updatable)
-
-    @property
-    def updatable(self) -> bool:
-        return self._text is not None
+    def build(cls, providers: Sequence[ProviderView]) -> ProviderIndex:
+        """The index of ``providers``."""
+        return cls(providers)
 
     def with_loads(self, changes: Mapping[tuple[str, int], tuple[int, int, float | None]]) -> ProviderIndex:
         """A copy of this index in which each provider of ``changes`` has the given
         ``(capacity, load, reliability)``; every other table is shared with this one.
 
         The result equals an index built from scratch with those providers: the features that
-        read capacity, load and reliability read the new arrays, and when a provider fills up or
-        gets room again the cells (which hold only providers with room) are rebuilt from the
-        tables already here, with no text fitted again. Raises KeyError for an unknown provider.
+        read capacity, load and reliability read the new arrays, and the cells, which hold every
+        provider, busy or not (scoring skips those without room), stay as they are. Raises KeyError
+        for an unknown provider.
         """
         if not changes:
             return self
-        if self._text is None:
-            raise ValueError("this index was not built updatable")
         new = copy.copy(self)
         rows = np.fromiter((self.row_of[k] for k in changes), dtype=np.int64, count=len(changes))
         values = list(changes.values())
@@ -203,94 +197,7 @@ class ProviderIndex:
         for row, (capacity, load, reliability) in zip(rows.tolist(), values):
             providers[row] = replace(providers[row], capacity=capacity, load=load, reliability=reliability)
         new.providers = tuple(providers)
-        # Only volunteers move in or out of cells (a resource stays in its cells, full or not).
-        flipped = rows[((new.free[rows] > 0) != (self.free[rows] > 0)) & ~self.is_resource[rows]]
-        if flipped.size and not new._move_in_cells(np.unique(flipped)):
-            with paused_gc():
-                new._build_cells()
-                new._build_cell_text(self._text)
         return new
-
-    # -- moving a few providers in or out of the cells -------------------------------------------
-    def _volunteer_cells(self, p: int) -> list[int] | None:
-        """The cells volunteer row ``p`` belongs to while it has room; None if one is missing."""
-        home = int(self.home[p])
-        services = self.member_service[np.searchsorted(self.member_provider, p, side="left"):
-                                       np.searchsorted(self.member_provider, p, side="right")]
-        if home == NO_GRID:
-            return [self.homeless_cell] if services.size else []
-        cells = [int(self.volunteer_cell_table[home, s]) for s in services.tolist()]
-        return None if NO_CELL in cells else cells
-
-    def _move_in_cells(self, flipped: np.ndarray) -> bool:
-        """Take the volunteers of ``flipped`` that filled up out of their cells, and put those that
-        got room into theirs, patching the tables in place of a fresh build (False when it cannot: a
-        cell missing, which a build over the same providers always makes; then they are built again). A
-        cell left empty stays, empty, as a fresh build makes it too. ``self`` is a fresh copy whose
-        ``free`` is already the new one; ``flipped`` holds volunteers."""
-        leaving = [int(p) for p in flipped if self.free[p] == 0]
-        coming = [int(p) for p in flipped if self.free[p] > 0]
-        out: list[tuple[int, int]] = []
-        into: list[tuple[int, int]] = []
-        for rows, pairs in ((leaving, out), (coming, into)):
-            for p in rows:
-                cells = self._volunteer_cells(p)
-                if cells is None:
-                    return False
-                pairs.extend((c, p) for c in cells)
-        table, removed = _without_members(self.cells, out)
-        table, inserted = _with_members(table, into)
-        self.cells = table
-        assert self._text is not None
-        self.cell_text = _blocks_with_rows(_blocks_without_rows(self.cell_text, removed), inserted,
-                                           [c for c, _ in sorted(into, key=_by_cell_then_provider)],
-                                           [p for _, p in sorted(into, key=_by_cell_then_provider)],
-                                           self._text, table.ptr)
-        self.text_row = np.full(self.size, -1, dtype=np.int64)
-        self.text_row[table.members[::-1]] = np.arange(table.members.size)[::-1]
-        self._move_tier3(leaving, coming)
-        return True
-
-    def _t3_entries(self, p: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Volunteer row ``p``'s tier 3 memberships, as :meth:`_build_cells` lists them."""
-        return self._tier3_memberships(np.arange(np.searchsorted(self.member_provider, p, side="left"),
-                                                 np.searchsorted(self.member_provider, p, side="right")))
-
-    def _move_tier3(self, leaving: list[int], coming: list[int]) -> None:
-        # Memberships are in provider order: each leaving provider's are one range.
-        gone = np.asarray(sorted(leaving), dtype=np.int32)
-        lo = np.searchsorted(self.t3_provider, gone, side="left")
-        hi = np.searchsorted(self.t3_provider, gone, side="right")
-        provider, service, tag = (_drop_ranges(a, lo, hi) for a in (self.t3_provider, self.t3_service, self.t3_tag))
-        for p in sorted(coming):
-            at = int(np.searchsorted(provider, p))
-            add = self._t3_entries(p)
-            provider = np.insert(provider, at, add[0])
-            service = np.insert(service, at, add[1])
-            tag = np.insert(tag, at, add[2])
-        self.t3_provider, self.t3_service, self.t3_tag = provider, service, tag
-        last = self._tier3
-        self._tier3 = None
-        if last is None:
-            return
-        # The last map's tier 3 cells, patched the same way (or made again when next asked for).
-        grid_map, t3 = last
-        sub_ids = t3.subdistrict_ids
-        out: list[tuple[int, int]] = []
-        into: list[tuple[int, int]] = []
-        for rows, pairs in ((leaving, out), (coming, into)):
-            for p in rows:
-                home = int(self.home[p])
-                code = self.grid_codes[home] if home != NO_GRID else None
-                sub = sub_ids[grid_map.subdistricts.get(code, "")] if code is not None else 0
-                _, service_of, tag_of = self._t3_entries(p)
-                cells = t3.lookup(np.full(service_of.size, sub, dtype=np.int64), service_of, tag_of)
-                if (cells == NO_CELL).any():
-                    return
-                pairs.extend((int(c), p) for c in cells)
-        table, _ = _without_members(t3.table, out)
-        table, _ = _with_members(table, into)
-        self._tier3 = (grid_map, replace(t3, table=table))
 
     @functools.cached_property
     def tag_services(self) -> np.ndarray:
@@ -324,19 +231,17 @@ class ProviderIndex:
 
         offering = np.zeros((len(sub_ids), len(SERVICES)), dtype=np.int64)
         np.add.at(offering, (subdistrict_of(self.offer_provider), self.offer_service), 1)
-        shape = Tier3Cells(table=CellTable(np.zeros(1, np.int64), np.zeros(0, np.int64)),
+        sub = subdistrict_of(self.t3_provider)
+        cells = Tier3Cells(table=CellTable(np.zeros(1, np.int64), np.zeros(0, np.int64)),
                            keys=np.zeros(0, np.int64), n_tags=len(self.tags), subdistrict_ids=sub_ids)
-        # A cell for every key some volunteer holds, free or not (empty while all of them are busy), so that
-        # one getting room again finds its cells (_move_tier3) instead of their being made again.
-        every = self._tier3_memberships(np.flatnonzero(~self.is_resource[self.member_provider]))
-        keys = np.unique(shape.key(subdistrict_of(every[0]), every[1], every[2]))
-        key = shape.key(subdistrict_of(self.t3_provider), self.t3_service, self.t3_tag)
+        key = cells.key(sub, self.t3_service, self.t3_tag)
         order = np.argsort(key, kind="stable")  # memberships are in provider order already
-        sizes = np.bincount(np.searchsorted(keys, key[order]), minlength=keys.size)
-        ptr = np.zeros(keys.size + 1, dtype=np.int64)
-        np.cumsum(sizes, out=ptr[1:])
+        key = key[order]
+        starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if key.size else np.zeros(0, np.int64)
+        ptr = np.append(starts, key.size).astype(np.int64)
         cells = Tier3Cells(table=CellTable(ptr=ptr, members=self.t3_provider[order]),
-                           keys=keys, n_tags=len(self.tags), subdistrict_ids=sub_ids, offering=offering)
+                           keys=key[starts], n_tags=len(self.tags), subdistrict_ids=sub_ids,
+                           offering=offering)
         self._tier3 = (grid_map, cells)
         return cells
 
@@ -428,33 +333,27 @@ class ProviderIndex:
         self.offer_service = ms[~resource]
 
     def _build_cells(self) -> None:
-        """Volunteer cells of free volunteers and resource cells of every resource (scoring skips the
-        full ones: a desk fills up and frees often, and its cells then stay as they are instead of
-        being built again); tier 3 memberships; the counts of providers offering each service, free
-        or not, for the reasons a need stays unmatched.
-
-        There is a volunteer cell for every (home grid, service) some volunteer offers, free or not, empty
-        when all of them are busy: a volunteer getting room again then always finds its cell, and
-        :meth:`with_loads` patches the tables instead of building them all again (at 30,000 providers
-        that rebuild was the slowest request for proposals after a transition)."""
+        """Cells of every provider, busy or not (scoring skips those without room: a provider filling
+        up or getting room again then changes no table but the loads, :meth:`with_loads`); tier 3
+        memberships; the counts of providers offering each service, for the reasons a need stays
+        unmatched."""
         mp, ms = self.member_provider, self.member_service
         resource = self.is_resource[mp]
-        room = self.free[mp] > 0
         n_services = len(SERVICES)
 
         # Volunteer cells: (home grid, service), members in provider order.
-        housed = ~resource & (self.home[mp] != NO_GRID)
-        cell_keys = np.unique(self.home[mp[housed]] * n_services + ms[housed])
-        pick = np.flatnonzero(housed & room)
+        pick = np.flatnonzero(~resource & (self.home[mp] != NO_GRID))
         key = self.home[mp[pick]] * n_services + ms[pick]
         order = np.argsort(key, kind="stable")
         key, vol_members = key[order], mp[pick][order]
-        vol_sizes = np.bincount(np.searchsorted(cell_keys, key), minlength=cell_keys.size).astype(np.int64)
+        starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if key.size else np.zeros(0, np.int64)
+        vol_ptr = np.append(starts, key.size).astype(np.int64)
         # [home grid id, service code] -> cell; the last row and column (an unknown grid or
         # service) hold no cell.
         self.volunteer_cell_table = np.full((len(self.grid_codes) + 1, n_services + 1), NO_CELL,
                                             dtype=np.int64)
-        self.volunteer_cell_table[cell_keys // n_services, cell_keys % n_services] = np.arange(cell_keys.size)
+        cell_keys = key[starts]
+        self.volunteer_cell_table[cell_keys // n_services, cell_keys % n_services] = np.arange(starts.size)
 
         # Resource cells: (covered grids, service); there are few resources.
         resource_cells: dict[tuple[frozenset[str] | None, str], list[int]] = defaultdict(list)
@@ -463,13 +362,13 @@ class ProviderIndex:
             covered = self.providers[i].grids_covered
             resource_offering[(covered, SERVICES[s])] += 1
             resource_cells[(covered, SERVICES[s])].append(i)
-        # One more cell, never visited at tiers 1-2: free volunteers without a home grid, so that
-        # their text rows are kept for tier 3.
-        homeless = np.unique(mp[~resource & room & (self.home[mp] == NO_GRID)])
-        self.homeless_cell = cell_keys.size
+        # One more cell, never visited at tiers 1-2: volunteers without a home grid, so that their
+        # text rows are kept for tier 3.
+        homeless = np.unique(mp[~resource & (self.home[mp] == NO_GRID)])
+        self.homeless_cell = len(starts)
         members = [vol_members, homeless]
-        sizes = [vol_sizes, np.array([homeless.size])]
-        cell = cell_keys.size + 1
+        sizes = [np.diff(vol_ptr), np.array([homeless.size])]
+        cell = len(starts) + 1
         self.resource_cells_by_grid: dict[tuple[str, str], list[int]] = defaultdict(list)
         self.resource_cells_everywhere: dict[str, list[int]] = defaultdict(list)
         for (covered, s), ids in sorted(resource_cells.items(), key=lambda kv: kv[1][0]):
@@ -493,101 +392,16 @@ class ProviderIndex:
         np.cumsum(np.concatenate(sizes), out=ptr[1:])
         self.cells = CellTable(ptr=ptr, members=np.concatenate(members).astype(np.int32))
 
-        # Tier 3 memberships of free volunteers: (provider, service, tag), with tag -1 standing
+        # Tier 3 memberships of every volunteer: (provider, service, tag), with tag -1 standing
         # for the service as a whole; cells over them depend on the map (see tier3_cells).
-        self.t3_provider, self.t3_service, self.t3_tag = self._tier3_memberships(np.flatnonzero(~resource & room))
-        self._tier3 = None
-
-    def _tier3_memberships(self, memberships: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(provider, service, tag) of these (provider, service) memberships: one with tag -1, the service as a
-        whole, then one per tag the provider holds; in membership order."""
-        provider = self.member_provider[memberships]
+        t3 = np.flatnonzero(~resource)
+        provider = mp[t3]
         n_tags = self.tag_ptr[provider + 1] - self.tag_ptr[provider]
-        per = n_tags + 1
-        first = np.cumsum(per) - per
-        tag = np.full(int(per.sum()), -1, dtype=np.int64)
-        tag[concat_ranges(first + 1, n_tags)] = self.tag_ids[concat_ranges(self.tag_ptr[provider], n_tags)]
-        return np.repeat(provider, per).astype(np.int32), np.repeat(self.member_service[memberships], per), tag
-
-
-def _by_cell_then_provider(pair: tuple[int, int]) -> tuple[int, int]:
-    return pair
-
-
-def _without_members(table: CellTable, pairs: list[tuple[int, int]]) -> tuple[CellTable, np.ndarray]:
-    """``table`` with provider ``p`` taken out of cell ``c`` for each ``(c, p)``, and the positions
-    removed (in the old members). A cell left empty stays (empty): every later cell id stays too."""
-    if not pairs:
-        return table, np.zeros(0, dtype=np.int64)
-    ptr, members = table.ptr, table.members
-    sizes = np.diff(ptr)
-    positions = []
-    for c, p in pairs:
-        k = int(np.searchsorted(members[ptr[c]:ptr[c + 1]], p))
-        positions.append(int(ptr[c]) + k)
-    removed = np.unique(np.asarray(positions, dtype=np.int64))
-    lost = np.bincount(np.asarray([c for c, _ in pairs]), minlength=sizes.size)
-    left = sizes - lost
-    new_ptr = np.zeros_like(ptr)
-    np.cumsum(left, out=new_ptr[1:])
-    return CellTable(ptr=new_ptr, members=np.delete(members, removed)), removed
-
-
-def _with_members(table: CellTable, pairs: list[tuple[int, int]]) -> tuple[CellTable, np.ndarray]:
-    """``table`` with provider ``p`` put into cell ``c`` for each ``(c, p)`` (members stay in
-    provider order), and the positions they take in the new members, in (cell, provider) order."""
-    if not pairs:
-        return table, np.zeros(0, dtype=np.int64)
-    pairs = sorted(pairs, key=_by_cell_then_provider)
-    ptr, members = table.ptr, table.members
-    at = np.asarray([int(ptr[c]) + int(np.searchsorted(members[ptr[c]:ptr[c + 1]], p)) for c, p in pairs],
-                    dtype=np.int64)
-    values = np.asarray([p for _, p in pairs], dtype=members.dtype)
-    gained = np.bincount(np.asarray([c for c, _ in pairs]), minlength=ptr.size - 1)
-    new_ptr = np.zeros_like(ptr)
-    np.cumsum(np.diff(ptr) + gained, out=new_ptr[1:])
-    # np.insert puts each value before the old position; values sharing a position keep their order.
-    return CellTable(ptr=new_ptr, members=np.insert(members, at, values)), at + np.arange(at.size)
-
-
-def _blocks_without_rows(blocks: CellBlocks, rows: np.ndarray) -> CellBlocks:
-    """``blocks`` without these member rows (the cells' pointer is set by the caller)."""
-    if rows.size == 0:
-        return blocks
-    starts, ends = blocks.row_ptr[rows], blocks.row_ptr[rows + 1]
-    lengths = np.diff(blocks.row_ptr)
-    lengths = np.delete(lengths, rows)
-    row_ptr = np.zeros(lengths.size + 1, dtype=blocks.row_ptr.dtype)
-    np.cumsum(lengths, out=row_ptr[1:])
-    return replace(blocks, row_ptr=row_ptr, indices=_drop_ranges(blocks.indices, starts, ends),
-                   data=_drop_ranges(blocks.data, starts, ends), row_shift=np.delete(blocks.row_shift, rows))
-
-
-def _drop_ranges(values: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
-    """``values`` without ``[starts[k], ends[k])`` (ascending, disjoint): a few slices joined, not
-    a mask over millions of entries."""
-    keep_from = np.concatenate([[0], ends]).astype(np.int64)
-    keep_to = np.concatenate([starts, [values.size]]).astype(np.int64)
-    return np.concatenate([values[a:b] for a, b in zip(keep_from.tolist(), keep_to.tolist())])
-
-
-def _blocks_with_rows(blocks: CellBlocks, rows: np.ndarray, cells: list[int], providers: list[int],
-                      text: sparse.csr_matrix, cell_ptr: np.ndarray) -> CellBlocks:
-    """``blocks`` with provider ``providers[k]``'s text row at member row ``rows[k]`` (positions in
-    the result, ascending) of cell ``cells[k]``, its columns moved into that cell's block."""
-    row_ptr, indices, data, shifts = blocks.row_ptr, blocks.indices, blocks.data, blocks.row_shift
-    if rows.size:
-        # Every row inserted in one pass over the (large) entry arrays, at positions of the arrays as they
-        # are: the k-th new row (result position rows[k], ascending) goes before old row rows[k] - k.
-        old_rows = rows.astype(np.int64) - np.arange(rows.size)
-        spans = [(int(text.indptr[p]), int(text.indptr[p + 1])) for p in providers]
-        new_shifts = np.asarray([(cell % blocks.cells_per_chunk) * blocks.n_features for cell in cells], dtype=np.int32)
-        at = np.repeat(row_ptr[old_rows], [hi - lo for lo, hi in spans])
-        indices = np.insert(indices, at, np.concatenate(
-            [text.indices[lo:hi].astype(np.int32) + s for (lo, hi), s in zip(spans, new_shifts)]))
-        data = np.insert(data, at, np.concatenate([text.data[lo:hi] for lo, hi in spans]))
-        lengths = np.insert(np.diff(row_ptr), old_rows, [hi - lo for lo, hi in spans])
-        shifts = np.insert(shifts, old_rows, new_shifts)
-        row_ptr = np.zeros(lengths.size + 1, dtype=blocks.row_ptr.dtype)
-        np.cumsum(lengths, out=row_ptr[1:])
-    return replace(blocks, cell_ptr=cell_ptr, row_ptr=row_ptr, indices=indices, data=data, row_shift=shifts)
+        memberships = n_tags + 1
+        first = np.cumsum(memberships) - memberships
+        self.t3_provider = np.repeat(provider, memberships).astype(np.int32)
+        self.t3_service = np.repeat(ms[t3], memberships)
+        self.t3_tag = np.full(self.t3_provider.size, -1, dtype=np.int64)
+        own_tags = self.tag_ids[concat_ranges(self.tag_ptr[provider], n_tags)]
+        self.t3_tag[concat_ranges(first + 1, n_tags)] = own_tags
+        self._tier3 = None

@@ -87,7 +87,7 @@ def test_updates_in_place_equal_a_fresh_build(seed: int) -> None:
     rng = random.Random(seed)
     sub = make_subdistrict(300, 900, seed=seed, n_grids=40)
     providers = list(sub.providers)
-    index = ProviderIndex.build(providers, updatable=True)
+    index = ProviderIndex.build(providers)
     index.tier3_cells(sub.grid_map)  # a map's tier 3 cells are patched too once made
     for step in range(8):
         news = changed(rng, providers, rng.choice([1, 2, 5, 40]))
@@ -100,44 +100,21 @@ def test_updates_in_place_equal_a_fresh_build(seed: int) -> None:
             assert a.assignments == b.assignments and a.unmatched == b.unmatched
 
 
-def test_a_lone_volunteer_filling_up_leaves_its_cell_empty_and_comes_back_into_it_without_a_rebuild() -> None:
+def test_a_volunteer_filling_up_or_getting_room_changes_no_cell_only_the_loads() -> None:
+    """Cells hold every provider, busy or not (scoring skips those without room): a move of the loads shares
+    every table but the load arrays, and still equals a fresh build, the volunteer alone in its cell too."""
     lone = ProviderView(kind="volunteer", id=1, ref="V1", name="甲", services=frozenset({"volunteer"}),
                         skills=("陪诊",), home_grid="G1", capacity=1)
     other = replace(lone, id=2, ref="V2", home_grid="G2")
     sub = make_subdistrict(5, 0, seed=0, n_grids=9)
-    index = ProviderIndex.build([lone, other], updatable=True)
-    full = index.with_loads({lone.key: (1, 1, None)})
-    assert_same(full, ProviderIndex.build([replace(lone, load=1), other]), sub.grid_map)
-    assert full.cells.ptr.size == index.cells.ptr.size  # the cell stays, empty: no cell renumbered
-    back = full.with_loads({lone.key: (1, 0, None)})
-    assert_same(back, ProviderIndex.build([lone, other]), sub.grid_map)
-    assert np.array_equal(back.cells.ptr, index.cells.ptr) and np.array_equal(back.cells.members, index.cells.members)
-
-
-def test_a_volunteer_busy_when_the_index_was_built_gets_room_into_a_cell_already_there(monkeypatch) -> None:
-    """A build makes a cell, empty, for every (home grid, service) and tier 3 key some volunteer holds, busy or
-    not: one getting room again is patched in, with no table built again (at 30,000 providers that rebuild
-    was the slowest request for proposals after a transition)."""
-    busy = ProviderView(kind="volunteer", id=1, ref="V1", name="甲", services=frozenset({"volunteer"}),
-                        skills=("陪诊",), home_grid="G1", capacity=1, load=1)
-    other = replace(busy, id=2, ref="V2", home_grid="G2", load=0)
-    sub = make_subdistrict(5, 0, seed=0, n_grids=9)
-    index = ProviderIndex.build([busy, other], updatable=True)
+    index = ProviderIndex.build([lone, other])
     index.tier3_cells(sub.grid_map)
-    assert index.volunteer_cell_table[index.grid_ids["G1"]].max() != NO_CELL  # its cell is there, empty
+    full = index.with_loads({lone.key: (1, 1, None)})
+    back = full.with_loads({lone.key: (1, 0, None)})
 
-    def no_rebuild(_self: ProviderIndex) -> None:
-        raise AssertionError("the cells were built again")
-    monkeypatch.setattr(ProviderIndex, "_build_cells", no_rebuild)
-    back = index.with_loads({busy.key: (1, 0, None)})
-    monkeypatch.undo()
-
-    assert back._tier3 is not None  # the map's tier 3 cells patched, not dropped to be made again
-    assert_same(back, ProviderIndex.build([replace(busy, load=0), other]), sub.grid_map)
-
-
-def test_an_index_not_built_updatable_says_so() -> None:
-    lone = ProviderView(kind="volunteer", id=1, ref="V1", name="甲", services=frozenset({"volunteer"}),
-                        skills=("陪诊",), home_grid="G1")
-    with pytest.raises(ValueError):
-        ProviderIndex.build([lone]).with_loads({lone.key: (1, 1, None)})
+    assert_same(full, ProviderIndex.build([replace(lone, load=1), other]), sub.grid_map)
+    assert_same(back, ProviderIndex.build([lone, other]), sub.grid_map)
+    for moved in (full, back):
+        assert moved.cells is index.cells and moved.cell_text is index.cell_text
+        assert moved.tier3_cells(sub.grid_map) is index.tier3_cells(sub.grid_map)
+    assert full.free.tolist() == [0, 1] and back.free.tolist() == [1, 1]

@@ -418,7 +418,7 @@ def test_a_texts_analysis_kept_by_the_index_gives_the_proposals_a_fresh_index_gi
 
 def test_a_full_desk_keeps_its_cells_but_is_not_proposed_until_it_has_room_again():
     desk, other = resource(1, capacity=1), resource(2, capacity=3, name="社保窗口二")
-    index = ProviderIndex.build([desk, other], updatable=True)
+    index = ProviderIndex.build([desk, other])
     asking = need(service="public", text="想咨询一下医保报销怎么办理")
     assert ("resource", 1) in keys(propose(asking, index, LINE))
 

@@ -4,7 +4,11 @@ requests (read by anyone, as the spec has it; posted with an API key) and tokens
 
 Privacy: only requests that came in through Open311 are listed and read here (the tools posted them);
 needs residents submitted in the app never leave through this interface, and no request shows a contact.
-Errors are the spec's list ``[{"code", "description"}]`` (``<errors><error>`` in XML)."""
+Errors are the spec's list ``[{"code", "description"}]`` (``<errors><error>`` in XML).
+
+Jurisdictions: each subdistrict of the deployment is one, its code the ``jurisdiction_id`` (a district's or a
+city's 12345 platform serves several); a call naming one reads only that subdistrict's requests and may post
+only a location inside it. ``sanku``, or none, is the whole deployment."""
 from __future__ import annotations
 
 import math
@@ -24,7 +28,8 @@ from core.times import local_iso, to_utc, utcnow
 from core.vocab import Channel, Service, Urgency
 from dispatch.addresses import locate_point
 from intake.service import Place, locate
-from models import Building, Need, Open311Call
+from models import Building, Grid, Need, Open311Call, Subdistrict
+from pools.lookup import grid_by_code
 from pools.needs import create_need
 from web.routes import public, public_with_key
 from workflow.service import record_creation
@@ -46,7 +51,7 @@ bp = Blueprint("open311", __name__, url_prefix="/open311/v2")
 FMT = "<any(json,xml):fmt>"
 SPEC_URL = "http://wiki.open311.org/GeoReport_v2"
 CHANGESET = "2026-11-30T08:00:00+08:00"
-JURISDICTION_ID = "sanku"  # this endpoint serves one jurisdiction: the subdistrict
+JURISDICTION_ID = "sanku"  # the whole deployment; each subdistrict's code names a jurisdiction of its own
 MAX_RANGE = timedelta(days=90)  # the spec's widest date range
 MAX_RESULTS = 1000
 
@@ -97,10 +102,16 @@ def _http_error(exc: HTTPException) -> Response:
 
 
 @bp.before_request
-def _one_jurisdiction() -> None:
+def _jurisdiction() -> None:
+    """``g.open311_subdistrict``: the subdistrict ``jurisdiction_id`` names, or None for the whole deployment."""
     wanted = _param("jurisdiction_id")
+    g.open311_subdistrict = None
     if wanted and wanted != JURISDICTION_ID:
-        raise Open311Error(404, f"jurisdiction_id {wanted} not found (this endpoint serves {JURISDICTION_ID})")
+        subdistrict = db_session().scalar(select(Subdistrict).where(Subdistrict.code == wanted))
+        if subdistrict is None:
+            raise Open311Error(404, f"jurisdiction_id {wanted} not found (this endpoint serves {JURISDICTION_ID} "
+                                    "and the code of each of its subdistricts)")
+        g.open311_subdistrict = subdistrict
 
 
 @bp.after_request
@@ -245,8 +256,12 @@ def _open311_needs() -> Any:
     """The needs posted through this interface: those a keyed call created (a need whose channel merely says
     ``open311``, set by hand or in a file, is not shown)."""
     posted = select(Open311Call.need_id).where(Open311Call.need_id.is_not(None))
-    return (select(Need).where(Need.id.in_(posted), Need.active.is_(True))
-            .options(selectinload(Need.grid), selectinload(Need.building)))
+    query = (select(Need).where(Need.id.in_(posted), Need.active.is_(True))
+             .options(selectinload(Need.grid), selectinload(Need.building)))
+    subdistrict = g.get("open311_subdistrict")
+    if subdistrict is not None:
+        query = query.where(Need.grid_id.in_(select(Grid.id).where(Grid.subdistrict_id == subdistrict.id)))
+    return query
 
 
 @bp.get(f"/requests.{FMT}")
@@ -323,6 +338,9 @@ def post_request(fmt: str) -> Response:
     data: dict[str, Any] = {"text": text, "urgency": Urgency(urgency), "contact": _contact(fields),
                             "service": Service(service.service), "channel": Channel.OPEN311}
     place, building_id = _place(session, fields, data)
+    subdistrict = g.get("open311_subdistrict")
+    if subdistrict is not None and grid_by_code(session, data["grid"]).subdistrict_id != subdistrict.id:
+        raise Open311Error(400, f"the location is outside jurisdiction {subdistrict.code}")
     need = create_need(session, data)
     if place is not None:
         place.apply(need)

@@ -8,11 +8,14 @@ from typing import Any
 from xml.etree import ElementTree as ET
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from core.vocab import Channel, NeedStatus, Service, Urgency
-from models import AuditEntry, Need, Open311Call, Open311Key, utcnow
+from models import AuditEntry, Building, Need, Open311Call, Open311Key, utcnow
 from open311.services import SERVICES
+from pools import grids
+from pools.lookup import grid_by_code
+from pools.subdistricts import create_subdistrict
 from tests.open311.conftest import V2
 
 
@@ -121,6 +124,32 @@ def test_a_post_the_spec_refuses_answers_its_error_list_and_creates_nothing(worl
 
     assert says in spec_errors(response, status)[0]["description"]
     assert session.scalar(select(Need).where(Need.channel == Channel.OPEN311)) is None
+
+
+def test_each_subdistrict_is_a_jurisdiction_of_its_own(world, session):
+    """A city's 12345 platform names the subdistrict (jurisdiction_id = its code): it reads only that
+    subdistrict's requests and posts only inside it; ``sanku`` or nothing is the whole deployment."""
+    east = create_subdistrict(session, "east", "东街道")
+    grids.create_grid(session, {"code": "E1", "name": "东街道第1网格", "community": "东社区", "party_grid": "PGE",
+                                "neighbors": [], "subdistrict_id": east.id})
+    session.add(Building(code="BE1", name="东苑1栋", address="东社区东苑1栋", aliases=[],
+                         grid_id=grid_by_code(session, "E1").id, households=80))
+    session.commit()
+    mine = post(world, service_code="volunteer", lat="22.585", long="113.886", description="买菜", jurisdiction_id="main")
+    theirs = post(world, service_code="volunteer", address_id="BE1", description="买菜", jurisdiction_id="east")
+    assert mine.status_code == theirs.status_code == 201, (mine.get_json(), theirs.get_json())
+    ref_mine, ref_theirs = mine.get_json()[0]["service_request_id"], theirs.get_json()[0]["service_request_id"]
+
+    def listed(jurisdiction: str | None) -> set[str]:
+        query = f"?jurisdiction_id={jurisdiction}" if jurisdiction else ""
+        return {r["service_request_id"] for r in world["client"].get(f"{V2}/requests.json{query}").get_json()}
+
+    assert listed("east") == {ref_theirs} and listed("main") == {ref_mine}
+    assert listed("sanku") == listed(None) == {ref_mine, ref_theirs}
+    spec_errors(world["client"].get(f"{V2}/requests/{ref_mine}.json?jurisdiction_id=east"), 404)
+    outside = post(world, service_code="volunteer", lat="22.585", long="113.886", jurisdiction_id="east")
+    assert "outside jurisdiction east" in spec_errors(outside, 400)[0]["description"]
+    assert session.scalar(select(func.count()).select_from(Need).where(Need.channel == Channel.OPEN311)) == 2
 
 
 def test_an_error_in_xml_is_the_specs_errors_element(world):

@@ -163,7 +163,11 @@ def photo_store() -> PhotoStore:
 
 
 def thumbnail_name(photo: NeedPhoto) -> str:
-    stem, dot, extension = photo.stored_name.rpartition(".")
+    return _thumbnail_of(photo.stored_name)
+
+
+def _thumbnail_of(name: str) -> str:
+    stem, dot, extension = name.rpartition(".")
     return f"{stem}.thumb{dot}{extension}"
 
 
@@ -178,14 +182,8 @@ def forget_photos(session: Session, need_ids: list[int]) -> int:
     still_used = set(session.scalars(select(NeedPhoto.stored_name).where(NeedPhoto.stored_name.in_(names))))
     gone = [n for n in names if n not in still_used]
     if gone:
-        store = photo_store()
-
-        def _remove(_session: Session) -> None:
-            for name in gone:
-                stem, dot, extension = name.rpartition(".")
-                store.delete(name)
-                store.delete(f"{stem}.thumb{dot}{extension}")
-        event.listen(session, "after_commit", _remove, once=True)
+        files = [f for name in gone for f in (name, _thumbnail_of(name))]
+        event.listen(session, "after_commit", lambda _session: remove_files(files), once=True)
     return len(rows)
 
 

@@ -160,7 +160,6 @@ class ProviderIndex:
         self._build_cells()
         self._build_cell_text(text)
 
-
     def _build_cell_text(self, text: sparse.csr_matrix) -> None:
         self.cell_text = CellBlocks.of(self.cells, gather_rows(text, self.cells.members),
                                        self.tfidf.n_features)

@@ -204,9 +204,7 @@ class TrainedClassifier:
         rows = [uniform] * len(batch)
         if not batch:
             return []
-        # The model and its input are ours and checked once (at training): scikit-learn's per-call
-        # validation of parameters and finiteness was about half of one text's prediction.
-        with sklearn.config_context(assume_finite=True, skip_parameter_validation=True):
+        with _unchecked():
             features = self._featurizer.transform(batch)
         # A text sharing no n-gram with the training data ("嗯", "xyz") carries no evidence either:
         # without this the model answers with its bias, confidently. Whitespace n-grams (the padding
@@ -219,7 +217,7 @@ class TrainedClassifier:
             if folds is not None:
                 proba = _calibrated_proba(chosen, folds)
             else:
-                with sklearn.config_context(assume_finite=True, skip_parameter_validation=True):
+                with _unchecked():
                     proba = self.pipeline[-1].predict_proba(chosen)
             for i, row in zip(informative, proba):
                 rows[i] = row
@@ -266,6 +264,12 @@ class SigmoidFold:
     b: np.ndarray
     columns: np.ndarray  # each of the fold's classes' column among all classes
     n_classes: int
+
+
+def _unchecked() -> Any:
+    """scikit-learn without its per-call validation of parameters and finiteness (about half of one text's
+    prediction): the model and its input are ours, checked once at training."""
+    return sklearn.config_context(assume_finite=True, skip_parameter_validation=True)
 
 
 def _calibrated_proba(features: Any, folds: list[SigmoidFold]) -> np.ndarray:
